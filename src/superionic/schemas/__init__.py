@@ -1,0 +1,1 @@
+"""Pydantic documents for everything superionic stores."""

@@ -1,0 +1,107 @@
+"""Settings: environment variables with the ``SUPERIONIC_`` prefix, then ``~/.superionic.yaml``.
+
+Precedence (highest first): keyword arguments, environment variables, the YAML file
+(``SUPERIONIC_CONFIG_FILE`` or ``~/.superionic.yaml``), the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = Path("~/.superionic.yaml")
+
+
+class ScreeningThresholds(BaseModel):
+    """The seed's four screens; each can be switched off or moved."""
+
+    exclude_transition_metals: bool = Field(
+        True, description="Reject compounds with a d-block transition metal."
+    )
+    min_band_gap_ev: float = Field(1.0, description="Minimum PBE band gap (eV).")
+    max_e_above_hull_ev: float = Field(
+        0.0, description="Maximum energy above the convex hull (eV/atom); 0 = on the hull."
+    )
+    hull_tolerance_ev: float = Field(
+        1e-6, description="Numerical tolerance added to the hull threshold (eV/atom)."
+    )
+    min_oxidation_voltage_v: float = Field(
+        3.7, description="Minimum oxidation limit V_ox vs Li/Li+ (V); must be exceeded."
+    )
+    allow_published_voltage: bool = Field(
+        True,
+        description="Where no phase diagram can be built offline, use a published "
+        "stability window (labelled as such) instead of 'unknown'.",
+    )
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads ``~/.superionic.yaml`` (or ``SUPERIONIC_CONFIG_FILE``) if it exists."""
+
+    def _data(self) -> dict[str, Any]:
+        path = Path(os.environ.get("SUPERIONIC_CONFIG_FILE", DEFAULT_CONFIG_FILE)).expanduser()
+        if not path.is_file():
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"Settings file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"Settings file {path} must hold a mapping of settings.")
+        return data
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return self._data().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data()
+
+
+class SuperionicSettings(BaseSettings):
+    """Everything a run can be configured with. Env: ``SUPERIONIC_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SUPERIONIC_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        Path("~/.superionic").expanduser(),
+        description="Where the embedded store, trained models and reports live.",
+    )
+    store: str = Field(
+        "",
+        description="Store spec: monty://PATH, mongodb://HOST/DB, memory://, a name from "
+        "stores/ or a YAML spec file. Empty: monty:// under data_dir.",
+    )
+    mp_api_key: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SUPERIONIC_MP_API_KEY", "MP_API_KEY", "mp_api_key"),
+        description="Materials Project API key (also read from MP_API_KEY).",
+    )
+    screening: ScreeningThresholds = Field(
+        default_factory=ScreeningThresholds, description="Screening thresholds."
+    )
+    n_jobs: int = Field(1, description="Worker processes for CPU-heavy steps.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return (init_settings, env_settings, _YamlSource(settings_cls), file_secret_settings)
+
+    @property
+    def store_spec(self) -> str:
+        """The store spec to use; the on-disk montydb store under ``data_dir`` by default."""
+        return self.store or f"monty://{Path(self.data_dir).expanduser() / 'store'}"
+
+
+@lru_cache
+def get_settings() -> SuperionicSettings:
+    """The process-wide settings (cached; call ``get_settings.cache_clear()`` in tests)."""
+    return SuperionicSettings()

@@ -1,0 +1,310 @@
+"""One place that turns a store spec into maggma Stores and a jobflow JobStore.
+
+Specs:
+
+- ``monty://PATH``     on-disk montydb (sqlite) under PATH; the embedded default.
+- ``mongodb://...``    MongoDB (also ``mongodb+srv://``); database from the URI path,
+                       ``superionic`` if none.
+- ``memory://``        in-process stores, for tests only (lost when the process ends).
+- ``NAME`` or ``FILE.yaml``  a store spec file (``stores/NAME.yaml``); see ``stores/``.
+
+The embedded store must stay fast at the size of the MP corpus, so ``MontyStore`` and
+``MemoryStore`` are subclassed with a bulk upsert (one delete of the keys present, one
+``insert_many``) in place of maggma's per-document ``replace_one`` scan, which is
+quadratic on montydb and mongomock (no indexes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+from maggma.core import Store
+from maggma.stores import MemoryStore, MongoStore, MontyStore
+from monty.json import jsanitize
+
+COLLECTIONS = (
+    "materials",
+    "screening",
+    "features",
+    "models",
+    "predictions",
+    "diffusion",
+    "conductivity",
+)
+"""Named collections of a superionic project (plus ``data`` and ``jobs`` for jobflow)."""
+
+UPSERT_CHUNK = 5_000
+MONGO_TIMEOUT_MS = 5_000
+
+
+class StoreSpecError(ValueError):
+    """A store spec that cannot be parsed or opened. The message says what to do."""
+
+
+class _BulkUpsertMixin:
+    """Replace maggma's per-document upsert by a keyed bulk delete + insert."""
+
+    def update(self, docs: list[dict] | dict, key: list | str | None = None):
+        docs = [docs] if isinstance(docs, dict) else list(docs)
+        if not docs:
+            return
+        key = key or self.key
+        keys = key if isinstance(key, list) else [key]
+        unique: dict[tuple, dict] = {}
+        for doc in docs:
+            doc = jsanitize(doc, allow_bson=True)
+            try:
+                unique[tuple(_freeze(doc[k]) for k in keys)] = doc  # last one wins
+            except KeyError as exc:
+                raise KeyError(f"document has no key field {exc} ({self.collection_name})") from exc
+        batch = list(unique.values())
+        stale = [
+            doc["_id"]
+            for doc in self._collection.find({}, {k: 1 for k in keys})
+            if tuple(_freeze(doc.get(k)) for k in keys) in unique
+        ]
+        if stale:
+            self._delete_ids(stale)
+        for start in range(0, len(batch), UPSERT_CHUNK):
+            self._insert([dict(d) for d in batch[start : start + UPSERT_CHUNK]])
+
+    def _insert(self, docs: list[dict]) -> None:
+        self._collection.insert_many(docs)
+
+    def _delete_ids(self, ids: list) -> None:
+        self._collection.delete_many({"_id": {"$in": ids}})
+
+    def ensure_index(self, key: str, unique: bool = False) -> bool:
+        """montydb and mongomock keep no useful indexes; report success so builders run."""
+        return True
+
+
+def _freeze(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class FastMontyStore(_BulkUpsertMixin, MontyStore):
+    """maggma ``MontyStore`` (montydb on disk) with a linear-time bulk upsert."""
+
+    def _delete_ids(self, ids: list) -> None:
+        # montydb evaluates ``$in`` as a list scan per document (quadratic); its storage
+        # layer deletes a set of ``_id``s directly, as ``Collection.delete_many`` does.
+        self._collection._storage.delete_many(self._collection, set(ids))
+
+    def _insert(self, docs: list[dict]) -> None:
+        # montydb's sqlite ``write_many`` checks each new ``_id`` against a *list* of every
+        # stored key (quadratic: 20,000 documents took minutes). The documents inserted here
+        # carry fresh ObjectIds, so write them through montydb's own sqlite layer directly,
+        # falling back to the public API on any other backend or version.
+        from bson import ObjectId
+        from montydb.types import bson as monty_bson
+
+        coll = self._collection
+        try:
+            writer = coll._storage
+            for component in coll._components:
+                writer = writer.contractor_cls(writer, component)
+            if not writer._database.collection_exists(writer._name):
+                writer._database.collection_create(writer._name)
+            rows = []
+            for doc in docs:
+                doc.setdefault("_id", ObjectId())
+                rows.append((monty_bson.id_encode(doc["_id"]), writer._encode_doc(doc, True)))
+            conn, path = writer._conn, writer._col_path
+        except AttributeError:
+            coll.insert_many(docs)
+            return
+        conn.write_many(path, rows, writer.wconcern)
+
+
+class FastMemoryStore(_BulkUpsertMixin, MemoryStore):
+    """maggma ``MemoryStore`` with a linear-time bulk upsert (tests only)."""
+
+
+@dataclass
+class ProjectStores:
+    """The stores of one superionic project, opened from one spec."""
+
+    spec: str
+    materials: Store
+    screening: Store
+    features: Store
+    models: Store
+    predictions: Store
+    diffusion: Store
+    conductivity: Store
+    jobs: Store
+    data: Store
+    _job_store: Any = field(default=None, repr=False)
+
+    @property
+    def named(self) -> dict[str, Store]:
+        """Every store by collection name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("spec", "_job_store")}
+
+    def job_store(self):
+        """A jobflow ``JobStore``: job outputs in ``jobs``, large objects in ``data``."""
+        from jobflow import JobStore
+
+        if self._job_store is None:
+            self._job_store = JobStore(self.jobs, additional_stores={"data": self.data})
+            self._job_store.connect()
+        return self._job_store
+
+    def close(self) -> None:
+        for store in self.named.values():
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+
+def _keys() -> dict[str, str]:
+    return {
+        "materials": "material_id",
+        "screening": "material_id",
+        "features": "formula",
+        "models": "model_id",
+        "predictions": "material_id",
+        "diffusion": "doc_id",
+        "conductivity": "material_id",
+        "jobs": "uuid",
+        "data": "blob_uuid",
+    }
+
+
+def _repo_store_dirs() -> list[Path]:
+    return [Path.cwd() / "stores", Path(__file__).resolve().parents[2] / "stores"]
+
+
+def resolve_spec(spec: str) -> dict[str, Any]:
+    """Parse a spec string (or a spec file / name) into ``{"type": ..., ...}``."""
+    spec = (spec or "").strip()
+    if not spec:
+        raise StoreSpecError("Empty store spec. Use monty://PATH, mongodb://HOST/DB or memory://.")
+    if spec.startswith("memory://"):
+        return {"type": "memory", "name": spec[len("memory://") :] or "superionic"}
+    if spec.startswith("monty://"):
+        path = spec[len("monty://") :]
+        if not path:
+            raise StoreSpecError(f"Store spec {spec!r} has no path: use monty://PATH (e.g. monty://./store).")
+        return {"type": "monty", "path": str(Path(path).expanduser())}
+    if spec.startswith(("mongodb://", "mongodb+srv://")):
+        return {"type": "mongodb", "uri": spec}
+    candidates = [Path(spec).expanduser()] + [d / f"{spec}.yaml" for d in _repo_store_dirs()]
+    for path in candidates:
+        if path.is_file():
+            return _read_spec_file(path)
+    raise StoreSpecError(
+        f"Cannot open store spec {spec!r}: not monty://PATH, mongodb://HOST/DB, memory://, "
+        "a spec file, or a name in stores/ (e.g. 'local', 'mongodb', 'memory')."
+    )
+
+
+def _read_spec_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise StoreSpecError(f"Store spec file {path} is not valid YAML: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("spec"), str):
+        data = {**resolve_spec(os.path.expandvars(data["spec"])), **{k: v for k, v in data.items() if k != "spec"}}
+    if not isinstance(data, dict) or data.get("type") not in ("monty", "mongodb", "memory"):
+        raise StoreSpecError(
+            f"Store spec file {path} must be a mapping with 'spec: monty://PATH | mongodb://... | "
+            "memory://' (or 'type: monty|mongodb|memory' with 'path' / 'uri')."
+        )
+    if data["type"] == "monty":
+        data["path"] = str(Path(os.path.expandvars(str(data.get("path", "~/.superionic/store")))).expanduser())
+    return data
+
+
+def _check_mongodb(uri: str, database: str) -> None:
+    """Fail fast (seconds, not pymongo's 30 s default) when MongoDB is unreachable."""
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    try:
+        client = MongoClient(uri, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS)
+        client.admin.command("ping")
+        client.close()
+    except PyMongoError as exc:
+        raise StoreSpecError(
+            f"Cannot reach MongoDB at {uri} (database {database!r}): {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}. Is the server running (e.g. `docker compose -f "
+            "docker/compose.yaml up -d`), and are host, port and credentials right? "
+            "Use monty://PATH for the embedded on-disk store."
+        ) from exc
+
+
+def _make_store(resolved: dict[str, Any], collection: str, key: str) -> Store:
+    prefix = resolved.get("collection_prefix", "")
+    name = f"{prefix}{collection}"
+    kind = resolved["type"]
+    if kind == "memory":
+        return FastMemoryStore(collection_name=f"{resolved['name']}.{name}", key=key)
+    if kind == "monty":
+        return FastMontyStore(
+            collection_name=name,
+            database_path=resolved["path"],
+            database_name="superionic",
+            storage="sqlite",
+            key=key,
+        )
+    uri = resolved["uri"]
+    database = resolved.get("database")
+    return MongoStore(
+        database=database,
+        collection_name=name,
+        uri=uri,
+        key=key,
+        mongoclient_kwargs={"serverSelectionTimeoutMS": MONGO_TIMEOUT_MS},
+    )
+
+
+def open_stores(spec: str | None = None, connect: bool = True) -> ProjectStores:
+    """Open every store of a project from a spec (default: the settings' store spec)."""
+    if spec is None:
+        from superionic.settings import get_settings
+
+        spec = get_settings().store_spec
+    resolved = resolve_spec(spec)
+    if resolved["type"] == "mongodb":
+        from pymongo import uri_parser
+
+        resolved.setdefault("database", uri_parser.parse_uri(resolved["uri"])["database"] or "superionic")
+        if connect:
+            _check_mongodb(resolved["uri"], resolved["database"])
+    if resolved["type"] == "monty":
+        try:
+            Path(resolved["path"]).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreSpecError(
+                f"Cannot create the store directory for {spec!r}: {exc}. Choose a writable "
+                "path with --store monty://PATH or SUPERIONIC_STORE."
+            ) from exc
+    stores = {name: _make_store(resolved, name, key) for name, key in _keys().items()}
+    project = ProjectStores(spec=spec, **stores)
+    if connect:
+        for name, store in project.named.items():
+            try:
+                store.connect()
+            except Exception as exc:  # noqa: BLE001 - re-raised with the spec named
+                raise StoreSpecError(f"Cannot open store {name!r} of spec {spec!r}: {exc}") from exc
+    return project
+
+
+def count(store: Store, criteria: dict | None = None) -> int:
+    """Number of documents matching ``criteria``."""
+    return store.count(criteria or {})
+
+
+def iter_docs(store: Store, criteria: dict | None = None, properties: Iterable[str] | None = None):
+    """Documents of ``store`` without montydb/mongo ``_id`` fields."""
+    for doc in store.query(criteria=criteria or {}, properties=list(properties) if properties else None):
+        doc.pop("_id", None)
+        yield doc

@@ -1,0 +1,159 @@
+"""Arrhenius fit of per-temperature diffusivities -> Ea, D(300 K), sigma(300 K) with intervals.
+
+* Only ``DiffusionDoc.usable`` temperatures enter; the others are listed with their reason.
+* Weighted least squares of ln D vs 1/T; the weight of a temperature is 1 / s^2 with
+  s = (ln D_hi - ln D_lo) / (2 * 1.96) from its 95 % interval. With three or more points the
+  covariance is multiplied by the reduced chi^2 when that exceeds 1 (Birge ratio: scatter
+  beyond the stated errors widens the interval, never narrows it).
+* D(300 K) = exp(a + b / 300); its interval is exp(ln D300 +/- 1.96 s) with s^2 = J C J^T,
+  J = (1, 1/300), C the fit covariance (normal quantiles).
+* sigma = n q^2 D / (k_B T), n the Li number density (from the structure given, else from the
+  simulated cells), q = e, Haven ratio 1. The same factor maps the D interval to sigma.
+* Fewer than two usable temperatures, or Ea <= 0, gives the verdict "insufficient data".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from superionic.schemas.md import ConductivityDoc, DiffusionDoc, ExcludedTemperature
+
+K_B_EV = 8.617333262e-5  # eV / K
+K_B_J = 1.380649e-23  # J / K
+E_CHARGE = 1.602176634e-19  # C
+Z95 = 1.959963984540054
+SUPERIONIC_THRESHOLD = 1e-4  # S/cm at room temperature (the seed's label)
+ROOM_T = 300.0
+
+
+def nernst_einstein(d_cm2_s: float, li_density_cm3: float, temperature: float) -> float:
+    """Conductivity (S/cm) from a tracer diffusivity, charge e, Haven ratio 1."""
+    return li_density_cm3 * E_CHARGE**2 * d_cm2_s / (K_B_J * temperature)
+
+
+def li_density(structure) -> float:
+    """Li atoms per cm^3 of a pymatgen Structure."""
+    n_li = sum(1 for site in structure if site.specie.symbol == "Li")
+    return n_li / (structure.volume * 1e-24)
+
+
+def weighted_arrhenius(temps, d, sigma_ln_d) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Fit ln D = a + b / T. Returns ([b, a], covariance, reduced chi^2 or None)."""
+    x = 1.0 / np.asarray(temps, dtype=float)
+    y = np.log(np.asarray(d, dtype=float))
+    w = 1.0 / np.asarray(sigma_ln_d, dtype=float) ** 2
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    cov = np.linalg.inv(design.T @ (design * w[:, None]))
+    beta = cov @ design.T @ (w * y)
+    chi2 = None
+    if len(x) > 2:
+        chi2 = float(np.sum(w * (y - design @ beta) ** 2) / (len(x) - 2))
+        cov = cov * max(1.0, chi2)
+    return beta, cov, chi2
+
+
+def _pick_per_temperature(docs: list[DiffusionDoc]) -> tuple[list[DiffusionDoc], list[str]]:
+    by_t: dict[float, DiffusionDoc] = {}
+    flags = []
+    for doc in docs:
+        old = by_t.get(doc.temperature)
+        if old is not None:
+            flags.append(f"duplicate_temperature: {doc.temperature:g} K analysed twice; the "
+                         "latest document is used")
+            if doc.last_updated < old.last_updated:
+                continue
+        by_t[doc.temperature] = doc
+    return [by_t[t] for t in sorted(by_t)], flags
+
+
+def conductivity_from_diffusion(
+    docs: Iterable[DiffusionDoc | dict],
+    structure=None,
+    *,
+    threshold: float = SUPERIONIC_THRESHOLD,
+    target_temperature: float = ROOM_T,
+) -> ConductivityDoc:
+    """Per-temperature DiffusionDocs of one material -> ConductivityDoc (see module doc)."""
+    docs = [d if isinstance(d, DiffusionDoc) else DiffusionDoc(**d) for d in docs]
+    if not docs:
+        raise ValueError("No DiffusionDocs given.")
+    ids = {d.material_id for d in docs}
+    if len(ids) > 1:
+        raise ValueError(f"DiffusionDocs of several materials given: {sorted(ids)}")
+    docs, flags = _pick_per_temperature(docs)
+    first = docs[0]
+    out = dict(
+        material_id=first.material_id, formula=first.formula, engine=first.engine,
+        preset=first.preset, source_doc_ids=[d.doc_id for d in docs], threshold=threshold,
+    )
+    used, excluded = [], []
+    for d in docs:
+        if not d.usable:
+            excluded.append(ExcludedTemperature(temperature=d.temperature, doc_id=d.doc_id,
+                                                reason=d.reason or "not usable"))
+        elif not d.diffusivity or not d.diffusivity_ci95 or d.diffusivity_ci95[0] <= 0:
+            excluded.append(ExcludedTemperature(temperature=d.temperature, doc_id=d.doc_id,
+                                                reason="no positive D with an interval"))
+        else:
+            used.append(d)
+    out["excluded"] = excluded
+    out["temperatures_used"] = [d.temperature for d in used]
+    if structure is not None:
+        density = li_density(structure)
+    else:
+        densities = [d.li_density_cm3 for d in (used or docs) if d.li_density_cm3]
+        density = float(np.mean(densities)) if densities else None
+    out["li_density_cm3"] = density
+    out["method"] = (
+        "weighted least squares of ln D vs 1/T (weights from each 95 % interval; covariance "
+        "scaled by reduced chi^2 if > 1); D(300 K) interval from the propagated fit "
+        "covariance (normal); Nernst-Einstein with the Li number density, Haven ratio 1"
+    )
+    if len(used) < 2:
+        why = "; ".join(f"{e.temperature:g} K: {e.reason}" for e in excluded) or "none excluded"
+        out.update(verdict="insufficient data", flags=flags,
+                   verdict_reason=f"{len(used)} usable temperature(s), need 2 ({why})")
+        return ConductivityDoc(**out)
+
+    temps = np.array([d.temperature for d in used])
+    dvals = np.array([d.diffusivity for d in used])
+    lo = np.array([d.diffusivity_ci95[0] for d in used])
+    hi = np.array([d.diffusivity_ci95[1] for d in used])
+    s_ln = (np.log(hi) - np.log(lo)) / (2 * Z95)
+    (b, a), cov, chi2 = weighted_arrhenius(temps, dvals, s_ln)
+    ea, ea_std = -b * K_B_EV, float(np.sqrt(cov[0, 0])) * K_B_EV
+    jac = np.array([1.0 / target_temperature, 1.0])
+    ln_d, s_d = a + b / target_temperature, float(np.sqrt(jac @ cov @ jac))
+    d300 = float(np.exp(ln_d))
+    d_ci = (float(np.exp(ln_d - Z95 * s_d)), float(np.exp(ln_d + Z95 * s_d)))
+    out.update(activation_energy=float(ea), activation_energy_std=ea_std,
+               prefactor=float(np.exp(a)), d300=d300, d300_ci95=d_ci, chi2_reduced=chi2)
+    if len(used) == 2:
+        flags.append("two_temperatures: Ea from two points; its error comes only from the D "
+                     "intervals, the Arrhenius form itself is not tested")
+    if density:
+        sig = nernst_einstein(d300, density, target_temperature)
+        sig_ci = tuple(nernst_einstein(x, density, target_temperature) for x in d_ci)
+        out.update(sigma300=sig, sigma300_ci95=sig_ci)
+    if ea <= 0:
+        out.update(verdict="insufficient data", flags=flags,
+                   verdict_reason=f"Ea = {ea:.2f} eV <= 0: D does not rise with temperature")
+        return ConductivityDoc(**out)
+    if not density:
+        out.update(verdict="insufficient data", flags=flags,
+                   verdict_reason="no Li number density for Nernst-Einstein")
+        return ConductivityDoc(**out)
+    sig, sig_ci = out["sigma300"], out["sigma300_ci95"]
+    verdict = "superionic" if sig >= threshold else "not superionic"
+    if sig_ci[0] < threshold <= sig_ci[1]:
+        flags.append(f"verdict_uncertain: the 95 % interval [{sig_ci[0]:.2g}, {sig_ci[1]:.2g}] "
+                     f"S/cm contains the {threshold:g} S/cm threshold")
+    out.update(
+        verdict=verdict, flags=flags,
+        verdict_reason=f"sigma({target_temperature:g} K) = {sig:.3g} S/cm "
+        f"{'>=' if sig >= threshold else '<'} {threshold:g} S/cm from "
+        f"{len(used)} temperatures ({', '.join(f'{t:g}' for t in temps)} K)",
+    )
+    return ConductivityDoc(**out)

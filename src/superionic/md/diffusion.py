@@ -1,0 +1,341 @@
+"""Li tracer diffusivity from one trajectory: MSD -> D with an honest interval, hops, flags.
+
+Method (defaults in :class:`DiffusionSettings`):
+
+* MSD of Li over every lag and all time origins (FFT, :mod:`superionic.md.msd`), after
+  removing the framework centre-of-mass drift; joined runs with a break contribute only
+  displacements inside each continuous segment.
+* Fit window: from ``max(2 ps, 10 % of the longest segment)`` (past the ballistic and caging
+  part) to 50 % of the longest segment (beyond, few independent origins remain and the
+  covariance model below stops being positive definite). Runs too short for that window fall
+  back to 20 %-50 % with a ``short_fit_window`` warning.
+* D and its interval: generalised least squares of MSD = 6 D t + c with kinisi's covariance
+  model for MSD points (McCluskey et al., J. Chem. Theory Comput. 2024,
+  doi:10.1021/acs.jctc.4c01249): Var(MSD_i) = var(s_i) / N_i with s the single squared
+  displacements and N_i = n_Li * (frames - 1) / lag_i independent windows, and
+  Cov(MSD_i, MSD_j) = var(s_i) / N_j for i <= j. The posterior of the slope is Gaussian with a
+  flat prior; D >= 0 truncates it. Reported D is the posterior median, with the 2.5-97.5 %
+  interval. Up to 100 evenly spaced lags of the window enter the fit (neighbouring MSD points
+  are nearly collinear, so more add nothing but cost).
+* Hops: each Li position is averaged over blocks of about 0.5 ps (removes vibration); a hop is
+  counted each time the block average is more than 1.5 A from the site where the atom last
+  settled, which then moves to the new block average.
+* Framework melting: more than 10 % of all non-Li atoms, or more than half the atoms of one
+  non-Li element, leave their site (block average > 1.5 A from the start; one Er of 12
+  hopping is a defect, flagged as framework_hops only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.stats import truncnorm
+
+from superionic.md.msd import drift_corrected_segments, group_msd, squared_displacement_moments
+from superionic.md.trajectory import LiTrajectory, load_trajectory
+from superionic.schemas.md import DiffusionDoc, FitWindow, MSDSummary, diffusion_doc_id
+
+EXCLUDING = {
+    "md_failed", "no_li", "too_few_li", "too_short", "too_few_hops", "framework_melting",
+    "d_not_resolved", "temperature_off_target",
+}
+A2_PER_FS_TO_CM2_PER_S = 0.1  # 1 A^2/fs = 1e-16 cm^2 / 1e-15 s
+
+
+@dataclass(frozen=True)
+class DiffusionSettings:
+    """Thresholds and window rule of the analysis (recorded in every DiffusionDoc)."""
+
+    fit_start_ps: float = 2.0
+    fit_start_fraction: float = 0.1
+    fit_end_fraction: float = 0.5
+    short_run_start_fraction: float = 0.2
+    min_fit_lags: int = 5
+    max_fit_lags: int = 100
+    hop_distance: float = 1.5  # Angstrom
+    block_fs: float = 500.0
+    min_hops: int = 10
+    min_li: int = 4
+    loglog_tolerance: float = 0.3
+    melt_distance: float = 1.5  # Angstrom
+    melt_fraction: float = 0.1
+    drift_warning: float = 1.0  # Angstrom
+    temperature_tolerance: float = 0.1
+    d_resolved_sigmas: float = 2.0
+    covariance: str = "random_walk"  # or "kinisi" (see msd_covariance)
+
+
+@dataclass
+class SlopeFit:
+    slope: float  # A^2/fs
+    slope_std: float
+    intercept: float
+    median: float  # D, cm^2/s
+    ci95: tuple[float, float]
+
+
+def gls_slope(lag_fs: np.ndarray, msd: np.ndarray, cov: np.ndarray) -> SlopeFit:
+    """Generalised least squares of msd = m t + c; Gaussian posterior, m >= 0 for D."""
+    w, v = np.linalg.eigh(0.5 * (cov + cov.T))
+    keep = w > w.max() * 1e-12  # pseudo-inverse over the well-defined directions
+    inv = (v[:, keep] / w[keep]) @ v[:, keep].T
+    x = np.stack([lag_fs, np.ones_like(lag_fs)], axis=1)
+    fisher = x.T @ inv @ x
+    pcov = np.linalg.inv(fisher)
+    slope, intercept = pcov @ x.T @ inv @ msd
+    std = float(np.sqrt(pcov[0, 0]))
+    lo, med, hi = truncnorm.ppf([0.025, 0.5, 0.975], -slope / std, np.inf, loc=slope, scale=std)
+    to_d = A2_PER_FS_TO_CM2_PER_S / 6.0
+    return SlopeFit(float(slope), std, float(intercept), float(med * to_d),
+                    (float(lo * to_d), float(hi * to_d)))
+
+
+def msd_covariance(
+    var_s: np.ndarray, lags: np.ndarray, n_li: int, n_steps: int, model: str = "random_walk"
+) -> tuple[np.ndarray, str]:
+    """Covariance of the MSD points of the fit, and a description of the model used.
+
+    Variances as in kinisi (McCluskey et al. 2024): Var(MSD_i) = var(s_i) / N_i, with s the
+    single squared displacements and N_i = n_li * n_steps / lag_i independent windows.
+    Correlations:
+
+    * ``"random_walk"`` (default): Corr_ij = sqrt(lag_i / lag_j) for i <= j, the correlation of
+      a random walk's MSD estimates. Always positive definite.
+    * ``"kinisi"``: kinisi's Cov_ij = var(s_i) / N_j (i <= j). Equal to the above when
+      var(s) ~ lag^2 (pure diffusion), but not positive definite when var(s) grows slower
+      (caged runs, or sampling noise in var(s): 32 of the 36 kang2023 runs); then this falls
+      back to ``"random_walk"`` and says so.
+    """
+    lags = lags.astype(float)
+    var_s = np.maximum(var_s, 0.0)
+    n_indep = n_li * n_steps / lags
+    small, large = np.minimum.outer(lags, lags), np.maximum.outer(lags, lags)
+    used = "random-walk correlation with kinisi's variances"
+    cov = None
+    if model == "kinisi":
+        idx = np.arange(len(lags))
+        i_small = np.where(lags[:, None] <= lags[None, :], idx[:, None], idx[None, :])
+        cov = var_s[i_small] / (n_li * n_steps / large)
+        eig = np.linalg.eigvalsh(cov)
+        if eig.min() < -1e-8 * eig.max():
+            cov = None
+            used += " (kinisi's matrix was not positive definite)"
+        else:
+            used = "kinisi's covariance model"
+    elif model != "random_walk":
+        raise ValueError(f"Unknown covariance model {model!r}: 'random_walk' or 'kinisi'.")
+    if cov is None:
+        sd = np.sqrt(var_s / n_indep)
+        cov = np.outer(sd, sd) * np.sqrt(small / large)
+    # a jitter of 1e-9 of the largest variance guards the inversion (changes D < 1e-6 relative)
+    cov[np.diag_indices_from(cov)] += 1e-9 * cov.diagonal().max()
+    return cov, used
+
+
+def count_hops(segments: list[np.ndarray], atoms: np.ndarray, block: int, distance: float) -> int:
+    """Site-to-site moves of block-averaged positions (see module docstring)."""
+    total = 0
+    for seg in segments:
+        nb = seg.shape[0] // block
+        if nb < 2 or atoms.size == 0:
+            continue
+        xb = seg[: nb * block, atoms].reshape(nb, block, atoms.size, 3).mean(axis=1)
+        anchor = xb[0].copy()
+        for b in range(1, nb):
+            moved = np.linalg.norm(xb[b] - anchor, axis=1) > distance
+            total += int(moved.sum())
+            anchor[moved] = xb[b][moved]
+    return total
+
+
+def displaced_fraction(segments: list[np.ndarray], atoms: np.ndarray, block: int, distance: float) -> float:
+    """Fraction of ``atoms`` whose block-averaged position ever leaves ``distance`` of the start."""
+    left = np.zeros(atoms.size, dtype=bool)
+    for seg in segments:
+        nb = seg.shape[0] // block
+        if nb < 1:
+            continue
+        xb = seg[: nb * block, atoms].reshape(nb, block, atoms.size, 3).mean(axis=1)
+        left |= (np.linalg.norm(xb - xb[0], axis=2) > distance).any(axis=0)
+    return float(left.mean()) if atoms.size else 0.0
+
+
+def loglog_slope(lag_fs: np.ndarray, msd: np.ndarray, offset: float) -> float | None:
+    """Slope of log(MSD - offset) vs log(t); 1 for diffusion. The offset (vibrations and
+    caging, the fitted intercept when positive) is removed first, else it alone pulls the slope
+    of a perfectly linear MSD below 1. None when most points do not rise above the offset."""
+    y = msd - max(offset, 0.0)
+    ok = y > 0
+    if ok.sum() < max(3, len(y) // 2):
+        return None
+    return float(np.polyfit(np.log(lag_fs[ok]), np.log(y[ok]), 1)[0])
+
+
+def fit_window(n_longest: int, frame_fs: float, s: DiffusionSettings) -> tuple[int, int, bool]:
+    """(first lag, last lag, short) in frames according to the window rule."""
+    end = int(np.floor(s.fit_end_fraction * (n_longest - 1)))
+    start = int(np.ceil(max(s.fit_start_ps * 1000.0 / frame_fs, s.fit_start_fraction * (n_longest - 1))))
+    start = max(start, 1)
+    if end - start + 1 >= s.min_fit_lags:
+        return start, end, False
+    start = max(1, int(np.ceil(s.short_run_start_fraction * (n_longest - 1))))
+    return start, end, True
+
+
+def _summary(lag_fs: np.ndarray, msd_li: np.ndarray, msd_fw: np.ndarray | None) -> MSDSummary:
+    n = len(msd_li)
+    if n < 2:
+        return MSDSummary()
+    idx = np.unique(np.geomspace(1, n - 1, num=min(40, n - 1)).round().astype(int))
+    idx = idx[np.isfinite(msd_li[idx])]
+    return MSDSummary(
+        lag_ps=[round(float(lag_fs[i]) / 1000.0, 6) for i in idx],
+        msd_li=[round(float(msd_li[i]), 6) for i in idx],
+        msd_framework=[] if msd_fw is None else [round(float(msd_fw[i]), 6) for i in idx],
+    )
+
+
+def diffusion_from_trajectory(
+    traj,
+    *,
+    material_id: str,
+    temperature: float | None = None,
+    engine: str = "unknown",
+    preset: str | None = None,
+    trajectory_ref: str | None = None,
+    settings: DiffusionSettings | None = None,
+    **read_kwargs,
+) -> DiffusionDoc:
+    """Analyse one trajectory (any form :func:`load_trajectory` reads) into a DiffusionDoc.
+
+    Never raises on bad physics: a run without Li, without hops or with a melting framework
+    comes back as a document with ``usable=False`` and the reason.
+    """
+    s = settings or DiffusionSettings()
+    tr: LiTrajectory = load_trajectory(traj, **read_kwargs)
+    temperature = temperature if temperature is not None else tr.temperature
+    if temperature is None:
+        raise ValueError("The temperature of this trajectory is unknown: pass temperature=.")
+    temperature = float(temperature)
+    li = tr.indices_of("Li")
+    framework = np.array([i for i, x in enumerate(tr.species) if x != "Li"], dtype=int)
+    frame_fs = tr.frame_interval_fs
+    doc = dict(
+        doc_id=diffusion_doc_id(material_id, temperature), material_id=material_id,
+        formula=tr.formula, temperature=temperature, engine=engine, preset=preset,
+        n_frames=tr.n_frames, frame_interval_fs=frame_fs, duration_ps=tr.duration_ps,
+        n_segments=len(tr.segments), n_li=int(li.size),
+        li_density_cm3=tr.number_density("Li") if li.size else 0.0,
+        source=tr.source, trajectory_ref=trajectory_ref, settings=asdict(s),
+        hop_rule=f"block averages over ~{s.block_fs:g} fs; a hop is a move > {s.hop_distance} A "
+        "from the last settled site",
+    )
+    flags: list[str] = [
+        f"join_break: frames {j.boundary_frame - 1}->{j.boundary_frame} not continuous "
+        f"({j.reason}); analysed as separate segments"
+        for j in tr.joins if j.is_break
+    ]
+    if tr.measured_temperatures is not None and len(tr.measured_temperatures):
+        t_mean = float(np.mean(tr.measured_temperatures))
+        doc["measured_temperature"] = t_mean
+        if abs(t_mean - temperature) > s.temperature_tolerance * temperature:
+            flags.append(f"temperature_off_target: mean {t_mean:.0f} K vs nominal {temperature:g} K")
+    if li.size == 0:
+        flags.append("no_li: the trajectory has no Li atoms")
+        return _finish(doc, flags)
+    bad = ~np.isfinite(tr.positions).all(axis=(1, 2))
+    if bad.any():
+        flags.append(f"md_failed: non-finite positions from frame {int(np.argmax(bad))} "
+                     "(the MD blew up)")
+        return _finish(doc, flags)
+    if li.size < s.min_li:
+        flags.append(f"too_few_li: {li.size} Li atoms < {s.min_li}; no statistics")
+
+    segments, max_drift = drift_corrected_segments(tr, framework)
+    doc["max_drift"] = max_drift
+    if max_drift > s.drift_warning:
+        flags.append(f"framework_drift: centre of mass moved {max_drift:.2f} A (removed)")
+    msd_li, _ = group_msd(segments, li)
+    lag_fs = np.arange(len(msd_li)) * frame_fs
+    msd_fw = group_msd(segments, framework)[0] if framework.size else None
+    doc["msd_summary"] = _summary(lag_fs, msd_li, msd_fw)
+
+    n_longest = max(b - a for a, b in tr.segments)
+    k0, k1, short = fit_window(n_longest, frame_fs, s)
+    if k1 - k0 + 1 < s.min_fit_lags:
+        flags.append(f"too_short: {tr.n_frames} frames ({tr.duration_ps:.2f} ps) leave no fit window")
+        return _finish(doc, flags)
+    if short:
+        flags.append(f"short_fit_window: run too short for a {s.fit_start_ps:g} ps start; "
+                     f"fit from {k0 * frame_fs / 1000:.2f} ps")
+    lags = np.unique(np.linspace(k0, k1, min(s.max_fit_lags, k1 - k0 + 1)).round().astype(int))
+    _, var_s, _ = squared_displacement_moments(segments, li, lags)
+    n_steps = sum(seg.shape[0] - 1 for seg in segments)
+    cov, cov_model = msd_covariance(var_s, lags, li.size, n_steps, s.covariance)
+    fit = gls_slope(lags * frame_fs, msd_li[lags], cov)
+    doc.update(
+        diffusivity=fit.median, diffusivity_ci95=fit.ci95,
+        diffusivity_std=fit.slope_std * A2_PER_FS_TO_CM2_PER_S / 6.0, msd_intercept=fit.intercept,
+        fit_window=FitWindow(
+            start_ps=k0 * frame_fs / 1000.0, end_ps=k1 * frame_fs / 1000.0, n_lags=len(lags),
+            rule=f"from max({s.fit_start_ps:g} ps, {s.fit_start_fraction:.0%} of the longest "
+            f"segment) to {s.fit_end_fraction:.0%} of it"
+            + (f" (short run: from {s.short_run_start_fraction:.0%})" if short else ""),
+        ),
+        method="GLS of MSD vs t; MSD covariance: " + cov_model + "; Gaussian posterior of "
+        "the slope truncated at D >= 0; median and 2.5/97.5 % quantiles",
+    )
+    slope = loglog_slope(lags * frame_fs, msd_li[lags], fit.intercept)
+    doc["loglog_slope"] = slope
+    if slope is None:
+        flags.append("non_linear_msd: the MSD does not rise above its fitted offset in the fit "
+                     "window (no diffusive regime)")
+    elif abs(slope - 1.0) > s.loglog_tolerance:
+        flags.append(f"non_linear_msd: log-log slope of MSD minus its offset {slope:.2f} in the "
+                     f"fit window (diffusive = 1 +/- {s.loglog_tolerance})")
+    if fit.slope < s.d_resolved_sigmas * fit.slope_std:
+        flags.append(f"d_not_resolved: MSD slope {fit.slope:.3g} +/- {fit.slope_std:.2g} A^2/fs "
+                     f"is within {s.d_resolved_sigmas:g} sigma of 0")
+
+    block = max(1, int(np.ceil(s.block_fs / frame_fs)))
+    n_hops = count_hops(segments, li, block, s.hop_distance)
+    doc["n_hops"] = n_hops
+    if n_hops < s.min_hops:
+        flags.append(f"too_few_hops: {n_hops} Li hops < {s.min_hops}")
+
+    moved: dict[str, tuple[int, int]] = {}
+    doc["framework_msd"], doc["framework_displaced_fraction"] = {}, {}
+    for el in sorted(set(tr.species) - {"Li"}):
+        idx = tr.indices_of(el)
+        doc["framework_msd"][el] = float(group_msd(segments, idx)[0][k1])
+        frac = displaced_fraction(segments, idx, block, s.melt_distance)
+        doc["framework_displaced_fraction"][el] = frac
+        moved[el] = (int(round(frac * idx.size)), int(idx.size))
+    flags.extend(_framework_flags(moved, doc["framework_msd"], k1 * frame_fs / 1000.0, s))
+    return _finish(doc, flags)
+
+
+def _framework_flags(moved: dict[str, tuple[int, int]], msd_end: dict[str, float],
+                     t_end_ps: float, s: DiffusionSettings) -> list[str]:
+    """Melting when > melt_fraction of all non-Li atoms, or > half of a non-Li element with
+    at least two atoms, left their site; a few displaced atoms are only framework hops."""
+    n_moved = sum(m for m, _ in moved.values())
+    n_total = sum(n for _, n in moved.values())
+    detail = ", ".join(f"{m}/{n} {el} (MSD {msd_end[el]:.2f} A^2)"
+                       for el, (m, n) in moved.items() if m)
+    sublattice = [el for el, (m, n) in moved.items() if n >= 2 and m > 0.5 * n]
+    if n_total and (n_moved > s.melt_fraction * n_total or sublattice):
+        return [f"framework_melting: {n_moved} of {n_total} non-Li atoms left their site "
+                f"(> {s.melt_distance} A): {detail}; MSD at {t_end_ps:.1f} ps"]
+    if n_moved:
+        return [f"framework_hops: {detail} left their site; framework intact"]
+    return []
+
+
+def _finish(doc: dict, flags: list[str]) -> DiffusionDoc:
+    excluding = [f for f in flags if f.split(":", 1)[0] in EXCLUDING]
+    doc["flags"] = flags
+    doc["usable"] = not excluding
+    doc["reason"] = "; ".join(excluding) if excluding else None
+    return DiffusionDoc(**doc)

@@ -35,6 +35,7 @@ COLLECTIONS = (
     "predictions",
     "diffusion",
     "conductivity",
+    "funnel",
 )
 """Named collections of a superionic project (plus ``data`` and ``jobs`` for jobflow)."""
 
@@ -138,6 +139,7 @@ class ProjectStores:
     predictions: Store
     diffusion: Store
     conductivity: Store
+    funnel: Store
     jobs: Store
     data: Store
     _job_store: Any = field(default=None, repr=False)
@@ -173,6 +175,7 @@ def _keys() -> dict[str, str]:
         "predictions": "material_id",
         "diffusion": "doc_id",
         "conductivity": "material_id",
+        "funnel": "funnel_id",
         "jobs": "uuid",
         "data": "blob_uuid",
     }

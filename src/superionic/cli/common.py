@@ -1,0 +1,42 @@
+"""Helpers shared by the command modules: opening stores, failing clearly, printing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from superionic.settings import get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+STORE_HELP = (
+    "Store spec: monty://PATH (on-disk, default under ~/.superionic), mongodb://HOST/DB, "
+    "memory://, or a name/file from stores/. Env: SUPERIONIC_STORE."
+)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print an error a user can act on and exit with ``code`` (no traceback)."""
+    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def open_project_stores(spec: str | None):
+    """Open the project's stores or exit with a message naming the spec and the fix."""
+    from superionic.stores import StoreSpecError, open_stores
+
+    spec = spec or get_settings().store_spec
+    try:
+        return open_stores(spec)
+    except StoreSpecError as exc:
+        fail(str(exc))
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout and nothing else."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

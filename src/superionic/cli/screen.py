@@ -1,0 +1,72 @@
+"""``superionic screen``: the screening funnel on a corpus."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from superionic.cli.common import STORE_HELP, console, fail, open_project_stores, print_json
+from superionic.schemas.screening import FunnelDoc
+
+
+def funnel_table(funnel: FunnelDoc) -> Table:
+    """The funnel as a rich table, with the seed's counts beside ours."""
+    table = Table(title=f"Screening funnel ({funnel.source})")
+    for col in ("step", "rule", "survivors", "failed", "unknown", "seed"):
+        table.add_column(col, justify="left" if col in ("step", "rule") else "right")
+    for s in funnel.steps:
+        seed = "" if s.seed_survivors is None else f"{s.seed_survivors:,}"
+        table.add_row(s.name, s.threshold, f"{s.survivors:,}", str(s.failed), str(s.unknown), seed)
+    return table
+
+
+def screen(
+    source: str = typer.Option("snapshot", "--source", "-s", help="snapshot (bundled, offline), mp (live, needs MP_API_KEY) or files."),
+    path: Optional[str] = typer.Argument(None, help="Folder or file of structures, for --source files."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the funnel and survivors as JSON on stdout, nothing else."),
+) -> None:
+    """Screen a corpus: no transition metal, band gap, E_hull, oxidation voltage.
+
+    Every material, its per-criterion verdicts and the funnel are stored (upserted: a rerun
+    replaces, never duplicates). Missing data gives 'unknown', counted separately.
+    """
+    from superionic.jobs.screening import run_screening
+    from superionic.settings import get_settings
+    from superionic.sources import SOURCES, SourceError
+
+    if source.startswith("files:"):
+        source, path = "files", source.split(":", 1)[1]
+    if source not in SOURCES:
+        fail(f"Unknown source {source!r}: choose one of {', '.join(SOURCES)}.")
+    stores = open_project_stores(store)
+    try:
+        outcome = run_screening(
+            stores, source, path, get_settings().screening, show_progress=not as_json
+        )
+    except SourceError as exc:
+        fail(str(exc))
+    funnel = outcome.funnel
+    if as_json:
+        print_json(
+            {
+                "funnel": funnel.model_dump(mode="json"),
+                "survivors": [d.model_dump(mode="json") for d in outcome.survivors],
+            }
+        )
+        return
+    console.print(funnel_table(funnel))
+    if funnel.n_skipped_records:
+        console.print(f"[yellow]{funnel.n_skipped_records} record(s) could not be read:[/]")
+        for item in funnel.skipped[:20]:
+            console.print(f"  {item['record']}: {item['reason']}", highlight=False)
+    anions = ", ".join(f"{k} {v}" for k, v in funnel.anion_counts.items())
+    console.print(f"Survivors by anion type: {anions or 'none'}")
+    console.print(f"V_ox source for survivors: {funnel.window_methods}")
+    console.print(f"Stored in {stores.spec}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("screen")(screen)

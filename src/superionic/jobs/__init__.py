@@ -1,0 +1,1 @@
+"""Workflow steps: plain functions over stores, and their jobflow jobs."""

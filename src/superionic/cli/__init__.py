@@ -20,13 +20,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Find superionic Li solid-state electrolytes (see ``superionic COMMAND --help``)."""
+
+
 # Command modules, in the order of the workflow. Each defines ``register(app)``.
 COMMAND_MODULES = [
+    "run",
     "screen",
     "features",
     "ml",
     "md",
     "md_analysis",
+    "query",
 ]
 
 

@@ -1,0 +1,46 @@
+"""``superionic query``: candidates with funnel status, votes, probability and sigma(300 K)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Optional
+
+import typer
+
+from superionic.cli.common import STORE_HELP, console, fail, open_project_stores, print_json
+from superionic.results import COLUMNS, candidate_rows, filter_rows
+
+
+def query(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    anion: Optional[str] = typer.Option(None, "--anion", help="Only this anion type (oxide, halide, sulfide, ...)."),
+    verdict: Optional[str] = typer.Option(None, "--verdict", help="'superionic', 'not superionic' or 'insufficient data' (ML or MD)."),
+    min_sigma: Optional[float] = typer.Option(None, "--min-sigma", help="Minimum sigma(300 K) in S/cm (MD-validated only)."),
+    all_materials: bool = typer.Option(False, "--all", help="Every screened material, not only the survivors."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv (json/csv: data only on stdout)."),
+    limit: int = typer.Option(50, "--limit", "-n", min=0, help="Rows to show in a table (0: all)."),
+) -> None:
+    """List candidates from the store; filter by anion type, verdict and sigma(300 K)."""
+    from superionic.cli.run import candidates_table
+
+    if fmt not in ("table", "json", "csv"):
+        fail(f"Unknown format {fmt!r}: choose table, json or csv.")
+    stores = open_project_stores(store)
+    rows = filter_rows(candidate_rows(stores, survivors_only=not all_materials), anion, verdict, min_sigma)
+    if fmt == "json":
+        print_json(rows)
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        if not rows:
+            console.print("No matching materials. Run `superionic screen` or `superionic run` first, or relax the filters.")
+            return
+        shown = rows if limit == 0 else rows[:limit]
+        console.print(candidates_table(shown, title=f"{len(rows)} material(s) in {stores.spec}"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("query")(query)

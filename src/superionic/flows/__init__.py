@@ -1,0 +1,1 @@
+"""jobflow Flows: the discovery workflow (Maker dataclasses, atomate2 style)."""

@@ -1,0 +1,83 @@
+"""Classification step: train (or reuse) the GB + LightGBM surrogate, classify the survivors."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from superionic.progress import progress_bar
+from superionic.recipes import ENSEMBLE, ClassifierRecipe
+from superionic.settings import get_settings
+from superionic.stores import ProjectStores
+
+
+@dataclass
+class SurrogateOutcome:
+    surrogate: object
+    reused: bool
+    study_table: object | None = None  # pandas summary when trained now
+
+
+def models_dir() -> Path:
+    return Path(get_settings().data_dir).expanduser() / "models"
+
+
+def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
+    payload = recipe.model_dump_json() + data_hash
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def ensure_surrogate(
+    stores: ProjectStores,
+    recipe: ClassifierRecipe,
+    directory: Path | None = None,
+    show_progress: bool = True,
+) -> SurrogateOutcome:
+    """The surrogate trained with ``recipe`` on its training set: loaded if saved, else trained.
+
+    A trained surrogate is remembered by a fingerprint of the recipe and the training set,
+    so a rerun with the same recipe reuses it and a changed recipe or data retrains.
+    """
+    from superionic.ml.dataset import training_matrix
+    from superionic.ml.documents import study_documents
+    from superionic.ml.study import StudyConfig, count_fits, run_study
+    from superionic.ml.surrogate import ModelMismatchError, Surrogate
+
+    directory = Path(directory or models_dir())
+    data = training_matrix(sources=recipe.training_sources)
+    pointer = directory / f"recipe-{_fingerprint(recipe, data.data_hash())}.txt"
+    if pointer.is_file():
+        try:
+            return SurrogateOutcome(Surrogate.load(directory / pointer.read_text().strip()), reused=True)
+        except (FileNotFoundError, ModelMismatchError):
+            pass  # stale pointer: retrain below
+    config = StudyConfig(
+        algorithms=list(recipe.algorithms),
+        protocols=tuple(dict.fromkeys(["random", *recipe.protocols])),
+        n_splits=recipe.n_splits,
+        n_iter=recipe.n_iter,
+        n_jobs=get_settings().n_jobs,
+    )
+    total = count_fits(config, data.families)
+    with progress_bar("Classifier study (algorithm x split)", total, show_progress) as advance:
+        study = run_study(data.X, data.y, config, families=data.families,
+                          progress=lambda done, total, result: advance())
+    surrogate = Surrogate.from_study(study, data, directory, algorithms=ENSEMBLE)
+    path = surrogate.save()
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_text(path.name + "\n")
+    stores.models.update([d.to_store() for d in study_documents(study, data)], key="study_id")
+    stores.models.update([surrogate.doc.to_store()], key="model_id")
+    return SurrogateOutcome(surrogate, reused=False, study_table=study.summary())
+
+
+def classify_survivors(stores: ProjectStores, surrogate) -> list[dict]:
+    """Predict every screening survivor; the PredictionDocs ranked best first (as dicts)."""
+    from superionic.ml.predict import predict_screened
+
+    predict_screened(stores, surrogate)
+    docs = [d for d in stores.predictions.query({"model_id": surrogate.doc.model_id})]
+    for d in docs:
+        d.pop("_id", None)
+    return sorted(docs, key=lambda d: (d.get("rank") is None, d.get("rank") or 0))

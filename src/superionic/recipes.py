@@ -1,0 +1,134 @@
+"""Recipes: one YAML file holds every parameter of a discovery run (see ``flows/``).
+
+``flows/seed.yaml`` is the paper's protocol; ``flows/quick.yaml`` the laptop default. A
+recipe validates with messages that name the field and the file.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from superionic.settings import ScreeningThresholds
+
+ENSEMBLE = ("gb", "lgbm")
+
+
+class RecipeError(ValueError):
+    """A recipe file that cannot be read or does not validate."""
+
+
+class ClassifierRecipe(BaseModel):
+    """The classifier study and the GB + LightGBM surrogate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithms: list[str] = Field(
+        default_factory=lambda: list(ENSEMBLE),
+        description="Algorithms of the study (gnb lr dt sgd knn rf gb lgbm xgb); the "
+        "surrogate always uses gb + lgbm, which must be among them.",
+    )
+    n_splits: int = Field(100, ge=1, description="Random stratified 80/20 splits (seeds 0..N-1).")
+    n_iter: int = Field(6, ge=0, description="Hyper-parameter search draws per split.")
+    protocols: list[Literal["random", "grouped", "family"]] = Field(
+        default_factory=lambda: ["random"], description="Validation protocols of the study."
+    )
+    training_sources: list[str] = Field(
+        default_factory=lambda: ["kang2023"], description="Training sets (kang2023, obelix, xu2020)."
+    )
+
+    @field_validator("algorithms")
+    @classmethod
+    def _ensemble_present(cls, value: list[str]) -> list[str]:
+        missing = [a for a in ENSEMBLE if a not in value]
+        if missing:
+            raise ValueError(f"the surrogate needs {', '.join(missing)} among the algorithms")
+        return value
+
+
+class CandidateRecipe(BaseModel):
+    """Which predicted candidates go on to MD."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top_n: int = Field(2, ge=0, description="How many candidates get MD (0: none).")
+    rule: Literal["seed_verdict", "probability"] = Field(
+        "seed_verdict",
+        description="'seed_verdict': superionic in every split of GB and LightGBM, ranked by "
+        "probability; 'probability': ranked by mean probability above min_probability.",
+    )
+    min_probability: float = Field(0.5, ge=0, le=1, description="Threshold for rule 'probability'.")
+    require_structure: bool = Field(
+        True, description="Skip candidates without a structure (most of the offline snapshot)."
+    )
+    material_ids: list[str] = Field(
+        default_factory=list, description="Always include these candidates (if screened)."
+    )
+
+
+class MDRecipe(BaseModel):
+    """MD validation of the chosen candidates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["forcefield", "vasp"] = Field("forcefield", description="MD engine.")
+    preset: Literal["seed", "quick"] = Field("quick", description="MD protocol preset.")
+    temperatures: list[float] | None = Field(None, description="Override the preset's temperatures (K).")
+    equilibration_steps: int | None = Field(None, ge=0, description="Override equilibration steps.")
+    production_steps: int | None = Field(None, ge=1, description="Override production steps.")
+
+    @field_validator("temperatures")
+    @classmethod
+    def _positive(cls, value):
+        if value is not None and (not value or any(t <= 0 for t in value)):
+            raise ValueError("temperatures must be a non-empty list of positive kelvin values")
+        return value
+
+
+class Recipe(BaseModel):
+    """Every parameter of one discovery run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Recipe name.")
+    description: str = Field("", description="What the recipe is for.")
+    source: Literal["snapshot", "mp", "files"] = Field("snapshot", description="Corpus source.")
+    source_path: str | None = Field(None, description="Folder of structures for source 'files'.")
+    screening: ScreeningThresholds = Field(default_factory=ScreeningThresholds, description="Screens.")
+    classifier: ClassifierRecipe = Field(default_factory=ClassifierRecipe, description="ML study.")
+    candidates: CandidateRecipe = Field(default_factory=CandidateRecipe, description="MD selection.")
+    md: MDRecipe = Field(default_factory=MDRecipe, description="MD validation.")
+
+
+def recipes_dir() -> Path:
+    """The ``flows/`` folder of a source checkout, else the copies bundled in the package."""
+    repo = Path(__file__).resolve().parents[2] / "flows"
+    return repo if repo.is_dir() else Path(str(resources.files("superionic") / "data" / "flows"))
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    """A recipe by name ('quick', 'seed') or path; RecipeError names the problem and file."""
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        candidate = recipes_dir() / f"{Path(str(name_or_path)).stem}.yaml"
+        if not candidate.is_file():
+            raise RecipeError(f"No recipe {str(name_or_path)!r}: give a YAML file or one of "
+                              f"{sorted(p.stem for p in recipes_dir().glob('*.yaml'))}.")
+        path = candidate
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"Recipe {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RecipeError(f"Recipe {path} must be a mapping of recipe fields.")
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise RecipeError(f"Recipe {path} is invalid: {problems}") from exc

@@ -1,0 +1,74 @@
+"""One joined view of the stores: each screened material with its votes and conductivity.
+
+Used by ``superionic run`` (the summary table), ``superionic query`` and the report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from superionic.stores import ProjectStores
+
+COLUMNS = (
+    "material_id", "formula", "anion_type", "screening", "stopped_at", "votes_gb", "votes_lgbm",
+    "n_splits", "probability", "ml_verdict", "sigma_300k", "sigma_300k_low", "sigma_300k_high",
+    "activation_energy", "md_verdict", "md_preset",
+)  # fmt: skip
+
+
+def _by_id(store, criteria=None, properties=None) -> dict[str, dict]:
+    return {d["material_id"]: d for d in store.query(criteria or {}, properties=properties)}
+
+
+def candidate_rows(stores: ProjectStores, survivors_only: bool = True) -> list[dict[str, Any]]:
+    """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest."""
+    screening = _by_id(
+        stores.screening, {"passed": True} if survivors_only else {},
+        ["material_id", "formula", "anion_type", "verdict", "stopped_at"],
+    )
+    preds = _by_id(stores.predictions)
+    conductivity = _by_id(stores.conductivity)
+    rows = []
+    for mid, s in screening.items():
+        p, c = preds.get(mid, {}), conductivity.get(mid, {})
+        interval = c.get("sigma300_ci95") or (None, None)
+        rows.append({
+            "material_id": mid,
+            "formula": s.get("formula"),
+            "anion_type": s.get("anion_type"),
+            "screening": s.get("verdict"),
+            "stopped_at": s.get("stopped_at"),
+            "votes_gb": p.get("votes_gb"),
+            "votes_lgbm": p.get("votes_lgbm"),
+            "n_splits": p.get("n_splits"),
+            "probability": p.get("prob_mean"),
+            "ml_verdict": None if not p or p.get("seed_verdict") is None
+            else ("superionic" if p["seed_verdict"] else "not superionic"),
+            "sigma_300k": c.get("sigma300"),
+            "sigma_300k_low": interval[0],
+            "sigma_300k_high": interval[1],
+            "activation_energy": c.get("activation_energy"),
+            "md_verdict": c.get("verdict"),
+            "md_preset": c.get("preset"),
+            "_rank": p.get("rank"),
+        })
+    rows.sort(key=lambda r: (r["md_verdict"] is None, r["_rank"] is None, r["_rank"] or 0, r["material_id"]))
+    for r in rows:
+        r.pop("_rank")
+    return rows
+
+
+def filter_rows(
+    rows: list[dict], anion_type: str | None = None, verdict: str | None = None, min_sigma: float | None = None
+) -> list[dict]:
+    """Rows matching an anion type, an ML or MD verdict, and a minimum sigma(300 K)."""
+    out = []
+    for r in rows:
+        if anion_type and r["anion_type"] != anion_type:
+            continue
+        if verdict and verdict not in (r["ml_verdict"], r["md_verdict"]):
+            continue
+        if min_sigma is not None and (r["sigma_300k"] is None or r["sigma_300k"] < min_sigma):
+            continue
+        out.append(r)
+    return out

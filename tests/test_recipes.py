@@ -1,0 +1,46 @@
+"""Recipes: the shipped ones validate and say what the seed says; bad ones fail clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from superionic.recipes import RecipeError, load_recipe
+
+
+def test_seed_recipe_is_the_papers_protocol():
+    seed = load_recipe("seed")
+    assert seed.screening.min_band_gap_ev == 1.0 and seed.screening.min_oxidation_voltage_v == 3.7
+    assert seed.screening.max_e_above_hull_ev == 0.0
+    assert sorted(seed.classifier.algorithms) == sorted(["gnb", "lr", "dt", "sgd", "knn", "rf", "gb", "lgbm", "xgb"])
+    assert seed.classifier.n_splits == 100
+    assert seed.md.engine == "vasp" and seed.md.temperatures == [600, 800, 1000, 1200]
+    assert (seed.md.equilibration_steps, seed.md.production_steps) == (3000, 10000)
+
+
+def test_quick_recipe_is_the_laptop_default():
+    quick = load_recipe("flows/quick.yaml")
+    assert quick.source == "snapshot" and quick.md.engine == "forcefield" and quick.md.preset == "quick"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\nclassifier: {algorithms: [rf]}\n", "the surrogate needs gb, lgbm"),
+        ("name: x\nmd: {preset: slow}\n", "md.preset"),
+        ("name: x\nmd: {temperatures: [-5]}\n", "positive kelvin"),
+        ("name: x\nbogus: 1\n", "bogus"),
+        ("name: [unclosed\n", "not valid YAML"),
+        ("- a list\n", "must be a mapping"),
+    ],
+)
+def test_bad_recipes_name_field_and_file(tmp_path, text, message):
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_unknown_recipe_lists_the_known_ones():
+    with pytest.raises(RecipeError, match="quick"):
+        load_recipe("no-such-recipe")

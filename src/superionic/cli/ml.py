@@ -1,0 +1,228 @@
+"""``superionic train`` and ``superionic predict``: the classifier study and the surrogate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+LATEST = "latest.txt"
+"""File in the models directory naming the most recently trained surrogate."""
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ML commands to the ``superionic`` app."""
+    app.command("train")(train)
+    app.command("predict")(predict)
+
+
+def _models_dir(model_dir: Path | None) -> Path:
+    from superionic.settings import get_settings
+
+    return Path(model_dir or Path(get_settings().data_dir).expanduser() / "models").expanduser()
+
+
+def _split_names(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+PROTOCOL_SETS = {
+    "random": ("random",),
+    "grouped": ("grouped",),
+    "family": ("family",),
+    "both": ("random", "grouped"),
+    "all": ("random", "grouped", "family"),
+}
+
+
+def _console():
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 150)
+
+
+def _print_table(console, summary, title: str) -> None:
+    from rich.table import Table
+
+    from superionic.ml.algorithms import ALGORITHMS
+
+    seed = {"gb": 0.843, "lgbm": 0.829}
+    table = Table(title=title)
+    for name in ("protocol", "algorithm", "splits", "ACC", "ACC_max", "ACC_min", "STD", "F1",
+                 "ROC-AUC", "pooled ACC", "seed ACC"):
+        table.add_column(name, justify="left" if name in ("protocol", "algorithm") else "right")
+    for row in summary.itertuples():
+        label = ALGORITHMS[row.algorithm].label if row.algorithm in ALGORITHMS else row.algorithm
+        seed_acc = seed.get(row.algorithm) if row.protocol == "random" else None
+        table.add_row(
+            row.protocol, label, str(int(row.n_splits)),
+            *(f"{v:.3f}" for v in (row.acc_mean, row.acc_max, row.acc_min, row.acc_std,
+                                   row.f1_mean, row.roc_auc_mean, row.acc_pooled)),
+            f"{seed_acc:.3f}" if seed_acc else "-",
+        )
+    console.print(table)
+
+
+def train(
+    splits: int = typer.Option(100, "--splits", "-n", min=1, help="Random 80/20 splits (seeds 0..N-1)."),
+    algorithms: list[str] = typer.Option(
+        None, "--algorithms", "-a",
+        help="Algorithms to study (repeat or comma-separate): gnb lr dt sgd knn rf gb lgbm xgb. "
+        "Default: all nine.",
+    ),
+    protocol: str = typer.Option(
+        "both", "--protocol", "-p",
+        help="random (the seed's), grouped (near-identical compositions kept together), "
+        "family (leave one family out), both (random + grouped) or all.",
+    ),
+    grouped_splits: int = typer.Option(None, "--grouped-splits", min=1, help="Grouped splits (default: --splits)."),
+    n_iter: int = typer.Option(6, "--n-iter", min=0, help="Search draws per split (0: library defaults)."),
+    inner_folds: int = typer.Option(3, "--inner-folds", min=2, help="Inner CV folds of the search."),
+    sources: list[str] = typer.Option(["kang2023"], "--source", help="Training sources (repeatable)."),
+    unmerged: bool = typer.Option(False, "--unmerged", help="Keep duplicated compositions (seed's 328 rows)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: settings n_jobs)."),
+    model_dir: Path = typer.Option(None, "--model-dir", help="Where to save the surrogate (default DATA_DIR/models)."),
+    store: str = typer.Option(None, "--store", help="Store spec for StudyDoc/ModelDoc (default: settings)."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not write documents to a store."),
+) -> None:
+    """Run the classifier study, print its table, save the GB + LightGBM surrogate."""
+    from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS, resolve_algorithms
+    from superionic.ml.dataset import training_matrix
+    from superionic.ml.documents import study_documents, tuning_description
+    from superionic.ml.study import StudyConfig, count_fits, run_study
+    from superionic.ml.surrogate import Surrogate
+    from superionic.progress import progress_bar
+    from superionic.settings import get_settings
+
+    console = _console()
+    if protocol not in PROTOCOL_SETS:
+        raise typer.BadParameter(f"choose one of {', '.join(PROTOCOL_SETS)}", param_hint="--protocol")
+    try:
+        specs = resolve_algorithms(_split_names(algorithms))
+        data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    console.print(
+        f"training set: {len(data.y)} compositions ({int(data.y.sum())} superionic) from "
+        f"{', '.join(data.sources)}; {len(data.skipped)} rows skipped"
+    )
+    for row, reason in list(data.skipped.items())[:10]:
+        console.print(f"  skipped {row}: {reason}")
+    from superionic.cli.common import open_project_stores
+
+    stores = None if no_store else open_project_stores(store)  # fail before, not after, the study
+    names = [s.name for s in specs]
+    config = StudyConfig(
+        algorithms=names, protocols=PROTOCOL_SETS[protocol], n_splits=splits,
+        n_grouped_splits=grouped_splits, n_iter=n_iter, inner_folds=inner_folds,
+        n_jobs=jobs or get_settings().n_jobs,
+    )
+    total = count_fits(config, data.families)
+    with progress_bar("study (algorithm x split)", total) as advance:
+        study = run_study(data.X, data.y, config, families=data.families,
+                          progress=lambda done, total, result: advance())
+    _print_table(console, study.summary(),
+                 f"Validation metrics over splits; hyper-parameters: {tuning_description(config)}")
+    console.print(f"wall time {study.wall_seconds:.0f} s with {config.n_jobs} worker process(es)")
+
+    docs = [d.to_store() for d in study_documents(study, data)]
+    surrogate = None
+    if "random" in config.protocols and all(a in names for a in ENSEMBLE_ALGORITHMS):
+        directory = _models_dir(model_dir)
+        surrogate = Surrogate.from_study(study, data, directory)
+        path = surrogate.save()
+        (directory / LATEST).write_text(path.name + "\n")
+        console.print(f"saved surrogate {surrogate.doc.model_id} ({surrogate.n_splits} splits x GB + LightGBM) to {path}")
+    else:
+        console.print("[yellow]no surrogate saved: it needs gb and lgbm under the random protocol[/]")
+    if stores is not None:
+        try:
+            stores.models.update(docs, key="study_id")
+            if surrogate is not None:
+                stores.models.update([surrogate.doc.to_store()], key="model_id")
+        finally:
+            stores.close()
+        console.print(f"wrote {len(docs)} StudyDoc(s){' and a ModelDoc' if surrogate else ''} to {stores.spec}")
+
+
+def _load_surrogate(model: Path | None, model_dir: Path | None):
+    from superionic.ml.surrogate import ModelMismatchError, Surrogate
+
+    if model is None:
+        directory = _models_dir(model_dir)
+        pointer = directory / LATEST
+        if not pointer.is_file():
+            raise typer.BadParameter(
+                f"no trained surrogate in {directory}; run `superionic train` first or give --model",
+                param_hint="--model",
+            )
+        model = directory / pointer.read_text().strip()
+    try:
+        return Surrogate.load(model)
+    except (FileNotFoundError, ModelMismatchError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+
+
+def predict(
+    formulas: Path = typer.Option(
+        None, "--formulas", "-f", exists=True, dir_okay=False,
+        help="CSV with a 'formula' column: classify these compositions instead of the store's.",
+    ),
+    output: Path = typer.Option(None, "--output", "-o", help="CSV to write (with --formulas)."),
+    formula_column: str = typer.Option("formula", "--formula-column", help="Column holding the formulas."),
+    model: Path = typer.Option(None, "--model", "-m", help="Saved surrogate (.joblib); default: the latest."),
+    model_dir: Path = typer.Option(None, "--model-dir", help="Where trained surrogates live."),
+    store: str = typer.Option(None, "--store", help="Store spec (default: settings)."),
+) -> None:
+    """Classify the screened candidates in the store, or the compositions of a CSV file."""
+    import pandas as pd
+
+    from superionic.ml.predict import predict_formulas, predict_screened, predictions_frame
+
+    console = _console()
+    surrogate = _load_surrogate(model, model_dir)
+    if formulas is None:
+        if output is not None:
+            raise typer.BadParameter("--output needs --formulas (store predictions go to the store)")
+        from superionic.cli.common import open_project_stores
+
+        stores = open_project_stores(store)
+        try:
+            report = predict_screened(stores, surrogate)
+        finally:
+            stores.close()
+        if report.n_candidates == 0:
+            console.print("[yellow]no screened candidates (passed: True) in the store; run `superionic screen` first[/]")
+            raise typer.Exit(1)
+        console.print(
+            f"{report.n_predicted} of {report.n_candidates} candidates classified with "
+            f"{surrogate.doc.model_id}: {report.n_seed_positive} superionic in all "
+            f"{surrogate.n_splits} splits of both models; {len(report.skipped)} skipped"
+        )
+        for mid, reason in list(report.skipped.items())[:10]:
+            console.print(f"  skipped {mid}: {reason}")
+        return
+    if output is None:
+        raise typer.BadParameter("give -o OUT.csv with --formulas", param_hint="--output")
+    try:
+        table = pd.read_csv(formulas, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {formulas} as CSV: {exc}", param_hint="--formulas") from exc
+    if formula_column not in table.columns:
+        raise typer.BadParameter(
+            f"{formulas} has no column {formula_column!r} (columns: {', '.join(table.columns) or 'none'})",
+            param_hint="--formula-column",
+        )
+    ids = table["material_id"].tolist() if "material_id" in table.columns else None
+    docs = predict_formulas(table[formula_column].tolist(), surrogate, material_ids=ids)
+    frame = predictions_frame(docs)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(output, index=False)
+    n_bad = int(frame.skip_reason.notna().sum())
+    console.print(
+        f"wrote {output}: {len(frame) - n_bad} of {len(frame)} rows classified, "
+        f"{int(frame.seed_verdict.sum())} superionic by the seed's rule"
+        + (f"; {n_bad} not featurised (see skip_reason)" if n_bad else "")
+    )

@@ -1,0 +1,114 @@
+"""The labelled descriptor matrix the study and the surrogate train on.
+
+Built from the training-set loader (:mod:`superionic.ml.training_data`) and the Magpie
+featuriser (:mod:`superionic.features.magpie`): rows whose formula cannot be featurised
+are dropped and recorded in ``skipped`` (never a silently shorter set). A second builder
+reads matminer's own published descriptors of the Kang 2023 set, a featuriser-independent
+cross-check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LABEL_THRESHOLD_S_PER_CM = 1e-4
+REFERENCE_FEATURES_VERSION = "matminer-reference-csv"
+"""Featuriser version recorded for matrices read from the published matminer CSV."""
+
+
+@dataclass
+class LabelledMatrix:
+    """Descriptors ``X`` (one row per compound, matminer column names) and labels ``y``."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    formulas: list[str]
+    families: np.ndarray
+    featurizer_version: str
+    sources: tuple[str, ...] = ("kang2023",)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Formula (or row) -> why it is not in the matrix."""
+
+    def __post_init__(self) -> None:
+        n = len(self.X)
+        if not (len(self.y) == len(self.formulas) == len(self.families) == n):
+            raise ValueError("X, y, formulas and families must have one entry per row.")
+        if self.X.isna().all(axis=1).any():
+            raise ValueError("LabelledMatrix holds rows without any descriptor; drop them first.")
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [str(c) for c in self.X.columns]
+
+    def data_hash(self) -> str:
+        """SHA-256 over formulas, labels and descriptor values: the training-set identity."""
+        digest = hashlib.sha256()
+        digest.update("\n".join(self.formulas).encode())
+        digest.update(np.asarray(self.y, dtype=np.uint8).tobytes())
+        digest.update("\n".join(self.feature_names).encode())
+        digest.update(np.ascontiguousarray(self.X.to_numpy(dtype=float).round(10)).tobytes())
+        return digest.hexdigest()
+
+
+def training_matrix(
+    sources: Sequence[str] = ("kang2023",), merge_duplicates: bool = True
+) -> LabelledMatrix:
+    """Load the training set(s), featurise every formula, drop and record failures.
+
+    ``merge_duplicates=True`` (default) merges repeated compositions (321 rows of Kang 2023);
+    ``False`` keeps the seed's 328 rows, duplicates included.
+    """
+    from superionic.features.magpie import FEATURIZER_VERSION, featurize_formulas
+    from superionic.ml.training_data import load_training_set
+
+    training = load_training_set(sources=tuple(sources), merge_duplicates=merge_duplicates)
+    frame = training.frame.reset_index(drop=True)
+    features, failures = featurize_formulas(frame["formula"].tolist())
+    skipped = {str(s.row): str(s.reason) for s in training.skipped}
+    bad = np.zeros(len(frame), dtype=bool)
+    for row, reason in failures.items():
+        bad[int(row)] = True
+        skipped[str(frame["formula"].iloc[int(row)])] = f"featurisation failed: {reason}"
+    bad |= features.isna().all(axis=1).to_numpy()
+    keep = ~bad
+    return LabelledMatrix(
+        X=features.loc[keep].reset_index(drop=True).astype(float),
+        y=frame.loc[keep, "label"].to_numpy(dtype=bool),
+        formulas=frame.loc[keep, "formula"].astype(str).tolist(),
+        families=frame.loc[keep, "family"].astype(str).to_numpy(),
+        featurizer_version=FEATURIZER_VERSION,
+        sources=tuple(sources),
+        skipped=skipped,
+    )
+
+
+def reference_matrix(training_dir: Path | str) -> LabelledMatrix:
+    """The Kang 2023 set with matminer's published descriptors (no featuriser needed).
+
+    ``training_dir`` holds ``kang2023_database.csv`` and
+    ``kang2023_magpie_features_reference.csv`` (same rows, same order).
+    """
+    training_dir = Path(training_dir)
+    database = pd.read_csv(training_dir / "kang2023_database.csv")
+    reference = pd.read_csv(training_dir / "kang2023_magpie_features_reference.csv")
+    if len(database) != len(reference):
+        raise ValueError("Database and reference descriptor files have different row counts.")
+    start = list(reference.columns).index("composition") + 1
+    X = reference.iloc[:, start:].astype(float)
+    sigma = pd.to_numeric(database["sigma_rt_S_per_cm"], errors="coerce")
+    keep = sigma.notna().to_numpy()
+    skipped = {str(f): "no numeric conductivity" for f in database.loc[~keep, "formula"]}
+    return LabelledMatrix(
+        X=X.loc[keep].reset_index(drop=True),
+        y=(sigma[keep] >= LABEL_THRESHOLD_S_PER_CM).to_numpy(),
+        formulas=database.loc[keep, "formula"].astype(str).tolist(),
+        families=database.loc[keep, "family"].astype(str).to_numpy(),
+        featurizer_version=REFERENCE_FEATURES_VERSION,
+        skipped=skipped,
+    )

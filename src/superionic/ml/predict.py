@@ -1,0 +1,139 @@
+"""Classify compositions with a saved surrogate: from formulas, or from the store's survivors.
+
+``predict_formulas`` is the pure step (formulas in, ``PredictionDoc`` s out, one per input,
+rows that cannot be featurised kept and marked with the reason). ``predict_screened`` is
+the store shell: it reads the screening survivors (``passed: True``), takes their
+descriptors from the ``features`` store (computing and caching the missing ones), and
+upserts one ``PredictionDoc`` per material into ``predictions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from superionic.ml.surrogate import Surrogate
+from superionic.schemas.ml import PredictionDoc
+
+
+def _rank(scores: np.ndarray, votes: np.ndarray) -> np.ndarray:
+    """1-based rank by score (desc), ties broken by total votes (desc), then input order."""
+    order = np.lexsort((np.arange(len(scores)), -votes, -scores))
+    ranks = np.empty(len(scores), dtype=int)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def predictions_from_features(
+    features: pd.DataFrame,
+    failures: dict[int, str],
+    formulas: Sequence[Any],
+    surrogate: Surrogate,
+    material_ids: Sequence[str | None] | None = None,
+) -> list[PredictionDoc]:
+    """One ``PredictionDoc`` per row of ``features`` (failed rows marked, never dropped)."""
+    formulas = ["" if f is None else str(f) for f in formulas]
+    n = len(formulas)
+    ids = list(material_ids) if material_ids is not None else [None] * n
+    failures = dict(failures)
+    empty = features.isna().all(axis=1).to_numpy()
+    for i in np.flatnonzero(empty):
+        failures.setdefault(int(i), "no descriptors")
+    ok = np.array([i not in failures for i in range(n)], dtype=bool)
+    base = {"model_id": surrogate.doc.model_id, "n_splits": surrogate.n_splits,
+            "featurizer_version": surrogate.doc.featurizer_version}
+    docs: list[PredictionDoc | None] = [None] * n
+    for i in np.flatnonzero(~ok):
+        docs[i] = PredictionDoc(material_id=str(ids[i] or formulas[i] or f"row {i}"),
+                                formula=formulas[i], skip_reason=failures[int(i)], **base)
+    if ok.any():
+        out = surrogate.predict_matrix(features.loc[ok])
+        gb, lgbm = "gb", "lgbm"
+        if set(out.votes) != {gb, lgbm}:
+            raise ValueError(f"PredictionDoc holds GB + LightGBM votes; the surrogate has {list(out.votes)}.")
+        total_votes = sum(out.votes.values())
+        ranks = _rank(out.score, total_votes)
+        verdicts = out.seed_verdict
+        for j, i in enumerate(np.flatnonzero(ok)):
+            docs[i] = PredictionDoc(
+                material_id=str(ids[i] or formulas[i]),
+                formula=formulas[i],
+                votes_gb=int(out.votes[gb][j]),
+                votes_lgbm=int(out.votes[lgbm][j]),
+                prob_gb_mean=float(out.prob_mean[gb][j]),
+                prob_gb_std=float(out.prob_std[gb][j]),
+                prob_lgbm_mean=float(out.prob_mean[lgbm][j]),
+                prob_lgbm_std=float(out.prob_std[lgbm][j]),
+                prob_mean=float(out.score[j]),
+                seed_verdict=bool(verdicts[j]),
+                rank=int(ranks[j]),
+                **base,
+            )
+    return docs  # type: ignore[return-value]
+
+
+def predict_formulas(
+    formulas: Sequence[Any],
+    surrogate: Surrogate,
+    material_ids: Sequence[str | None] | None = None,
+) -> list[PredictionDoc]:
+    """Featurise and classify formulas; one document per input, failures marked."""
+    from superionic.features.magpie import featurize_formulas
+
+    formulas = list(formulas)
+    features, failures = featurize_formulas(["" if f is None else f for f in formulas])
+    return predictions_from_features(features, failures, formulas, surrogate, material_ids)
+
+
+def predictions_frame(docs: Sequence[PredictionDoc]) -> pd.DataFrame:
+    """Predictions as a table (CSV output): one row per document, input order."""
+    columns = ["material_id", "formula", "votes_gb", "votes_lgbm", "n_splits", "prob_gb_mean",
+               "prob_gb_std", "prob_lgbm_mean", "prob_lgbm_std", "prob_mean", "seed_verdict",
+               "rank", "skip_reason", "model_id"]
+    frame = pd.DataFrame([d.model_dump(include=set(columns)) for d in docs], columns=columns)
+    for name in ("votes_gb", "votes_lgbm", "n_splits", "rank"):
+        frame[name] = frame[name].astype("Int64")
+    frame["seed_verdict"] = frame["seed_verdict"].astype("boolean")
+    return frame
+
+
+@dataclass
+class StorePredictionReport:
+    """What one :func:`predict_screened` call did."""
+
+    n_candidates: int = 0
+    n_predicted: int = 0
+    n_seed_positive: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    """material_id -> reason it could not be classified."""
+
+
+def predict_screened(stores, surrogate: Surrogate, criteria: dict | None = None) -> StorePredictionReport:
+    """Classify every screening survivor and upsert ``PredictionDoc`` s into ``predictions``.
+
+    Reads ``stores.screening`` documents matching ``criteria`` (default ``{"passed": True}``)
+    with ``material_id`` and ``formula``; descriptors come from ``stores.features`` (computed
+    and cached where missing). Ranks are over this batch of candidates.
+    """
+    from superionic.features.store import load_features
+
+    criteria = {"passed": True} if criteria is None else criteria
+    rows = [
+        doc for doc in stores.screening.query(criteria=criteria, properties=["material_id", "formula"])
+    ]
+    report = StorePredictionReport(n_candidates=len(rows))
+    if not rows:
+        return report
+    ids = [str(doc.get("material_id") or "") for doc in rows]
+    formulas = [str(doc.get("formula") or "") for doc in rows]
+    features, failures = load_features(formulas, stores.features, material_ids=ids)
+    docs = predictions_from_features(features, failures, formulas, surrogate, ids)
+    stores.predictions.update([d.to_store() for d in docs], key="material_id")
+    report.n_predicted = sum(d.skip_reason is None for d in docs)
+    report.n_seed_positive = sum(bool(d.seed_verdict) for d in docs)
+    report.skipped = {d.material_id: d.skip_reason for d in docs if d.skip_reason}
+    return report

@@ -1,0 +1,223 @@
+"""The seed's surrogate: gradient boosting + LightGBM, one fitted model per random split.
+
+The per-split models come straight out of the study (each is the refit of that split's
+tuned pipeline on its 80 % training rows), so no model is trained twice. For a candidate,
+each algorithm gives N votes (how many of its N split models predict superionic) and N
+probabilities (mean and std reported). The seed's verdict is "superionic in all N splits of
+both models"; ``prob_mean`` (mean of the two models' mean probabilities) ranks candidates
+as a softer alternative.
+
+Saved with joblib together with a ``ModelDoc`` (feature names, hyper-parameters, library
+versions, featuriser version, training-set hash). ``Surrogate.load`` refuses a file whose
+feature names or featuriser version differ from the running featuriser's: descriptors from
+another featuriser version could differ silently, and a model fed misaligned columns gives
+confident nonsense.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS
+from superionic.schemas.ml import ModelDoc
+
+SURROGATE_FORMAT = 1
+LIBRARIES = ("superionic", "scikit-learn", "lightgbm", "xgboost-cpu", "numpy", "scipy", "joblib", "pandas")
+
+
+class ModelMismatchError(ValueError):
+    """A saved surrogate that does not fit the running featuriser or the given descriptors."""
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries a pickled model depends on."""
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+@dataclass
+class EnsembleOutput:
+    """Raw ensemble output for n rows: per algorithm, votes and probability statistics."""
+
+    n_splits: int
+    votes: dict[str, np.ndarray]
+    """algorithm -> (n,) number of split models predicting superionic."""
+    prob_mean: dict[str, np.ndarray]
+    prob_std: dict[str, np.ndarray]
+
+    @property
+    def seed_verdict(self) -> np.ndarray:
+        """Superionic in every split of every algorithm (the seed's rule)."""
+        return np.all([v == self.n_splits for v in self.votes.values()], axis=0)
+
+    @property
+    def score(self) -> np.ndarray:
+        """Mean over algorithms of the mean probability: the ranking score."""
+        return np.mean([p for p in self.prob_mean.values()], axis=0)
+
+
+@dataclass
+class Surrogate:
+    """Per-split fitted models of each ensemble algorithm, and their ``ModelDoc``."""
+
+    models: dict[str, list[Any]]
+    doc: ModelDoc
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.doc.feature_names)
+
+    @property
+    def n_splits(self) -> int:
+        return self.doc.n_splits
+
+    @classmethod
+    def from_study(
+        cls,
+        study,
+        data,
+        model_dir: Path | str = ".",
+        algorithms: tuple[str, ...] = ENSEMBLE_ALGORITHMS,
+    ) -> Surrogate:
+        """Collect the study's per-split random-protocol models of ``algorithms``.
+
+        ``study`` is a :class:`~superionic.ml.study.StudyResult` run on ``data`` (a
+        :class:`~superionic.ml.dataset.LabelledMatrix`) with those algorithms kept.
+        """
+        if list(study.feature_names) != data.feature_names:
+            raise ModelMismatchError("The study was run on other descriptors than the given data.")
+        models = {a: study.models(a, "random") for a in algorithms}
+        seeds = [r.seed for r in study.select("random", algorithms[0])]
+        counts = {a: len(m) for a, m in models.items()}
+        if len(set(counts.values())) != 1:
+            raise ValueError(f"Ensemble algorithms have different numbers of split models: {counts}.")
+        data_hash = data.data_hash()
+        config = study.config
+        tag = hashlib.sha256(
+            json.dumps([algorithms, seeds, config.n_iter, config.inner_folds, config.scoring]).encode()
+        ).hexdigest()[:6]
+        model_id = f"{'-'.join(algorithms)}-{len(seeds)}x-{data_hash[:10]}-{tag}"
+        summary = study.summary()
+        accuracy = {
+            a: float(summary.loc[(summary.protocol == "random") & (summary.algorithm == a), "acc_mean"].iloc[0])
+            for a in algorithms
+        }
+        doc = ModelDoc(
+            model_id=model_id,
+            path=str(Path(model_dir).expanduser() / f"{model_id}.joblib"),
+            algorithms=list(algorithms),
+            n_splits=len(seeds),
+            split_seeds=seeds,
+            hyperparameters={a: [r.best_params for r in study.select("random", a)] for a in algorithms},
+            feature_names=data.feature_names,
+            featurizer_version=data.featurizer_version,
+            training_set_hash=data_hash,
+            training_sources=list(data.sources),
+            n_training_rows=len(data.y),
+            library_versions=library_versions(),
+            validation_accuracy=accuracy,
+        )
+        return cls(models=models, doc=doc)
+
+    # --- prediction ------------------------------------------------------------------
+
+    def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            if list(map(str, X.columns)) != self.feature_names:
+                missing = [c for c in self.feature_names if c not in X.columns]
+                raise ModelMismatchError(
+                    "Descriptor columns differ from the model's "
+                    f"({len(X.columns)} given, {len(self.feature_names)} expected"
+                    + (f"; missing e.g. {missing[:3]}" if missing else "; order differs") + ")."
+                )
+            X = X.to_numpy(dtype=float)
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != len(self.feature_names):
+            raise ModelMismatchError(
+                f"Expected {len(self.feature_names)} descriptors per row, got shape {X.shape}."
+            )
+        return X
+
+    def predict_matrix(self, X: pd.DataFrame | np.ndarray) -> EnsembleOutput:
+        """Votes and probabilities of every split model on descriptor rows ``X``."""
+        X = self._matrix(X)
+        votes, means, stds = {}, {}, {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for algorithm, models in self.models.items():
+                calls = np.array([np.asarray(m.predict(X), dtype=bool) for m in models])
+                probs = np.array([m.predict_proba(X)[:, 1] for m in models])
+                votes[algorithm] = calls.sum(axis=0).astype(int)
+                means[algorithm] = probs.mean(axis=0)
+                stds[algorithm] = probs.std(axis=0)
+        return EnsembleOutput(self.n_splits, votes, means, stds)
+
+    # --- persistence -----------------------------------------------------------------
+
+    def save(self, path: Path | str | None = None) -> Path:
+        """Write models + metadata with joblib (default: ``doc.path``); returns the path."""
+        path = Path(path or self.doc.path).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.doc.path = str(path)
+        payload = {"format": SURROGATE_FORMAT, "doc": self.doc.model_dump(mode="json"), "models": self.models}
+        joblib.dump(payload, path, compress=3)
+        return path
+
+    @classmethod
+    def load(
+        cls,
+        path: Path | str,
+        feature_names: list[str] | None = None,
+        featurizer_version: str | None = None,
+    ) -> Surrogate:
+        """Read a saved surrogate; refuse it if it does not fit the featuriser.
+
+        ``feature_names`` / ``featurizer_version`` default to the running featuriser's
+        (:data:`MAGPIE_FEATURE_LABELS`, :data:`FEATURIZER_VERSION`).
+        """
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No saved surrogate at {path}; train one with `superionic train`.")
+        payload = joblib.load(path)
+        if not isinstance(payload, dict) or payload.get("format") != SURROGATE_FORMAT:
+            raise ModelMismatchError(f"{path} is not a superionic surrogate file (format {SURROGATE_FORMAT}).")
+        doc = ModelDoc.model_validate(payload["doc"])
+        if feature_names is None or featurizer_version is None:
+            from superionic.features.magpie import FEATURIZER_VERSION, MAGPIE_FEATURE_LABELS
+
+            feature_names = MAGPIE_FEATURE_LABELS if feature_names is None else feature_names
+            featurizer_version = FEATURIZER_VERSION if featurizer_version is None else featurizer_version
+        if list(doc.feature_names) != list(feature_names):
+            raise ModelMismatchError(
+                f"Surrogate {doc.model_id} was trained on other descriptors ({len(doc.feature_names)} "
+                f"names) than the running featuriser's ({len(feature_names)}); retrain it with "
+                "`superionic train`."
+            )
+        if doc.featurizer_version != featurizer_version:
+            raise ModelMismatchError(
+                f"Surrogate {doc.model_id} was trained with featuriser {doc.featurizer_version!r}, "
+                f"the running one is {featurizer_version!r}; retrain it with `superionic train`."
+            )
+        current = library_versions()
+        changed = {k: (v, current.get(k)) for k, v in doc.library_versions.items()
+                   if k in ("scikit-learn", "lightgbm") and current.get(k) != v}
+        if changed:
+            warnings.warn(f"Surrogate {doc.model_id} was saved with other library versions: {changed}.",
+                          stacklevel=2)
+        doc.path = str(path)
+        return cls(models=payload["models"], doc=doc)

@@ -156,8 +156,8 @@ def test_join_detects_the_broken_li6ps5i_join(shared):
 def test_kang2023_d_agrees_with_diffusion_analyzer(shared, mp_id, temperature):
     """Same data, two estimators. pymatgen fits 1 ps..60 ps weighted by 1/t; we fit
     6..30 ps by GLS. They can only agree within the statistical error: DiffusionAnalyzer's D
-    must lie inside our 95 % interval and within 25 % of our D (measured over the 27 resolved
-    kang2023 runs: ratio 0.84-1.22, see benchmarks/analysis_check_kang2023.py)."""
+    must lie inside our 95 % interval and within 25 % of our D (measured over the 28 resolved
+    kang2023 runs: ratio 0.84-1.22, all 28 inside; benchmarks/analysis_check_kang2023.py)."""
     doc = kang_doc(shared, mp_id, temperature)
     da = pymatgen_analyzer(shared / KANG / mp_id / f"{temperature}_nteps_100.json.gz")
     lo, hi = doc.diffusivity_ci95

@@ -149,7 +149,9 @@ def count_hops(segments: list[np.ndarray], atoms: np.ndarray, block: int, distan
     return total
 
 
-def displaced_fraction(segments: list[np.ndarray], atoms: np.ndarray, block: int, distance: float) -> float:
+def displaced_fraction(
+    segments: list[np.ndarray], atoms: np.ndarray, block: int, distance: float
+) -> float:
     """Fraction of ``atoms`` whose block-averaged position ever leaves ``distance`` of the start."""
     left = np.zeros(atoms.size, dtype=bool)
     for seg in segments:
@@ -175,7 +177,8 @@ def loglog_slope(lag_fs: np.ndarray, msd: np.ndarray, offset: float) -> float | 
 def fit_window(n_longest: int, frame_fs: float, s: DiffusionSettings) -> tuple[int, int, bool]:
     """(first lag, last lag, short) in frames according to the window rule."""
     end = int(np.floor(s.fit_end_fraction * (n_longest - 1)))
-    start = int(np.ceil(max(s.fit_start_ps * 1000.0 / frame_fs, s.fit_start_fraction * (n_longest - 1))))
+    start = int(np.ceil(max(s.fit_start_ps * 1000.0 / frame_fs,
+                            s.fit_start_fraction * (n_longest - 1))))
     start = max(start, 1)
     if end - start + 1 >= s.min_fit_lags:
         return start, end, False
@@ -214,7 +217,8 @@ def diffusion_from_trajectory(
     """
     s = settings or DiffusionSettings()
     tr: LiTrajectory = load_trajectory(traj, **read_kwargs)
-    temperature = temperature if temperature is not None else tr.temperature
+    recorded = tr.temperature
+    temperature = temperature if temperature is not None else recorded
     if temperature is None:
         raise ValueError("The temperature of this trajectory is unknown: pass temperature=.")
     temperature = float(temperature)
@@ -236,11 +240,15 @@ def diffusion_from_trajectory(
         f"({j.reason}); analysed as separate segments"
         for j in tr.joins if j.is_break
     ]
+    if recorded and abs(recorded - temperature) > 0.01 * temperature:
+        flags.append(f"temperature_mismatch: analysed as {temperature:g} K but the trajectory "
+                     f"records {recorded:g} K")
     if tr.measured_temperatures is not None and len(tr.measured_temperatures):
         t_mean = float(np.mean(tr.measured_temperatures))
         doc["measured_temperature"] = t_mean
         if abs(t_mean - temperature) > s.temperature_tolerance * temperature:
-            flags.append(f"temperature_off_target: mean {t_mean:.0f} K vs nominal {temperature:g} K")
+            flags.append(f"temperature_off_target: mean {t_mean:.0f} K vs nominal "
+                         f"{temperature:g} K")
     if li.size == 0:
         flags.append("no_li: the trajectory has no Li atoms")
         return _finish(doc, flags)
@@ -258,13 +266,19 @@ def diffusion_from_trajectory(
         flags.append(f"framework_drift: centre of mass moved {max_drift:.2f} A (removed)")
     msd_li, _ = group_msd(segments, li)
     lag_fs = np.arange(len(msd_li)) * frame_fs
-    msd_fw = group_msd(segments, framework)[0] if framework.size else None
+    per_element = {el: group_msd(segments, tr.indices_of(el)) for el in set(tr.species) - {"Li"}}
+    msd_fw = None
+    if per_element:  # all non-Li atoms, pooled from the per-element sums
+        total = sum(np.nan_to_num(m) * n for m, n in per_element.values())
+        terms = sum(n for _, n in per_element.values())
+        msd_fw = np.where(terms > 0, total / np.maximum(terms, 1), np.nan)
     doc["msd_summary"] = _summary(lag_fs, msd_li, msd_fw)
 
     n_longest = max(b - a for a, b in tr.segments)
     k0, k1, short = fit_window(n_longest, frame_fs, s)
     if k1 - k0 + 1 < s.min_fit_lags:
-        flags.append(f"too_short: {tr.n_frames} frames ({tr.duration_ps:.2f} ps) leave no fit window")
+        flags.append(f"too_short: {tr.n_frames} frames ({tr.duration_ps:.2f} ps) leave no fit "
+                     "window")
         return _finish(doc, flags)
     if short:
         flags.append(f"short_fit_window: run too short for a {s.fit_start_ps:g} ps start; "
@@ -308,7 +322,7 @@ def diffusion_from_trajectory(
     doc["framework_msd"], doc["framework_displaced_fraction"] = {}, {}
     for el in sorted(set(tr.species) - {"Li"}):
         idx = tr.indices_of(el)
-        doc["framework_msd"][el] = float(group_msd(segments, idx)[0][k1])
+        doc["framework_msd"][el] = float(per_element[el][0][k1])
         frac = displaced_fraction(segments, idx, block, s.melt_distance)
         doc["framework_displaced_fraction"][el] = frac
         moved[el] = (int(round(frac * idx.size)), int(idx.size))

@@ -14,10 +14,8 @@ and pymatgen ``DiffusionAnalyzer`` dict dumps (plain or double-encoded JSON, gzi
 
 from __future__ import annotations
 
-import gzip
-import json
+import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +27,7 @@ import numpy as np
 BREAK_MEDIAN_FACTOR = 1.3
 BREAK_P99_FACTOR = 1.5
 DUPLICATE_FRAME_TOL = 1e-6  # Angstrom: a boundary step this small is a repeated frame
+_ELEMENT = re.compile(r"[A-Z][a-z]?")
 
 
 @dataclass
@@ -64,7 +63,9 @@ class LiTrajectory:
         self.positions = np.asarray(self.positions, dtype=np.float64)
         self.lattices = np.asarray(self.lattices, dtype=np.float64).reshape(-1, 3, 3)
         if self.positions.ndim != 3 or self.positions.shape[2] != 3:
-            raise ValueError(f"positions must be (n_frames, n_atoms, 3), got {self.positions.shape}")
+            raise ValueError(
+                f"positions must be (n_frames, n_atoms, 3), got {self.positions.shape}"
+            )
         if self.positions.shape[1] != len(self.species):
             raise ValueError(
                 f"{len(self.species)} species for {self.positions.shape[1]} atoms in positions"
@@ -73,7 +74,9 @@ class LiTrajectory:
             raise ValueError("lattices must be one (3, 3) matrix or one per frame")
         if not self.frame_interval_fs or self.frame_interval_fs <= 0:
             raise ValueError("frame_interval_fs (time between stored frames) must be > 0")
-        self.species = [str(s) for s in self.species]
+        # element symbols only: "Li+" or Species objects with oxidation states -> "Li"
+        self.species = [_ELEMENT.match(str(s)).group(0) if _ELEMENT.match(str(s)) else str(s)
+                        for s in self.species]
 
     @property
     def n_frames(self) -> int:
@@ -204,15 +207,6 @@ def _require(value, what: str):
     if value is None:
         raise ValueError(f"The {what} is not in this trajectory: give it explicitly.")
     return value
-
-
-def _frame_interval(md_time_step_fs: float | None, step_skip: int | None, what: str) -> float:
-    if md_time_step_fs is None:
-        raise ValueError(
-            f"{what} does not record the MD time step: pass md_time_step_fs "
-            "(CLI: --time-step) and, if frames were stored every N steps, step_skip (--step-skip)."
-        )
-    return float(md_time_step_fs) * int(step_skip or 1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ class DiffusionDoc(SuperionicDoc):
         description="'code: reason' strings. Codes that exclude the run from the Arrhenius "
         "fit: md_failed, analysis_failed, no_li, too_few_li, too_short, too_few_hops, "
         "framework_melting, d_not_resolved, temperature_off_target. Warnings: non_linear_msd, "
-        "framework_hops, framework_drift, short_fit_window, join_break.",
+        "framework_hops, framework_drift, short_fit_window, join_break, temperature_mismatch.",
     )
     usable: bool = Field(False, description="Whether D may enter the Arrhenius fit.")
     reason: str | None = Field(None, description="Why the run is not usable (None if usable).")

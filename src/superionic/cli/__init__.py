@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "ml",
     "md",
     "md_analysis",
+    "build",
     "query",
 ]
 

@@ -1,0 +1,44 @@
+"""maggma builders: thin shells around pure functions of the project's documents.
+
+==============  ======================================  ==========================
+name            sources -> target                       item
+==============  ======================================  ==========================
+features        materials -> features                   one composition
+predictions     screening + features + models           a batch of survivors
+                -> predictions
+diffusion       jobs + data (JobStore) -> diffusion     one material and T
+conductivity    diffusion + materials -> conductivity   one material (all T)
+==============  ======================================  ==========================
+
+``run_builders(stores, names=None) -> {name: documents built}``; ``superionic build [NAME]``.
+Every builder is incremental (a second run builds nothing) and MSONable, so it also runs
+under maggma's ``mrun`` (``superionic build --export builders.json`` writes the file).
+"""
+
+from superionic.builders.conductivity import ConductivityBuilder
+from superionic.builders.diffusion import DiffusionBuilder
+from superionic.builders.features import FeatureBuilder
+from superionic.builders.predictions import PredictionBuilder
+from superionic.builders.registry import (
+    BUILDERS,
+    BuildReport,
+    UnknownBuilderError,
+    build,
+    make_builders,
+    run_builder,
+    run_builders,
+)
+
+__all__ = [
+    "BUILDERS",
+    "BuildReport",
+    "ConductivityBuilder",
+    "DiffusionBuilder",
+    "FeatureBuilder",
+    "PredictionBuilder",
+    "UnknownBuilderError",
+    "build",
+    "make_builders",
+    "run_builder",
+    "run_builders",
+]

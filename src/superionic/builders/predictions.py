@@ -1,0 +1,235 @@
+"""``PredictionBuilder``: descriptors of the screening survivors -> ``PredictionDoc`` s.
+
+Sources ``screening`` (survivors: ``passed: True``), ``features`` (FeatureDocs by reduced
+formula) and ``models`` (ModelDocs, to find the saved surrogate); target ``predictions``
+(key ``material_id``).
+
+The surrogate: ``model_path`` if given, else the newest ``ModelDoc`` in ``models`` whose
+joblib file exists, else the one named by ``DATA_DIR/models/latest.txt`` (what
+``superionic train`` writes). Without any, the builder skips with a message that says how to
+train one; a surrogate made for another featuriser version is refused the same way.
+
+A prediction is rebuilt when it is missing, was made by another model, or is older than
+its screening document or its FeatureDoc (or its formula changed). A survivor without a
+FeatureDoc of the surrogate's featuriser version gets a ``PredictionDoc`` with
+``skip_reason`` (run the features builder); it is rebuilt once the features appear.
+The ensemble is vectorised, so items are batches of survivors; ``rank`` is recomputed over
+every stored prediction of the model at the end (the documents keep their ``last_updated``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from maggma.core import Store
+
+from superionic.builders.base import SuperionicBuilder, as_utc, query_in
+from superionic.schemas.features import FeatureDoc
+from superionic.schemas.ml import PredictionDoc
+
+LATEST = "latest.txt"
+"""File in the models directory naming the latest trained surrogate (``superionic train``)."""
+
+
+class PredictionBuilder(SuperionicBuilder):
+    """GB + LightGBM votes for every screening survivor (see module docstring)."""
+
+    name = "predictions"
+
+    def __init__(
+        self,
+        screening: Store,
+        features: Store,
+        models: Store,
+        predictions: Store,
+        model_path: str | None = None,
+        query: dict | None = None,
+        chunk_size: int = 500,
+    ):
+        """
+        Args:
+            screening, features, models, predictions: the project's stores.
+            model_path: saved surrogate (.joblib); default: see the module docstring.
+            query: which screening documents to classify (default ``{"passed": True}``).
+            chunk_size: survivors per batch (one vectorised ensemble call per batch).
+        """
+        self.screening = screening
+        self.features = features
+        self.models = models
+        self.predictions = predictions
+        self.model_path = model_path
+        self.query = query
+        self._model_id: str | None = None
+        super().__init__(sources=[screening, features, models], targets=[predictions], chunk_size=chunk_size)
+
+    def get_items(self) -> Iterator[dict]:
+        from superionic.features.composition import parse_many
+        from superionic.ml.surrogate import ModelMismatchError
+
+        self.reset_counts()
+        self._model_id = None
+        path, tried = find_surrogate(self.model_path, self.models)
+        if path is None:
+            self.skip(f"no trained surrogate ({tried}); train one with `superionic train` "
+                      "(or `superionic run`), then build again")
+            return
+        try:
+            surrogate = load_surrogate(str(path), path.stat().st_mtime)
+        except (FileNotFoundError, ModelMismatchError) as exc:
+            self.skip(str(exc))
+            return
+        self._model_id = surrogate.doc.model_id
+        query = {"passed": True} if self.query is None else self.query
+        survivors = list(self.screening.query(criteria=query, properties=["material_id", "formula", "last_updated"]))
+        for doc, parsed in zip(survivors, parse_many([str(d.get("formula") or "") for d in survivors])):
+            doc["feature_key"] = None if isinstance(parsed, str) else parsed.reduced_formula
+        features = {d["formula"]: d for d in self.features.query(
+            criteria={"featurizer_version": surrogate.doc.featurizer_version},
+            properties=["formula", "last_updated"])}
+        stored = {d["material_id"]: d for d in self.predictions.query(
+            properties=["material_id", "formula", "model_id", "last_updated"])}
+        todo = stale_predictions(survivors, features, stored, surrogate.doc.model_id)
+        self.total = len(todo)
+        self.logger.info("predictions: %d of %d survivors to classify with %s", len(todo), len(survivors),
+                         surrogate.doc.model_id)
+        for start in range(0, len(todo), self.chunk_size):
+            batch = todo[start : start + self.chunk_size]
+            wanted = sorted({d["feature_key"] for d in batch if d["feature_key"] in features})
+            docs = {f["formula"]: f for f in query_in(self.features, "formula", wanted,
+                                                      {"featurizer_version": surrogate.doc.featurizer_version})}
+            yield {"model_path": str(path), "survivors": [{k: d.get(k) for k in ("material_id", "formula", "feature_key")}
+                                                          for d in batch], "features": docs}
+
+    def process_item(self, item: dict) -> list[dict]:
+        surrogate = load_surrogate(item["model_path"], Path(item["model_path"]).stat().st_mtime)
+        features = {k: FeatureDoc(**v) for k, v in item["features"].items()}
+        docs = predict_survivors(item["survivors"], features, surrogate)
+        return [d.to_store() for d in docs]
+
+    def update_targets(self, items: list[list[dict]]) -> None:
+        docs = [d for batch in items for d in batch]
+        if docs:
+            self.predictions.update(docs, key="material_id")
+            self.n_processed += len(docs)
+
+    def finalize(self) -> None:
+        if self.n_processed and self._model_id:
+            self._rerank(self._model_id)
+        super().finalize()
+
+    def _rerank(self, model_id: str) -> None:
+        rows = list(self.predictions.query({"model_id": model_id},
+                                           properties=["material_id", "prob_mean", "votes_gb", "votes_lgbm", "rank"]))
+        ranks = rank_predictions(rows)
+        changed = [r["material_id"] for r in rows if ranks.get(r["material_id"]) != r.get("rank")]
+        if not changed:
+            return
+        docs = list(query_in(self.predictions, "material_id", changed, {"model_id": model_id}))
+        for doc in docs:
+            doc["rank"] = ranks.get(doc["material_id"])
+        self.predictions.update(docs, key="material_id")
+        self.logger.info("predictions: %d ranks updated", len(docs))
+
+
+@lru_cache(maxsize=4)
+def load_surrogate(path: str, mtime: float):
+    """A saved surrogate, loaded once per file version (``mtime`` keys the cache)."""
+    from superionic.ml.surrogate import Surrogate
+
+    return Surrogate.load(path)
+
+
+def find_surrogate(model_path: str | None, models: Store | None) -> tuple[Path | None, str]:
+    """The surrogate file to use and, when there is none, where it was looked for."""
+    if model_path:
+        path = Path(model_path).expanduser()
+        return (path if path.is_file() else None), f"{path} does not exist"
+    tried = []
+    if models is not None:
+        docs = models.query(criteria={"model_id": {"$exists": True}}, properties=["model_id", "path", "last_updated"])
+        for doc in sorted(docs, key=lambda d: as_utc(d.get("last_updated")), reverse=True):
+            if doc.get("path") and Path(doc["path"]).expanduser().is_file():
+                return Path(doc["path"]).expanduser(), ""
+            tried.append(f"ModelDoc {doc.get('model_id')}: {doc.get('path')} missing")
+    from superionic.settings import get_settings
+
+    directory = Path(get_settings().data_dir).expanduser() / "models"
+    pointer = directory / LATEST
+    if pointer.is_file():
+        path = directory / pointer.read_text().strip()
+        if path.is_file():
+            return path, ""
+        tried.append(f"{pointer} names {path.name}, which is missing")
+    else:
+        tried.append(f"no ModelDoc with a file in the models store and no {pointer}")
+    return None, "; ".join(tried)
+
+
+# --------------------------------------------------------------------------------------------
+# Pure functions
+# --------------------------------------------------------------------------------------------
+def stale_predictions(
+    survivors: Sequence[dict], features: dict[str, dict], stored: dict[str, dict], model_id: str
+) -> list[dict]:
+    """Survivors whose PredictionDoc must be (re)built.
+
+    ``survivors``: screening documents with ``material_id``, ``formula``, ``last_updated`` and
+    ``feature_key`` (reduced formula, None if unparseable); ``features``: reduced formula ->
+    FeatureDoc (``last_updated``) of the surrogate's featuriser version; ``stored``:
+    material_id -> stored prediction (``formula``, ``model_id``, ``last_updated``).
+    """
+    todo = []
+    for s in survivors:
+        p = stored.get(s["material_id"])
+        if p is None or p.get("model_id") != model_id or p.get("formula") != s.get("formula"):
+            todo.append(s)
+            continue
+        made = as_utc(p.get("last_updated"))
+        feature = features.get(s.get("feature_key"))
+        if as_utc(s.get("last_updated")) > made or (feature is not None and as_utc(feature.get("last_updated")) > made):
+            todo.append(s)
+    return todo
+
+
+def predict_survivors(survivors: Sequence[dict], features: dict[str, FeatureDoc], surrogate) -> list[PredictionDoc]:
+    """One PredictionDoc per survivor (``material_id``, ``formula``, ``feature_key``).
+
+    A survivor without a FeatureDoc in ``features`` (keyed by reduced formula) gets a
+    document with ``skip_reason``.
+    """
+    import pandas as pd
+
+    from superionic.ml.predict import predictions_from_features
+
+    names = surrogate.feature_names
+    version = surrogate.doc.featurizer_version
+    values = np.full((len(survivors), len(names)), np.nan)
+    failures: dict[int, str] = {}
+    for i, s in enumerate(survivors):
+        doc = features.get(s.get("feature_key") or "")
+        if not s.get("feature_key"):
+            failures[i] = f"formula {s.get('formula')!r} cannot be featurised"
+            continue
+        if doc is None:
+            failures[i] = (f"no FeatureDoc for {s.get('formula')!r} with featuriser {version}; "
+                           "run `superionic build features`")
+            continue
+        try:
+            values[i] = doc.vector(names)
+        except KeyError as exc:
+            failures[i] = str(exc)
+    frame = pd.DataFrame(values, columns=names)
+    return predictions_from_features(frame, failures, [s.get("formula") or "" for s in survivors], surrogate,
+                                     [s["material_id"] for s in survivors])
+
+
+def rank_predictions(rows: Iterable[dict]) -> dict[str, int]:
+    """material_id -> rank (1 = highest ``prob_mean``; ties: more votes, then id); only
+    predictions with a ``prob_mean`` are ranked."""
+    rows = [r for r in rows if r.get("prob_mean") is not None]
+    order = sorted(rows, key=lambda r: (-r["prob_mean"], -((r.get("votes_gb") or 0) + (r.get("votes_lgbm") or 0)),
+                                        r["material_id"]))
+    return {r["material_id"]: i + 1 for i, r in enumerate(order)}

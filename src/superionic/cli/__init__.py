@@ -30,6 +30,7 @@ def _root() -> None:
 # Command modules, in the order of the workflow. Each defines ``register(app)``.
 COMMAND_MODULES = [
     "run",
+    "submit",
     "screen",
     "features",
     "ml",

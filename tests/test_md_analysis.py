@@ -21,6 +21,7 @@ from superionic.md.diffusion import DiffusionSettings, diffusion_from_trajectory
 from superionic.md.msd import _msd_sums_reference, drift_corrected_segments, group_msd, msd_sums
 from superionic.md.trajectory import (
     LiTrajectory,
+    from_fractional,
     join_trajectories,
     load_trajectory,
     unwrap_fractional,
@@ -63,8 +64,16 @@ def pymatgen_analyzer(path: Path, smoothed="max"):
         return DiffusionAnalyzer.from_dict(d)
 
 
+def _trajectory(species, n_frames=200, seed=0, step=0.02) -> LiTrajectory:
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0, 10, size=(len(species), 3))
+    pos = base + np.cumsum(rng.normal(scale=step, size=(n_frames, len(species), 3)), axis=0)
+    return LiTrajectory(species=species, positions=pos, lattices=np.eye(3) * 10.0,
+                        frame_interval_fs=100.0, temperature=900.0)
+
+
 # ------------------------------------------------------------------------------------------
-# MSD and unwrapping
+# MSD, unwrapping, readers, joins, hops
 # ------------------------------------------------------------------------------------------
 def test_fft_msd_equals_direct_sum():
     rng = np.random.default_rng(1)
@@ -145,6 +154,50 @@ def test_join_detects_the_broken_li6ps5i_join(shared):
     assert np.median(step) < 0.5
 
 
+def test_join_drops_a_repeated_frame_and_stitches_continuously():
+    tr = _trajectory(["Li"] * 4 + ["S"] * 4, n_frames=60)
+    frac = (tr.positions / 10.0) % 1.0  # runs as written to disk: wrapped into the cell
+    kw = dict(frame_interval_fs=100.0, temperature=900.0)
+    a = from_fractional(tr.species, frac[:30], tr.lattices, **kw)
+    b = from_fractional(tr.species, frac[29:], tr.lattices, **kw)  # the restart repeats frame 29
+    joined = join_trajectories([a, b])
+    assert joined.n_frames == 60 and joined.joins[0].duplicate_dropped
+    assert joined.segments == [(0, 60)]
+    steps = np.linalg.norm(np.diff(joined.positions, axis=0), axis=2)
+    np.testing.assert_allclose(steps, np.linalg.norm(np.diff(tr.positions, axis=0), axis=2),
+                               atol=1e-9)
+
+
+def test_vasprun_multi_md_segments(shared):
+    """atomate2's recorded VASP MultiMD (Si, 3 x 3 steps): TEBEG/POTIM read, joins continuous,
+    and a trajectory without Li is a recorded, unusable document."""
+    root = shared / "vasp_md/atomate2_si_md/Si_multi_md"
+    files = [root / f"molecular_dynamics_{i}/outputs/vasprun.xml.gz" for i in (1, 2, 3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        joined = load_trajectory(files)
+        doc = diffusion_from_trajectory(files, material_id="mp-149")
+    assert joined.temperature == 300.0 and joined.frame_interval_fs == 1.0
+    assert joined.n_frames == 9 and not any(j.is_break for j in joined.joins)
+    assert not doc.usable and doc.reason.startswith("no_li")
+
+
+def test_hop_counter_counts_planted_hops():
+    from superionic.md.diffusion import count_hops
+
+    rng = np.random.default_rng(3)
+    n_frames, n_li = 400, 6
+    sites = np.zeros((n_frames, n_li, 3))
+    planted = 0
+    for atom in range(n_li):  # atom k hops k times along x, 2.4 A each, at random frames
+        for frame in np.sort(rng.choice(np.arange(40, 360, 20), size=atom, replace=False)):
+            sites[frame:, atom, 0] += 2.4
+            planted += 1
+    vib = rng.normal(scale=0.25, size=sites.shape)  # thermal rattling, ~0.4 A rms in 3D
+    count = count_hops([sites + vib], np.arange(n_li), block=5, distance=1.5)
+    assert count == planted == 15
+
+
 # ------------------------------------------------------------------------------------------
 # Agreement with pymatgen's DiffusionAnalyzer and with kinisi on real AIMD
 # ------------------------------------------------------------------------------------------
@@ -204,14 +257,6 @@ def test_lgps_diffusion_analyzer_dump(shared):
 # ------------------------------------------------------------------------------------------
 # Failures are data
 # ------------------------------------------------------------------------------------------
-def _trajectory(species, n_frames=200, seed=0, step=0.02) -> LiTrajectory:
-    rng = np.random.default_rng(seed)
-    base = rng.uniform(0, 10, size=(len(species), 3))
-    pos = base + np.cumsum(rng.normal(scale=step, size=(n_frames, len(species), 3)), axis=0)
-    return LiTrajectory(species=species, positions=pos, lattices=np.eye(3) * 10.0,
-                        frame_interval_fs=100.0, temperature=900.0)
-
-
 def test_trajectory_without_li_is_a_recorded_unusable_doc():
     doc = diffusion_from_trajectory(_trajectory(["Al", "S", "S"]), material_id="AlS2")
     assert not doc.usable and doc.reason.startswith("no_li") and doc.n_li == 0

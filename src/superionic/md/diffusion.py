@@ -6,20 +6,20 @@ Method (defaults in :class:`DiffusionSettings`):
   removing the framework centre-of-mass drift; joined runs with a break contribute only
   displacements inside each continuous segment.
 * Fit window: from ``max(2 ps, 10 % of the longest segment)`` (past the ballistic and caging
-  part) to 50 % of the longest segment (beyond, few independent origins remain and the
-  covariance model below stops being positive definite). Runs too short for that window fall
-  back to 20 %-50 % with a ``short_fit_window`` warning.
+  part), but never later than 25 % of it, to 50 % of the longest segment (beyond, few
+  independent time origins remain and kinisi's covariance model stops being positive
+  definite). A start before 2 ps (runs under 8 ps) carries a ``short_fit_window`` warning.
 * D and its interval: generalised least squares of MSD = 6 D t + c with kinisi's covariance
   model for MSD points (McCluskey et al., J. Chem. Theory Comput. 2024,
   doi:10.1021/acs.jctc.4c01249): Var(MSD_i) = var(s_i) / N_i with s the single squared
   displacements and N_i = n_Li * (frames - 1) / lag_i independent windows, and
   Cov(MSD_i, MSD_j) = var(s_i) / N_j for i <= j. The posterior of the slope is Gaussian with a
   flat prior; D >= 0 truncates it. Reported D is the posterior median, with the 2.5-97.5 %
-  interval. Up to 100 evenly spaced lags of the window enter the fit (neighbouring MSD points
-  are nearly collinear, so more add nothing but cost).
-* Hops: each Li position is averaged over blocks of about 0.5 ps (removes vibration); a hop is
-  counted each time the block average is more than 1.5 A from the site where the atom last
-  settled, which then moves to the new block average.
+  interval. Up to 50 evenly spaced lags of the window enter the fit (neighbouring MSD points
+  are nearly collinear: 100 or all lags change D by < 0.5 % on the kang2023 and Morgan runs).
+* Hops: each Li position is averaged over blocks of about 0.5 ps (removes vibration; shorter,
+  down to 1/20 of the run, for runs under 10 ps); a hop is counted each time the block average
+  is more than 1.5 A from the site where the atom last settled, which then moves there.
 * Framework melting: more than 10 % of all non-Li atoms, or more than half the atoms of one
   non-Li element, leave their site (block average > 1.5 A from the start; one Er of 12
   hopping is a defect, flagged as framework_hops only).
@@ -50,9 +50,9 @@ class DiffusionSettings:
     fit_start_ps: float = 2.0
     fit_start_fraction: float = 0.1
     fit_end_fraction: float = 0.5
-    short_run_start_fraction: float = 0.2
+    short_run_start_fraction: float = 0.25
     min_fit_lags: int = 5
-    max_fit_lags: int = 100
+    max_fit_lags: int = 50
     hop_distance: float = 1.5  # Angstrom
     block_fs: float = 500.0
     min_hops: int = 10
@@ -92,12 +92,14 @@ def gls_slope(lag_fs: np.ndarray, msd: np.ndarray, cov: np.ndarray) -> SlopeFit:
 
 
 def msd_covariance(
-    var_s: np.ndarray, lags: np.ndarray, n_li: int, n_steps: int, model: str = "random_walk"
+    var_s: np.ndarray, lags: np.ndarray, n_li: int, segment_steps: list[int],
+    model: str = "random_walk",
 ) -> tuple[np.ndarray, str]:
     """Covariance of the MSD points of the fit, and a description of the model used.
 
     Variances as in kinisi (McCluskey et al. 2024): Var(MSD_i) = var(s_i) / N_i, with s the
-    single squared displacements and N_i = n_li * n_steps / lag_i independent windows.
+    single squared displacements and N_i = n_li * n_steps / lag_i independent windows (summed
+    over the continuous segments at least lag_i steps long; ``segment_steps`` = frames - 1).
     Correlations:
 
     * ``"random_walk"`` (default): Corr_ij = sqrt(lag_i / lag_j) for i <= j, the correlation of
@@ -109,14 +111,16 @@ def msd_covariance(
     """
     lags = lags.astype(float)
     var_s = np.maximum(var_s, 0.0)
-    n_indep = n_li * n_steps / lags
+    steps = np.asarray(segment_steps, dtype=float)
+    n_indep = n_li * np.array([steps[steps >= k].sum() / k for k in lags])
     small, large = np.minimum.outer(lags, lags), np.maximum.outer(lags, lags)
     used = "random-walk correlation with kinisi's variances"
     cov = None
     if model == "kinisi":
         idx = np.arange(len(lags))
         i_small = np.where(lags[:, None] <= lags[None, :], idx[:, None], idx[None, :])
-        cov = var_s[i_small] / (n_li * n_steps / large)
+        j_large = np.where(lags[:, None] <= lags[None, :], idx[None, :], idx[:, None])
+        cov = var_s[i_small] / n_indep[j_large]
         eig = np.linalg.eigvalsh(cov)
         if eig.min() < -1e-8 * eig.max():
             cov = None
@@ -175,15 +179,13 @@ def loglog_slope(lag_fs: np.ndarray, msd: np.ndarray, offset: float) -> float | 
 
 
 def fit_window(n_longest: int, frame_fs: float, s: DiffusionSettings) -> tuple[int, int, bool]:
-    """(first lag, last lag, short) in frames according to the window rule."""
-    end = int(np.floor(s.fit_end_fraction * (n_longest - 1)))
-    start = int(np.ceil(max(s.fit_start_ps * 1000.0 / frame_fs,
-                            s.fit_start_fraction * (n_longest - 1))))
-    start = max(start, 1)
-    if end - start + 1 >= s.min_fit_lags:
-        return start, end, False
-    start = max(1, int(np.ceil(s.short_run_start_fraction * (n_longest - 1))))
-    return start, end, True
+    """(first lag, last lag, short) in frames: from max(2 ps, 10 %) but at most 25 % of the
+    longest segment, to 50 % of it; ``short`` when the start had to come before 2 ps."""
+    steps = n_longest - 1
+    end = int(np.floor(s.fit_end_fraction * steps))
+    wanted = max(s.fit_start_ps * 1000.0 / frame_fs, s.fit_start_fraction * steps)
+    start = max(1, int(np.ceil(min(wanted, s.short_run_start_fraction * steps))))
+    return start, end, start < s.fit_start_ps * 1000.0 / frame_fs
 
 
 def _summary(lag_fs: np.ndarray, msd_li: np.ndarray, msd_fw: np.ndarray | None) -> MSDSummary:
@@ -232,8 +234,8 @@ def diffusion_from_trajectory(
         n_segments=len(tr.segments), n_li=int(li.size),
         li_density_cm3=tr.number_density("Li") if li.size else 0.0,
         source=tr.source, trajectory_ref=trajectory_ref, settings=asdict(s),
-        hop_rule=f"block averages over ~{s.block_fs:g} fs; a hop is a move > {s.hop_distance} A "
-        "from the last settled site",
+        hop_rule=f"block averages over ~{s.block_fs:g} fs (at most 1/20 of the run); a hop is a "
+        f"move > {s.hop_distance} A from the last settled site",
     )
     flags: list[str] = [
         f"join_break: frames {j.boundary_frame - 1}->{j.boundary_frame} not continuous "
@@ -281,21 +283,21 @@ def diffusion_from_trajectory(
                      "window")
         return _finish(doc, flags)
     if short:
-        flags.append(f"short_fit_window: run too short for a {s.fit_start_ps:g} ps start; "
-                     f"fit from {k0 * frame_fs / 1000:.2f} ps")
+        flags.append(f"short_fit_window: run too short for a {s.fit_start_ps:g} ps start; fit "
+                     f"from {k0 * frame_fs / 1000:.2f} ps, where caging may still bias D")
     lags = np.unique(np.linspace(k0, k1, min(s.max_fit_lags, k1 - k0 + 1)).round().astype(int))
     _, var_s, _ = squared_displacement_moments(segments, li, lags)
-    n_steps = sum(seg.shape[0] - 1 for seg in segments)
-    cov, cov_model = msd_covariance(var_s, lags, li.size, n_steps, s.covariance)
+    cov, cov_model = msd_covariance(var_s, lags, li.size, [g.shape[0] - 1 for g in segments],
+                                    s.covariance)
     fit = gls_slope(lags * frame_fs, msd_li[lags], cov)
     doc.update(
         diffusivity=fit.median, diffusivity_ci95=fit.ci95,
         diffusivity_std=fit.slope_std * A2_PER_FS_TO_CM2_PER_S / 6.0, msd_intercept=fit.intercept,
         fit_window=FitWindow(
             start_ps=k0 * frame_fs / 1000.0, end_ps=k1 * frame_fs / 1000.0, n_lags=len(lags),
-            rule=f"from max({s.fit_start_ps:g} ps, {s.fit_start_fraction:.0%} of the longest "
-            f"segment) to {s.fit_end_fraction:.0%} of it"
-            + (f" (short run: from {s.short_run_start_fraction:.0%})" if short else ""),
+            rule=f"from max({s.fit_start_ps:g} ps, {s.fit_start_fraction:.0%}) but at most "
+            f"{s.short_run_start_fraction:.0%} of the longest continuous segment, to "
+            f"{s.fit_end_fraction:.0%} of it",
         ),
         method="GLS of MSD vs t; MSD covariance: " + cov_model + "; Gaussian posterior of "
         "the slope truncated at D >= 0; median and 2.5/97.5 % quantiles",
@@ -312,7 +314,7 @@ def diffusion_from_trajectory(
         flags.append(f"d_not_resolved: MSD slope {fit.slope:.3g} +/- {fit.slope_std:.2g} A^2/fs "
                      f"is within {s.d_resolved_sigmas:g} sigma of 0")
 
-    block = max(1, int(np.ceil(s.block_fs / frame_fs)))
+    block = max(1, min(int(np.ceil(s.block_fs / frame_fs)), n_longest // 20))
     n_hops = count_hops(segments, li, block, s.hop_distance)
     doc["n_hops"] = n_hops
     if n_hops < s.min_hops:

@@ -91,6 +91,9 @@ def test_run_screening_on_snapshot_stores_and_reruns_without_duplicates(monty_st
     assert sum(first.funnel.anion_counts.values()) == len(first.survivors)
     counts = (monty_stores.materials.count(), monty_stores.screening.count(), monty_stores.funnel.count())
     assert counts == (560, 560, 1)
+    stamps = {d["material_id"]: d["last_updated"] for d in monty_stores.screening.query()}
     second = run_screening(monty_stores, "snapshot", show_progress=False)
+    # unchanged documents are not rewritten: downstream builders see nothing new
+    assert {d["material_id"]: d["last_updated"] for d in monty_stores.screening.query()} == stamps
     assert (monty_stores.materials.count(), monty_stores.screening.count(), monty_stores.funnel.count()) == counts
     assert second.funnel.survivor_ids == first.funnel.survivor_ids

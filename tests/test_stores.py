@@ -103,3 +103,16 @@ def test_mongodb_roundtrip(mongodb_uri):
     stores.materials.update([{"material_id": "sx-test-1", "v": 2}])
     assert stores.materials.count({"material_id": "sx-test-1"}) == 1
     stores.materials.remove_docs({"material_id": {"$regex": "^sx-test-"}})
+
+
+def test_update_changed_keeps_unchanged_documents(monty_stores):
+    from superionic.stores import update_changed
+
+    store = monty_stores.materials
+    docs = [{"material_id": f"m{i}", "v": i, "last_updated": i} for i in range(5)]
+    assert update_changed(store, docs, "material_id") == 5
+    rerun = [{**d, "last_updated": 100} for d in docs]
+    rerun[2]["v"] = -2
+    assert update_changed(store, rerun, "material_id") == 1
+    stamps = {d["material_id"]: d["last_updated"] for d in store.query()}
+    assert stamps == {"m0": 0, "m1": 1, "m2": 100, "m3": 3, "m4": 4}

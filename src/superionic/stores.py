@@ -301,6 +301,25 @@ def open_stores(spec: str | None = None, connect: bool = True) -> ProjectStores:
     return project
 
 
+def update_changed(store: Store, docs: list[dict], key: str, ignore: tuple[str, ...] = ("last_updated",)) -> int:
+    """Upsert only documents that differ from the stored ones (ignoring ``ignore`` fields).
+
+    Unchanged documents keep their ``last_updated``, so incremental builders downstream
+    see nothing new after a rerun. Returns the number of documents written.
+    """
+    skip = {"_id", *ignore}
+
+    def comparable(doc: dict) -> dict:
+        return {k: v for k, v in jsanitize(doc, allow_bson=True).items() if k not in skip}
+
+    keys = [d[key] for d in docs]
+    stored = {d[key]: comparable(d) for d in store.query({key: {"$in": keys}} if len(keys) < 50 else {})}
+    changed = [d for d in docs if stored.get(d[key]) != comparable(d)]
+    if changed:
+        store.update(changed, key=key)
+    return len(changed)
+
+
 def count(store: Store, criteria: dict | None = None) -> int:
     """Number of documents matching ``criteria``."""
     return store.count(criteria or {})

@@ -8,10 +8,12 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from superionic.settings import get_settings
 
-console = Console()
+# Wide tables when output goes to a file or pipe (rich would otherwise assume 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 STORE_HELP = (
@@ -22,7 +24,7 @@ STORE_HELP = (
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error a user can act on and exit with ``code`` (no traceback)."""
-    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -24,7 +24,10 @@ def _recipe(recipe: str, source, path, engine, preset, top):
             changes["source"] = source
             changes["source_path"] = path
         r = r.model_copy(update=changes)
-        md = r.md.model_copy(update={k: v for k, v in {"engine": engine, "preset": preset}.items() if v})
+        md_changes = {k: v for k, v in {"engine": engine, "preset": preset}.items() if v}
+        if preset:  # a preset replaces the recipe's own temperatures and step counts
+            md_changes.update(temperatures=None, equilibration_steps=None, production_steps=None)
+        md = r.md.model_copy(update=md_changes)
         candidates = r.candidates.model_copy(update={"top_n": top} if top is not None else {})
         return type(r).model_validate({**r.model_dump(), "md": md.model_dump(), "candidates": candidates.model_dump()})
     except RecipeError as exc:

@@ -10,7 +10,7 @@ from superionic.screening.criteria import default_criteria
 from superionic.screening.funnel import build_funnel, screen_all
 from superionic.settings import ScreeningThresholds
 from superionic.sources import load_source
-from superionic.stores import ProjectStores
+from superionic.stores import ProjectStores, update_changed
 
 
 @dataclass
@@ -39,11 +39,11 @@ def run_screening(
     """Read ``source``, screen every material, upsert everything; rerun-safe."""
     thresholds = thresholds or ScreeningThresholds()
     corpus = load_source(source, path)
-    stores.materials.update([m.to_store() for m in corpus.materials], key="material_id")
+    update_changed(stores.materials, [m.to_store() for m in corpus.materials], key="material_id")
     criteria = default_criteria(thresholds, _entry_source(source))
     with progress_bar(f"Screening {len(corpus.materials)} materials", len(corpus.materials), show_progress) as advance:
         docs = screen_all(corpus.materials, criteria, on_progress=advance)
-    stores.screening.update([d.to_store() for d in docs], key="material_id")
+    update_changed(stores.screening, [d.to_store() for d in docs], key="material_id")
     funnel_id = source if source != "files" else f"files:{path}"
     funnel = build_funnel(
         docs, criteria, source=funnel_id, thresholds=thresholds.model_dump(), issues=corpus.issues

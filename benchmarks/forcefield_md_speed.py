@@ -1,0 +1,164 @@
+"""Force-field MD speed on this CPU: steps per second for Li2O cells of several sizes.
+
+For each force field, thread count and cell size this runs a short NVT Nose-Hoover-chain MD
+(2 fs, 1000 K, ASE) after two warm-up steps and prints the wall time per MD step. Force fields:
+
+- ``chgnet-md``    superionic's ``CHGNetMDCalculator`` (energy + forces, first-order gradient);
+                   the default of ``ConductivityMDMaker``.
+- ``chgnet``       the stock ``chgnet.model.dynamics.CHGNetCalculator`` as atomate2 builds it
+                   (energy, forces, stress, magmoms; second-order graph).
+- ``sevennet-0``   SevenNet-0 (``sevenn``; optional, skipped if not importable).
+- ``chgnet-batch`` the cost per structure when CHGNet evaluates N temperatures' structures in
+                   one batched call (what lock-step MD of all temperatures would cost).
+
+The machine is shared: the load average at the start and end of each row is printed, so
+numbers taken under load can be recognised. Example::
+
+    .venv/bin/python benchmarks/forcefield_md_speed.py --threads 1 2 --sizes 48 96 192
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+LI2O_A = 4.61  # Angstrom, antifluorite Li2O (12 atoms in the conventional cell)
+SIZES = {24: (1, 1, 2), 48: (2, 2, 1), 96: (2, 2, 2), 144: (3, 2, 2), 192: (4, 2, 2), 216: (3, 3, 2)}
+
+
+def li2o_cell(n_atoms: int):
+    from pymatgen.core import Lattice, Structure
+
+    if n_atoms not in SIZES:
+        raise SystemExit(f"--sizes must be among {sorted(SIZES)}")
+    conv = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(LI2O_A), ["Li", "O"], [[0.25, 0.25, 0.25], [0, 0, 0]]
+    )
+    return conv * SIZES[n_atoms]
+
+
+def make_calculator(name: str):
+    if name == "chgnet-md":
+        from superionic.md.calculators import CHGNetMDCalculator
+
+        return CHGNetMDCalculator()
+    if name == "chgnet":
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        from superionic.md.calculators import load_chgnet
+
+        return CHGNetCalculator(model=load_chgnet(), use_device="cpu")
+    if name == "sevennet-0":
+        from sevenn.calculator import SevenNetCalculator
+
+        return SevenNetCalculator("7net-0", device="cpu")
+    raise ValueError(name)
+
+
+def time_md(calculator, structure, n_steps: int) -> float:
+    """Seconds per MD step (NVT Nose-Hoover chain, 1000 K, 2 fs) after 2 warm-up steps."""
+    from ase import units
+    from ase.md.nose_hoover_chain import NoseHooverChainNVT
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    atoms = structure.to_ase_atoms()
+    atoms.calc = calculator
+    MaxwellBoltzmannDistribution(atoms, temperature_K=1000, rng=np.random.default_rng(0))
+    dyn = NoseHooverChainNVT(atoms, timestep=2 * units.fs, temperature_K=1000, tdamp=100 * units.fs)
+    dyn.run(2)
+    start = time.perf_counter()
+    dyn.run(n_steps)
+    return (time.perf_counter() - start) / n_steps
+
+
+def time_batch(structure, n_structures: int, n_repeats: int) -> float:
+    """Seconds per structure when CHGNet evaluates ``n_structures`` perturbed copies at once."""
+    import torch
+    from chgnet.model.model import BatchedGraph
+
+    from superionic.md.calculators import load_chgnet
+
+    model = load_chgnet()
+    rng = np.random.default_rng(0)
+    from pymatgen.core import Structure
+
+    copies = [
+        Structure(
+            structure.lattice,
+            structure.species,
+            structure.cart_coords + rng.normal(0, 0.05, (len(structure), 3)),
+            coords_are_cartesian=True,
+        )
+        for _ in range(n_structures)
+    ]
+
+    def once() -> None:
+        graphs = [model.graph_converter(s) for s in copies]
+        batch = BatchedGraph.from_graphs(
+            graphs,
+            bond_basis_expansion=model.bond_basis_expansion,
+            angle_basis_expansion=model.angle_basis_expansion,
+            compute_stress=False,
+        )
+        energy = model._compute(batch, compute_force=False)["e"].sum()  # noqa: SLF001
+        torch.autograd.grad(energy, batch.atom_positions)
+
+    once()
+    start = time.perf_counter()
+    for _ in range(n_repeats):
+        once()
+    return (time.perf_counter() - start) / (n_repeats * n_structures)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[48, 96, 192])
+    parser.add_argument("--steps", type=int, default=10, help="timed MD steps per row")
+    parser.add_argument(
+        "--force-fields", nargs="+", default=["chgnet-md", "chgnet", "sevennet-0", "chgnet-batch"]
+    )
+    parser.add_argument("--batch", type=int, default=4, help="structures per batched call")
+    args = parser.parse_args()
+
+    import torch
+
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs visible")
+    header = f"{'force field':<14}{'threads':>8}{'atoms':>7}{'s/step':>9}{'steps/s':>9}{'us/atom-step':>14}  load avg (start/end)"
+    print(header)
+    print("-" * len(header))
+    for ff in args.force_fields:
+        calculator = None
+        if ff != "chgnet-batch":
+            try:
+                calculator = make_calculator(ff)
+            except ImportError as exc:
+                print(f"{ff:<14} skipped: {exc}")
+                continue
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            for n_atoms in args.sizes:
+                structure = li2o_cell(n_atoms)
+                load0 = os.getloadavg()[0]
+                if ff == "chgnet-batch":
+                    per_step = time_batch(structure, args.batch, max(2, args.steps // args.batch))
+                    label = f"chgnet-batch{args.batch}"
+                else:
+                    per_step = time_md(calculator, structure, args.steps)
+                    label = ff
+                load1 = os.getloadavg()[0]
+                print(
+                    f"{label:<14}{threads:>8}{n_atoms:>7}{per_step:>9.3f}{1 / per_step:>9.2f}"
+                    f"{1e6 * per_step / n_atoms:>14.0f}  {load0:.2f}/{load1:.2f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

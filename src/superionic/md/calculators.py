@@ -1,0 +1,95 @@
+"""A leaner CHGNet ASE calculator for NVT molecular dynamics on the CPU.
+
+``chgnet.model.dynamics.CHGNetCalculator`` computes energy, forces, stress and magnetic
+moments on every call, and takes the force gradient with ``create_graph=True`` (so that a
+training loss could differentiate through it). NVT MD needs neither the stress nor a second-
+order graph. :class:`CHGNetMDCalculator` runs the same model, the same graph converter and the
+same weights, and returns only energy and forces from one first-order backward pass; in
+``benchmarks/forcefield_md_speed.py`` this is about twice as fast per step, and the forces agree
+with the stock calculator to float32 round-off (tested in ``tests/test_md_makers.py``).
+
+Stress and magnetic moments are not in ``implemented_properties``, so atomate2's trajectory
+observer does not ask for them. Use the stock calculator where stress is needed (NPT).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
+
+DEFAULT_CHGNET_MODEL = "0.3.0"
+
+
+@lru_cache(maxsize=2)
+def load_chgnet(model_name: str = DEFAULT_CHGNET_MODEL):
+    """The CHGNet model whose weights ship inside the ``chgnet`` wheel (no download).
+
+    Loaded once per process and shared (inference only, so sharing is safe): every MD
+    segment is a job that builds a new calculator.
+    """
+    from chgnet.model import CHGNet
+
+    model = CHGNet.load(model_name=model_name, use_device="cpu", verbose=False)
+    model.eval()
+    return model
+
+
+class CHGNetMDCalculator(Calculator):
+    """CHGNet energy + forces only, first-order gradient (see module docstring).
+
+    Parameters
+    ----------
+    model : chgnet.model.CHGNet | None
+        A loaded model; ``None`` loads the bundled CHGNet 0.3.0 weights.
+    model_name : str
+        Which bundled weights to load when ``model`` is None.
+    **kwargs
+        Passed to ASE's ``Calculator`` (unknown keys such as atomate2's ``stress_unit``
+        are accepted and ignored).
+    """
+
+    implemented_properties = ("energy", "free_energy", "forces")
+
+    def __init__(self, model=None, model_name: str = DEFAULT_CHGNET_MODEL, **kwargs: Any) -> None:
+        kwargs.pop("stress_unit", None)
+        kwargs.pop("use_device", None)
+        super().__init__(**kwargs)
+        self.model = model if model is not None else load_chgnet(model_name)
+        self.model.eval()
+
+    def calculate(self, atoms=None, properties=None, system_changes=all_changes) -> None:
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        super().calculate(atoms, properties, system_changes)
+        structure = AseAtomsAdaptor.get_structure(self.atoms)
+        energy, forces = chgnet_energy_forces(self.model, structure)
+        self.results = {"energy": energy, "free_energy": energy, "forces": forces}
+
+
+def chgnet_energy_forces(model, structure) -> tuple[float, np.ndarray]:
+    """Total energy (eV) and forces (eV/A) of one structure from one backward pass."""
+    import torch
+    from chgnet.model.model import BatchedGraph
+
+    graph = model.graph_converter(structure)
+    batch = BatchedGraph.from_graphs(
+        [graph],
+        bond_basis_expansion=model.bond_basis_expansion,
+        angle_basis_expansion=model.angle_basis_expansion,
+        compute_stress=False,
+    )
+    prediction = model._compute(batch, compute_force=False)  # noqa: SLF001 - energy only
+    n_atoms = len(structure)
+    energy = prediction["e"].sum()
+    if model.is_intensive:
+        energy = energy * n_atoms
+    (grad,) = torch.autograd.grad(energy, batch.atom_positions[0])
+    composition_energy = 0.0
+    if model.composition_model is not None:
+        composition_energy = float(model.composition_model([graph]).sum())
+        if model.is_intensive:
+            composition_energy *= n_atoms
+    return float(energy.detach()) + composition_energy, -grad.detach().cpu().numpy().astype(np.float64)

@@ -1,0 +1,267 @@
+"""Per-temperature bookkeeping: segments -> one MD run document -> diffusion analysis.
+
+* :func:`join_segment_trajectories` (pure): production chunks -> one trajectory, the frame
+  shared by consecutive chunks kept once, continuity of steps checked.
+* :func:`collect_forcefield_run` / :func:`collect_vasp_run` (jobs): an
+  :class:`~superionic.schemas.md_runs.MDRunDoc` per temperature, ``status="failed"`` with the
+  reason when any segment failed or a VASP job did not finish.
+* :func:`analyze_md_run` (job): the analysis developer's ``diffusion_from_trajectory`` on a
+  completed run; a failed run becomes a ``DiffusionDoc`` with ``usable=False`` and the MD's
+  reason, so the Arrhenius fit goes on with the other temperatures.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from jobflow import job
+from monty.json import MontyDecoder
+from pymatgen.core.trajectory import Trajectory
+
+from superionic.md.presets import MDPreset
+from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc
+
+logger = logging.getLogger(__name__)
+
+
+def _as_segment(doc: Any) -> MDSegmentDoc | None:
+    if doc is None or isinstance(doc, MDSegmentDoc):
+        return doc
+    return MDSegmentDoc.model_validate(MontyDecoder().process_decoded(doc))
+
+
+def run_id(material_id: str | None, formula: str, engine: str, preset: str, temperature: float) -> str:
+    return f"{material_id or formula}:{engine}:{preset}:{temperature:.0f}K"
+
+
+def join_segment_trajectories(trajectories: list[Trajectory], frame_interval_fs: float) -> Trajectory:
+    """Consecutive chunks (each starting with the previous chunk's last frame) -> one trajectory."""
+    if not trajectories:
+        raise ValueError("no trajectory chunks to join")
+    coords, props = [], []
+    lattice = None
+    species = None
+    for i, traj in enumerate(trajectories):
+        c = np.asarray(traj.coords, dtype=float)
+        lat = np.asarray(traj.lattice, dtype=float)
+        lat = lat[0] if lat.ndim == 3 else lat
+        p = list(traj.frame_properties or [{} for _ in range(len(c))])
+        if i == 0:
+            lattice, species = lat, [str(s) for s in traj.species]
+        else:
+            if [str(s) for s in traj.species] != species or not np.allclose(lat, lattice, atol=1e-6):
+                raise ValueError(f"chunk {i} has other species or another cell than chunk 0")
+            if not np.allclose(c[0], coords[-1][-1], atol=1e-5):
+                raise ValueError(f"chunk {i} does not start where chunk {i - 1} ended")
+            c, p = c[1:], p[1:]
+        coords.append(c)
+        props.extend(p)
+    return Trajectory(
+        lattice=lattice,
+        species=species,
+        coords=np.concatenate(coords, axis=0),
+        frame_properties=props,
+        constant_lattice=True,
+        time_step=frame_interval_fs,
+    )
+
+
+def _temperature_stats(traj: Trajectory | None) -> tuple[float | None, float | None]:
+    if traj is None or not traj.frame_properties:
+        return None, None
+    temps = np.array([p.get("temperature") for p in traj.frame_properties if p.get("temperature") is not None])
+    if len(temps) < 2:
+        return None, None
+    return float(temps[1:].mean()), float(temps[1:].std())
+
+
+def _current_uuid() -> str | None:
+    from jobflow import CURRENT_JOB
+
+    return getattr(getattr(CURRENT_JOB, "job", None), "uuid", None)
+
+
+@job(data=["trajectory"], output_schema=MDRunDoc)
+def collect_forcefield_run(
+    segments: list[MDSegmentDoc | dict | None],
+    preset: MDPreset | dict,
+    temperature: float,
+    supercell: dict | None = None,
+    material_id: str | None = None,
+    segment_uuids: list[str] | None = None,
+) -> MDRunDoc:
+    """Force-field segments of one temperature -> ``MDRunDoc`` (production trajectory joined)."""
+    preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
+    docs = [_as_segment(d) for d in segments]
+    present = [d for d in docs if d is not None]
+    formula = present[0].formula if present else (supercell or {}).get("formula", "unknown")
+    n_sites = present[0].n_sites if present else int((supercell or {}).get("n_sites", 0))
+    failure = None
+    for i, d in enumerate(docs):
+        if d is None:
+            failure = f"segment job {i} did not run (error in the job; see the job log)"
+            break
+        if d.status != "completed":
+            failure = f"{d.stage} segment {d.index + 1}/{d.n_segments_in_stage} {d.status}: {d.failure_reason}"
+            break
+    production = [d for d in present if d.stage == "production" and d.status == "completed" and d.trajectory]
+    interval = preset.save_interval_steps * preset.time_step_fs
+    traj = join_segment_trajectories([d.trajectory for d in production], interval) if production else None
+    mean_t, std_t = _temperature_stats(traj)
+    return MDRunDoc(
+        run_id=run_id(material_id, formula, "forcefield", preset.name, temperature),
+        material_id=material_id,
+        formula=formula,
+        engine="forcefield",
+        force_field=present[0].force_field if present else None,
+        preset=preset.name,
+        is_quick=preset.is_quick,
+        temperature=float(temperature),
+        time_step_fs=preset.time_step_fs,
+        save_interval_steps=preset.save_interval_steps,
+        n_sites=n_sites,
+        status="failed" if failure else "completed",
+        failure_reason=failure,
+        equilibration_steps=preset.equilibration_steps,
+        production_steps=preset.production_steps,
+        production_steps_done=sum(d.n_steps for d in production),
+        n_segments=len(docs),
+        n_segments_reused=sum(1 for d in present if d.reused_from),
+        steps_run=sum(d.steps_run for d in present),
+        trajectory=traj,
+        n_frames=len(traj) if traj is not None else 0,
+        frame_interval_fs=interval,
+        mean_temperature=mean_t,
+        std_temperature=std_t,
+        wall_time_s=float(sum(d.wall_time_s or 0.0 for d in present if not d.reused_from)),
+        supercell=dict(supercell or {}),
+        segment_uuids=list(segment_uuids or []),
+    )
+
+
+def _vasp_trajectory(task: Any) -> Trajectory | None:
+    """The trajectory an atomate2 VASP MD task document holds (object or dict form)."""
+    if task is None:
+        return None
+    task = MontyDecoder().process_decoded(task) if isinstance(task, dict) else task
+    objects = task.get("vasp_objects") if isinstance(task, dict) else getattr(task, "vasp_objects", None)
+    for key, value in (objects or {}).items():
+        if str(getattr(key, "value", key)).lower() == "trajectory" and value is not None:
+            return value if isinstance(value, Trajectory) else Trajectory.from_dict(value)
+    return None
+
+
+@job(data=["trajectory"], output_schema=MDRunDoc)
+def collect_vasp_run(
+    production_tasks: list[Any],
+    preset: MDPreset | dict,
+    temperature: float,
+    supercell: dict | None = None,
+    material_id: str | None = None,
+    segment_uuids: list[str] | None = None,
+) -> MDRunDoc:
+    """atomate2 VASP MD task documents of the production segments -> ``MDRunDoc``.
+
+    VASP writes every ionic step (the trajectory's frames are 1 step apart); frames are kept
+    every ``save_interval_steps``.
+    """
+    preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
+    trajs = [_vasp_trajectory(t) for t in production_tasks]
+    failure = None
+    for i, t in enumerate(trajs):
+        if t is None:
+            failure = f"VASP production segment {i + 1}/{len(trajs)} did not finish or has no trajectory"
+            break
+    good = [t for t in trajs if t is not None]
+    formula = good[0][0].composition.reduced_formula if good else (supercell or {}).get("formula", "unknown")
+    n_sites = len(good[0][0]) if good else int((supercell or {}).get("n_sites", 0))
+    traj = None
+    if good and not failure:
+        frames, energies = [], []
+        for t in good:
+            props = t.frame_properties or [{} for _ in range(len(t))]
+            frames.extend(t[k] for k in range(len(t)))
+            # DFT potential energy of the frame (VASP 5 MD ionic steps put something else in "energy")
+            energies.extend(p.get("e_wo_entrp", p.get("energy")) for p in props)
+        step = preset.save_interval_steps
+        kept = frames[::step]
+        props = [{"energy": e, "temperature": None} for e in energies[::step]]
+        traj = Trajectory.from_structures(kept, frame_properties=props, constant_lattice=True)
+        traj.time_step = preset.time_step_fs * step
+    return MDRunDoc(
+        run_id=run_id(material_id, formula, "vasp", preset.name, temperature),
+        material_id=material_id,
+        formula=formula,
+        engine="vasp",
+        preset=preset.name,
+        is_quick=preset.is_quick,
+        temperature=float(temperature),
+        time_step_fs=preset.time_step_fs,
+        save_interval_steps=preset.save_interval_steps,
+        n_sites=n_sites,
+        status="failed" if failure else "completed",
+        failure_reason=failure,
+        equilibration_steps=preset.equilibration_steps,
+        production_steps=preset.production_steps,
+        production_steps_done=sum(len(t) for t in good),
+        n_segments=len(production_tasks),
+        trajectory=traj,
+        n_frames=len(traj) if traj is not None else 0,
+        frame_interval_fs=preset.time_step_fs * preset.save_interval_steps,
+        supercell=dict(supercell or {}),
+        segment_uuids=list(segment_uuids or []),
+    )
+
+
+def li_trajectory(run: MDRunDoc):
+    """The run's production trajectory in the analysis' in-memory form (``LiTrajectory``)."""
+    from superionic.md.trajectory import from_fractional
+
+    traj = run.trajectory
+    temps = [p.get("temperature") for p in (traj.frame_properties or [])]
+    measured = np.array(temps, dtype=float) if temps and None not in temps else None
+    return from_fractional(
+        [str(s) for s in traj.species],
+        np.asarray(traj.coords, dtype=float),
+        np.asarray(traj.lattice, dtype=float),
+        frame_interval_fs=run.frame_interval_fs,
+        temperature=run.temperature,
+        measured_temperatures=measured,
+        source=f"{run.engine} MD {run.run_id}",
+        provenance={"run_id": run.run_id, "preset": run.preset, "is_quick": run.is_quick},
+    )
+
+
+@job
+def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None):
+    """``MDRunDoc`` -> ``DiffusionDoc`` (usable=False with the MD's reason if the run failed)."""
+    from superionic.md.analysis_jobs import analyze_diffusion
+    from superionic.schemas.md import DiffusionDoc, diffusion_doc_id
+
+    run = run if isinstance(run, MDRunDoc) else MDRunDoc.model_validate(MontyDecoder().process_decoded(run))
+    material_id = run.material_id or run.formula
+    if run.status != "completed" or run.trajectory is None:
+        reason = f"md_failed: {run.failure_reason or 'no production trajectory'}"
+        return DiffusionDoc(
+            doc_id=diffusion_doc_id(material_id, run.temperature),
+            material_id=material_id,
+            formula=run.formula,
+            temperature=run.temperature,
+            engine=run.engine,
+            preset=run.preset,
+            trajectory_ref=trajectory_ref,
+            flags=[reason],
+            usable=False,
+            reason=reason,
+        )
+    return analyze_diffusion.original(
+        li_trajectory(run),
+        material_id,
+        temperature=run.temperature,
+        engine=run.engine,
+        preset=run.preset,
+        trajectory_ref=trajectory_ref,
+        settings=settings,
+    )

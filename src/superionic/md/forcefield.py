@@ -1,0 +1,396 @@
+"""Force-field MD in checkpointed segments, on atomate2's ``ForceFieldMDMaker``.
+
+One segment = one jobflow job = ``ForceFieldMDMaker(...).run_ase`` for ``n_steps`` steps,
+started from the previous segment's final positions *and velocities*. Its output
+(:class:`~superionic.schemas.md_runs.MDSegmentDoc`) carries the trajectory chunk (routed to the
+JobStore's ``data`` store) and the final state.
+
+Resume: every segment has a ``segment_key``, a hash of everything that determines it (the
+input cell, the protocol, the temperature, stage, index and the previous segment's key).
+Before integrating, the job looks in its JobStore for a *completed* segment with that key;
+if there is one (an earlier, interrupted run of the same flow), its result is taken over
+and no step is recomputed. So rerunning an interrupted ``run_locally`` flow continues after
+the last finished segment. (Under FireWorks / jobflow-remote, finished jobs are simply not
+rerun; the key check then finds nothing and costs one query.)
+
+Failures are data: a blow-up (see :mod:`superionic.md.dynamics`) or any error of the engine
+gives ``status="failed"`` with the reason; later segments of that temperature are
+``"skipped"`` with the reason, and the other temperatures carry on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from jobflow import Job, JobConfig, Maker, job
+from pymatgen.core import Structure
+from pymatgen.core.trajectory import Trajectory
+
+from superionic.md import progress
+from superionic.md.dynamics import (
+    DEFAULT_CHECK_INTERVAL,
+    DEFAULT_MAX_TEMPERATURE_FACTOR,
+    DEFAULT_MIN_DISTANCE,
+    GuardedNoseHooverChainNVT,
+    check_atoms,
+)
+from superionic.md.presets import MDPreset
+from superionic.schemas.md_runs import MDSegmentDoc
+
+logger = logging.getLogger(__name__)
+
+FAST_CHGNET = "superionic.md.calculators.CHGNetMDCalculator"
+
+
+# ------------------------------------------------------------------------------------------
+# small pure helpers
+# ------------------------------------------------------------------------------------------
+def auto_threads() -> int:
+    """torch threads for this machine now: the idle cores (1-min load), at least 1.
+
+    Measured on the 2-core reference machine under a load of ~4 (other processes): CHGNet
+    with 2 threads was 5-6x *slower* per step than with 1 (oversubscription); on an idle
+    machine 2 threads help. See ``benchmarks/forcefield_md_speed.py``.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover
+        load = 0.0
+    return int(max(1, min(cpus, round(cpus - load))))
+
+
+def structure_fingerprint(structure: Structure) -> str:
+    """Hash of a structure that survives a JSON round trip (rounded lattice and positions)."""
+    payload = {
+        "lattice": np.round(structure.lattice.matrix, 5).tolist(),
+        "species": [str(s) for s in structure.species],
+        "frac": np.round(structure.frac_coords, 6).tolist(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def segment_key(previous_key: str, **parameters: Any) -> str:
+    """Chain hash: the previous segment's key (or the cell fingerprint) plus this segment."""
+    payload = json.dumps({"previous": previous_key, **parameters}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def velocities_from_momenta(structure: Structure) -> np.ndarray | None:
+    """Velocities (Angstrom / ASE time unit) from a 'momenta' site property (ASE masses)."""
+    from ase.data import atomic_masses
+
+    momenta = structure.site_properties.get("momenta")
+    if momenta is None:
+        return None
+    masses = np.array([atomic_masses[site.specie.Z] for site in structure])
+    return np.asarray(momenta, dtype=float) / masses[:, None]
+
+
+def state_structure(structure: Structure, velocities: np.ndarray | None) -> Structure:
+    """Positions (unwrapped) + velocities only: the state a segment hands to the next."""
+    return Structure(
+        structure.lattice,
+        structure.species,
+        structure.frac_coords,
+        site_properties={"velocities": np.asarray(velocities).tolist()} if velocities is not None else None,
+    )
+
+
+def slim_trajectory(traj: Trajectory, frame_interval_fs: float) -> Trajectory:
+    """Positions, lattice, energy and temperature per frame; forces/stress/velocities dropped."""
+    traj = copy.deepcopy(traj)
+    traj.to_positions()
+    coords = np.asarray(traj.coords, dtype=float)
+    lattice = np.asarray(traj.lattice, dtype=float)
+    if lattice.ndim == 3:
+        lattice = lattice[0]
+    props = []
+    for p in traj.frame_properties or [{} for _ in range(len(coords))]:
+        props.append(
+            {
+                "energy": float(p["energy"]) if p.get("energy") is not None else None,
+                "temperature": float(p["temperature"]) if p.get("temperature") is not None else None,
+            }
+        )
+    return Trajectory(
+        lattice=lattice,
+        species=list(traj.species),
+        coords=coords,
+        frame_properties=props,
+        constant_lattice=True,
+        time_step=frame_interval_fs,
+    )
+
+
+def _software() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("atomate2", "ase", "chgnet", "torch"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+    return out
+
+
+def find_finished_segment(key: str, current_uuid: str | None) -> dict | None:
+    """A completed segment with this key from an earlier job in the current JobStore."""
+    from jobflow import CURRENT_JOB
+
+    store = getattr(CURRENT_JOB, "store", None)
+    if store is None:
+        return None
+    criteria: dict[str, Any] = {"output.segment_key": key, "output.status": "completed"}
+    if current_uuid:
+        criteria["uuid"] = {"$ne": current_uuid}
+    try:
+        return store.query_one(criteria, load=True)
+    except Exception as exc:  # noqa: BLE001 - a store that cannot answer means: run the segment
+        logger.warning("could not look up finished segment %s: %s", key, exc)
+        return None
+
+
+# ------------------------------------------------------------------------------------------
+# the segment maker
+# ------------------------------------------------------------------------------------------
+@dataclass
+class ForceFieldSegmentMaker(Maker):
+    """One NVT segment with a universal force field (atomate2 ``ForceFieldMDMaker``).
+
+    Parameters
+    ----------
+    name : str
+        Job name prefix.
+    force_field_name : str
+        atomate2 MLFF name (``"CHGNet"`` by default, weights bundled in the wheel).
+    calculator_meta : str | None
+        Import path of the ASE calculator; default for CHGNet is superionic's leaner
+        ``CHGNetMDCalculator`` (same model, energy + forces only). ``None`` uses atomate2's.
+    calculator_kwargs : dict
+        Passed to the calculator.
+    n_threads : int | None
+        torch CPU threads; ``None`` = :func:`auto_threads`.
+    min_distance, max_temperature_factor, check_interval
+        Blow-up checks (see :mod:`superionic.md.dynamics`).
+    """
+
+    name: str = "forcefield md segment"
+    force_field_name: str = "CHGNet"
+    calculator_meta: str | None = FAST_CHGNET
+    calculator_kwargs: dict = field(default_factory=dict)
+    n_threads: int | None = None
+    min_distance: float = DEFAULT_MIN_DISTANCE
+    max_temperature_factor: float = DEFAULT_MAX_TEMPERATURE_FACTOR
+    check_interval: int = DEFAULT_CHECK_INTERVAL
+
+    def make(
+        self,
+        start: Structure | MDSegmentDoc | dict,
+        *,
+        preset: MDPreset | dict,
+        temperature: float,
+        stage: str,
+        index: int,
+        n_segments_in_stage: int,
+        start_step: int,
+        n_steps: int,
+        material_id: str | None = None,
+    ) -> Job:
+        """A job running (or taking over) one segment that starts from ``start``.
+
+        The job sees its JobStore (``expose_store``) so that it can find a finished segment
+        with the same key; its trajectory goes to the ``data`` store.
+        """
+        segment_job = self.run_segment(
+            start,
+            preset=preset,
+            temperature=temperature,
+            stage=stage,
+            index=index,
+            n_segments_in_stage=n_segments_in_stage,
+            start_step=start_step,
+            n_steps=n_steps,
+            material_id=material_id,
+        )
+        segment_job.name = f"{self.name} {temperature:.0f}K {stage} {index + 1}/{n_segments_in_stage}"
+        segment_job.config = JobConfig(expose_store=True)
+        return segment_job
+
+    @job(data=["trajectory"], output_schema=MDSegmentDoc)
+    def run_segment(
+        self,
+        start: Structure | MDSegmentDoc | dict,
+        *,
+        preset: MDPreset | dict,
+        temperature: float,
+        stage: str,
+        index: int,
+        n_segments_in_stage: int,
+        start_step: int,
+        n_steps: int,
+        material_id: str | None = None,
+    ) -> MDSegmentDoc:
+        """Run (or take over) one segment starting from ``start`` (the job's function)."""
+        preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
+        structure, previous = _start_state(start)
+        base = {
+            "material_id": material_id,
+            "formula": structure.composition.reduced_formula if structure else previous.formula,
+            "engine": "forcefield",
+            "force_field": self.force_field_name,
+            "preset": preset.name,
+            "is_quick": preset.is_quick,
+            "temperature": float(temperature),
+            "time_step_fs": preset.time_step_fs,
+            "save_interval_steps": preset.save_interval_steps,
+            "n_sites": len(structure) if structure else previous.n_sites,
+            "stage": stage,
+            "index": index,
+            "n_segments_in_stage": n_segments_in_stage,
+            "start_step": start_step,
+            "n_steps": n_steps,
+            "end_step": start_step + n_steps,
+        }
+        previous_key = previous.segment_key if previous is not None else structure_fingerprint(structure)
+        key = segment_key(
+            previous_key,
+            stage=stage,
+            index=index,
+            start_step=start_step,
+            n_steps=n_steps,
+            temperature=float(temperature),
+            force_field=self.force_field_name,
+            calculator=self.calculator_meta,
+            calculator_kwargs=self.calculator_kwargs,
+            time_step_fs=preset.time_step_fs,
+            damping_fs=preset.thermostat_damping_fs,
+            chain=preset.nose_hoover_chain_length,
+            save_interval=preset.save_interval_steps,
+            seed=preset.velocity_seed,
+        )
+        label = f"{base['formula']} {temperature:.0f} K {stage} {index + 1}/{n_segments_in_stage}"
+
+        if previous is not None and previous.status != "completed":
+            reason = f"previous segment {previous.status}: {previous.failure_reason}"
+            progress.begin_segment(label, n_steps)
+            progress.end_segment("failed", message=reason)
+            return MDSegmentDoc(**base, segment_key=key, status="skipped", failure_reason=reason)
+
+        from jobflow import CURRENT_JOB
+
+        current_uuid = getattr(getattr(CURRENT_JOB, "job", None), "uuid", None)
+        found = find_finished_segment(key, current_uuid)
+        if found is not None:
+            doc = MDSegmentDoc.model_validate(_decoded(found["output"]))
+            progress.begin_segment(label, n_steps)
+            progress.end_segment("reused", steps=n_steps)
+            logger.info("%s: reusing finished segment of job %s", label, found["uuid"])
+            return doc.model_copy(update={"reused_from": doc.reused_from or found["uuid"], "steps_run": 0})
+
+        progress.begin_segment(label, n_steps)
+        try:
+            doc = self._run(structure, previous, preset, temperature, stage, n_steps, base, key)
+        except Exception as exc:  # noqa: BLE001 - failures are recorded, not raised
+            logger.warning("%s failed: %s", label, exc)
+            progress.end_segment("failed", message=str(exc))
+            return MDSegmentDoc(
+                **base, segment_key=key, status="failed", failure_reason=f"{type(exc).__name__}: {exc}"
+            )
+        progress.end_segment("end", steps=n_steps)
+        return doc
+
+    # --------------------------------------------------------------------------------------
+    def _atomate2_maker(self, preset: MDPreset, temperature: float, n_steps: int, seed: int):
+        from ase import units
+        from atomate2.forcefields.md import ForceFieldMDMaker
+
+        kwargs: dict[str, Any] = {}
+        if self.calculator_meta is not None and self.force_field_name == "CHGNet":
+            kwargs["calculator_meta"] = self.calculator_meta
+        return ForceFieldMDMaker(
+            force_field_name=self.force_field_name,
+            ensemble="nvt",
+            dynamics=GuardedNoseHooverChainNVT,
+            temperature=float(temperature),
+            time_step=preset.time_step_fs,
+            n_steps=n_steps,
+            traj_interval=preset.save_interval_steps,
+            mb_velocity_seed=seed,
+            zero_linear_momentum=True,
+            calculator_kwargs=dict(self.calculator_kwargs),
+            ase_md_kwargs={
+                "tdamp": preset.thermostat_damping_fs * units.fs,
+                "tchain": preset.nose_hoover_chain_length,
+                "check_interval": self.check_interval,
+                "min_distance": self.min_distance,
+                "max_temperature_factor": self.max_temperature_factor,
+            },
+            **kwargs,
+        )
+
+    def _run(self, structure, previous, preset, temperature, stage, n_steps, base, key) -> MDSegmentDoc:
+        import torch
+
+        n_threads = self.n_threads or auto_threads()
+        torch.set_num_threads(n_threads)
+        check_atoms(structure.to_ase_atoms(), min_distance=self.min_distance)
+        seed = preset.velocity_seed + int(round(temperature))
+        maker = self._atomate2_maker(preset, temperature, n_steps, seed)
+        start = time.perf_counter()
+        result = maker._run_ase_safe(structure)  # noqa: SLF001 - atomate2's own entry point
+        wall = time.perf_counter() - start
+
+        final = result.final_mol_or_struct
+        velocities = velocities_from_momenta(final)
+        if velocities is None:
+            raise RuntimeError("the MD engine returned no momenta for the final state")
+        interval_fs = preset.save_interval_steps * preset.time_step_fs
+        traj = slim_trajectory(result.trajectory, interval_fs)
+        temps = np.array([p["temperature"] for p in traj.frame_properties if p["temperature"] is not None])
+        return MDSegmentDoc(
+            **base,
+            segment_key=key,
+            status="completed",
+            steps_run=n_steps,
+            final_structure=state_structure(final, velocities),
+            trajectory=traj,
+            n_frames=len(traj),
+            mean_temperature=float(temps[1:].mean()) if len(temps) > 1 else None,
+            std_temperature=float(temps[1:].std()) if len(temps) > 1 else None,
+            wall_time_s=wall,
+            seconds_per_step=wall / max(n_steps, 1),
+            n_threads=n_threads,
+            software=_software(),
+        )
+
+
+def _decoded(data: Any) -> Any:
+    from monty.json import MontyDecoder
+
+    return MontyDecoder().process_decoded(data)
+
+
+def _start_state(start: Any) -> tuple[Structure | None, MDSegmentDoc | None]:
+    """The structure to start from (with velocities when continuing) and the previous doc."""
+    if isinstance(start, dict) and "segment_key" in start:
+        start = MDSegmentDoc.model_validate(_decoded(start))
+    if isinstance(start, MDSegmentDoc):
+        return start.final_structure, start  # None after a failed / skipped segment
+    if isinstance(start, dict):
+        start = Structure.from_dict(start)
+    if not isinstance(start, Structure):
+        raise TypeError(f"a segment starts from a Structure or an MDSegmentDoc, got {type(start).__name__}")
+    return start, None

@@ -1,0 +1,97 @@
+"""Run the conductivity MD flow here (``run_locally``) and file its documents.
+
+:func:`run_conductivity_md` builds the flow, runs it on the project's JobStore (so that an
+interrupted run resumes from its finished segments when called again), then upserts the
+per-temperature ``DiffusionDoc``s and the ``ConductivityDoc`` into the project's ``diffusion``
+and ``conductivity`` collections. Used by ``superionic md`` and by the main workflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymatgen.core import Structure
+
+from superionic.md.makers import ConductivityMDMaker
+from superionic.schemas.md_runs import MDRunDoc
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalMDResult:
+    """What one local MD flow produced (documents as Python objects)."""
+
+    material_id: str
+    runs: list[MDRunDoc] = field(default_factory=list)
+    diffusion: list[Any] = field(default_factory=list)
+    conductivity: Any = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def steps_run(self) -> int:
+        return sum(r.steps_run for r in self.runs)
+
+    @property
+    def segments_reused(self) -> int:
+        return sum(r.n_segments_reused for r in self.runs)
+
+
+def run_conductivity_md(
+    structure: Structure,
+    material_id: str,
+    maker: ConductivityMDMaker | None = None,
+    stores=None,
+    job_store=None,
+    root_dir: str | Path | None = None,
+    log: bool = False,
+) -> LocalMDResult:
+    """Run the flow locally and upsert its DiffusionDocs / ConductivityDoc.
+
+    ``stores``: a :class:`superionic.stores.ProjectStores` (its JobStore runs the flow and its
+    ``diffusion`` / ``conductivity`` collections receive the documents); or give only a
+    ``job_store`` (nothing is upserted). One of them is needed for resumable runs.
+    """
+    from jobflow import run_locally
+
+    from superionic.schemas.md import ConductivityDoc, DiffusionDoc
+
+    maker = maker or ConductivityMDMaker()
+    if maker.engine != "forcefield":
+        raise ValueError("only the force-field engine runs locally; submit VASP flows to a cluster")
+    if job_store is None:
+        if stores is None:
+            raise ValueError("give the project stores (or a JobStore) to run MD in")
+        job_store = stores.job_store()
+    flow = maker.make(structure, material_id=material_id)
+    kwargs: dict[str, Any] = {"store": job_store, "log": log, "ensure_success": False}
+    if root_dir is not None:
+        Path(root_dir).mkdir(parents=True, exist_ok=True)
+        kwargs["root_dir"] = str(root_dir)
+    responses = run_locally(flow, **kwargs)
+
+    result = LocalMDResult(material_id=material_id)
+    for job, _ in flow.iterflow():
+        by_index = responses.get(job.uuid)
+        if not by_index:
+            result.errors.append(f"job '{job.name}' did not finish (see the log)")
+            continue
+        output = by_index[max(by_index)].output
+        if isinstance(output, MDRunDoc):
+            result.runs.append(output)
+        elif isinstance(output, DiffusionDoc):
+            result.diffusion.append(output)
+        elif isinstance(output, ConductivityDoc):
+            result.conductivity = output
+    result.runs.sort(key=lambda r: r.temperature)
+    result.diffusion.sort(key=lambda d: d.temperature)
+
+    if stores is not None:
+        if result.diffusion:
+            stores.diffusion.update([d.to_store() for d in result.diffusion], key="doc_id")
+        if result.conductivity is not None:
+            stores.conductivity.update([result.conductivity.to_store()], key="material_id")
+    return result

@@ -1,0 +1,177 @@
+"""MD protocols: the seed's (``seed``) and a laptop-sized one (``quick``).
+
+A preset says what MD is run for one material: the temperature series, time step,
+equilibration and production lengths, the thermostat, the supercell size and how often a
+frame is kept. Production is cut into *segments* of ``segment_steps``: each segment is one
+job that stores its trajectory chunk and final state, so an interrupted run resumes from the
+last finished segment (see ``superionic.md.makers``).
+
+``quick`` is sized from measurements on this project's 2-core reference machine (see
+``benchmarks/forcefield_md_speed.py``) so that the main workflow's MD stage, two candidates
+at two temperatures, stays around ten minutes. It is far too short for converged
+diffusion coefficients; every document made with it carries ``preset="quick"`` and
+``is_quick=True``, and the CLI prints a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class MDPreset(BaseModel):
+    """One MD protocol (engine independent)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Preset name, e.g. 'seed' or 'quick'; 'custom' after overrides.")
+    description: str = Field("", description="What the preset is for, in words.")
+    is_quick: bool = Field(
+        False, description="True for protocols too short for converged diffusion (labelled in outputs)."
+    )
+    temperatures: tuple[float, ...] = Field(description="Temperatures of the series (K).")
+    time_step_fs: float = Field(2.0, description="MD time step (fs); VASP POTIM.")
+    equilibration_steps: int = Field(description="NVT steps before production, not analysed.")
+    production_steps: int = Field(description="NVT steps whose trajectory is analysed.")
+    segment_steps: int = Field(
+        description="Steps per checkpointed segment (one job each); an interruption loses at most one."
+    )
+    ensemble: Literal["nvt"] = Field("nvt", description="Statistical ensemble.")
+    thermostat: Literal["nose-hoover"] = Field(
+        "nose-hoover",
+        description="Thermostat: Nose-Hoover (VASP MDALGO=2; ASE NoseHooverChainNVT in the "
+        "force-field engine).",
+    )
+    thermostat_damping_fs: float = Field(
+        100.0,
+        description="Nose-Hoover time constant (fs) for the force-field engine; VASP's SMASS=0 "
+        "corresponds to a period of 40 time steps (80 fs at 2 fs).",
+    )
+    nose_hoover_chain_length: int = Field(
+        3, description="Thermostats in the Nose-Hoover chain (1 = plain Nose-Hoover)."
+    )
+    min_image_distance: float = Field(
+        10.0, description="Target smallest perpendicular width of the MD supercell (Angstrom)."
+    )
+    max_atoms: int | None = Field(
+        None, description="Cap on supercell atoms (quick runs); the image distance may then fall short."
+    )
+    save_interval_steps: int = Field(10, description="Keep one trajectory frame every this many steps.")
+    velocity_seed: int = Field(
+        20231025, description="Seed of the Maxwell-Boltzmann initial velocities (per temperature offset)."
+    )
+
+    @field_validator("temperatures")
+    @classmethod
+    def _positive_temperatures(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value:
+            raise ValueError("at least one temperature is needed")
+        if any(t <= 0 for t in value):
+            raise ValueError(f"temperatures must be > 0 K, got {value}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"temperatures must be distinct, got {value}")
+        return tuple(float(t) for t in sorted(value))
+
+    @model_validator(mode="after")
+    def _consistent_lengths(self) -> MDPreset:
+        if self.time_step_fs <= 0:
+            raise ValueError("time_step_fs must be > 0")
+        if self.production_steps <= 0 or self.equilibration_steps < 0:
+            raise ValueError("production_steps must be > 0 and equilibration_steps >= 0")
+        if self.segment_steps <= 0 or self.save_interval_steps <= 0:
+            raise ValueError("segment_steps and save_interval_steps must be > 0")
+        for what in ("segment_steps", "production_steps", "equilibration_steps"):
+            if getattr(self, what) % self.save_interval_steps:
+                raise ValueError(
+                    f"{what}={getattr(self, what)} must be a multiple of save_interval_steps="
+                    f"{self.save_interval_steps} so that stored frames are evenly spaced"
+                )
+        return self
+
+    # ------------------------------------------------------------------------------------
+    def segment_lengths(self, stage: Literal["equilibration", "production"]) -> list[int]:
+        """Steps of each segment of a stage (the last one may be shorter)."""
+        total = self.equilibration_steps if stage == "equilibration" else self.production_steps
+        n_full, rest = divmod(total, self.segment_steps)
+        return [self.segment_steps] * n_full + ([rest] if rest else [])
+
+    @property
+    def steps_per_temperature(self) -> int:
+        return self.equilibration_steps + self.production_steps
+
+    @property
+    def production_time_ps(self) -> float:
+        return self.production_steps * self.time_step_fs / 1000.0
+
+    def n_segments(self) -> int:
+        return len(self.segment_lengths("equilibration")) + len(self.segment_lengths("production"))
+
+    def with_overrides(self, **changes) -> MDPreset:
+        """A validated copy with some fields changed; renamed 'custom' unless a name is given."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            return self
+        data = self.model_dump()
+        data.update(changes)
+        if "name" not in changes and set(changes) - {"temperatures"}:
+            data["name"] = f"{self.name}+custom"  # other lengths/sizes: no longer the named protocol
+        return MDPreset(**data)
+
+    def label(self) -> str:
+        """One line for logs and reports, e.g. 'quick (QUICK: not converged) 2 T x 1.2 ps'."""
+        flag = " (QUICK protocol: too short for converged diffusion)" if self.is_quick else ""
+        temps = "/".join(f"{t:.0f}" for t in self.temperatures)
+        return (
+            f"{self.name}{flag}: {temps} K, {self.time_step_fs:g} fs, "
+            f"{self.equilibration_steps} eq + {self.production_steps} prod steps "
+            f"({self.production_time_ps:g} ps), image distance >= {self.min_image_distance:g} A"
+            + (f", <= {self.max_atoms} atoms" if self.max_atoms else "")
+        )
+
+
+SEED = MDPreset(
+    name="seed",
+    description="The seed's AIMD protocol: 600/800/1000/1200 K, 2 fs, 3,000 equilibration and "
+    "10,000 production steps, NVT Nose-Hoover, ~10 A supercell.",
+    temperatures=(600.0, 800.0, 1000.0, 1200.0),
+    time_step_fs=2.0,
+    equilibration_steps=3000,
+    production_steps=10000,
+    segment_steps=1000,
+    min_image_distance=10.0,
+    save_interval_steps=10,
+)
+
+QUICK = MDPreset(
+    name="quick",
+    description="Laptop smoke test of the MD stage: two hot temperatures, short runs, small "
+    "cells. Diffusivities from it are indicative only.",
+    is_quick=True,
+    temperatures=(1000.0, 1200.0),
+    time_step_fs=2.0,
+    equilibration_steps=100,
+    production_steps=500,
+    segment_steps=250,
+    min_image_distance=8.0,
+    max_atoms=72,
+    save_interval_steps=5,
+)
+
+PRESETS: dict[str, MDPreset] = {p.name: p for p in (SEED, QUICK)}
+
+
+def get_preset(name: str | MDPreset) -> MDPreset:
+    """A preset by name ('seed' or 'quick'), or the preset itself."""
+    if isinstance(name, MDPreset):
+        return name
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown MD preset {name!r}; choose one of {sorted(PRESETS)}") from None
+
+
+def estimated_seconds(preset: MDPreset, n_atoms: int, seconds_per_atom_step: float) -> float:
+    """Wall time of one material's MD at a measured cost per atom-step (all temperatures)."""
+    return math.fsum([preset.steps_per_temperature * n_atoms * seconds_per_atom_step] * len(preset.temperatures))

@@ -1,0 +1,449 @@
+"""MD makers: presets, supercells, VASP inputs and replayed VASP MD, real CHGNet MD through
+``run_locally`` (checkpoint/resume, blow-ups as data), and the conductivity at the end.
+
+Force-field runs use tiny cells and tens of steps: they test the machinery, not the physics.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from jobflow import JobStore, run_locally
+from maggma.stores import MemoryStore
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.vasp import Incar, Kpoints, Poscar
+
+from superionic.md.forcefield import ForceFieldSegmentMaker
+from superionic.md.makers import ConductivityMDMaker
+from superionic.md.presets import QUICK, SEED, MDPreset, get_preset
+from superionic.md.supercell import image_distance, make_md_supercell, perpendicular_widths
+from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc
+
+KANG_CELLS = "corpus/mp_structures/kang2023_aimd_cells"
+SI_MD = "vasp_md/atomate2_si_md"
+
+
+def li2o(primitive: bool = True) -> Structure:
+    conv = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.61), ["Li", "O"], [[0.25] * 3, [0, 0, 0]])
+    return conv.get_primitive_structure() if primitive else conv
+
+
+def tiny_preset(**changes) -> MDPreset:
+    """A few tens of steps on the bare input cell: machinery tests only."""
+    base = dict(
+        name="test", is_quick=True, temperatures=(1000.0,), equilibration_steps=10,
+        production_steps=20, segment_steps=10, save_interval_steps=5, min_image_distance=0.0,
+    )
+    base.update(changes)
+    return MDPreset(**base)
+
+
+def memory_job_store() -> JobStore:
+    return JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+
+
+def monty_job_store(path: Path) -> JobStore:
+    from maggma.stores import MontyStore
+
+    def store(name, key):
+        return MontyStore(collection_name=name, database_path=str(path), database_name="md", storage="sqlite", key=key)
+
+    js = JobStore(store("jobs", "uuid"), additional_stores={"data": store("data", "blob_uuid")})
+    js.connect()
+    return js
+
+
+def outputs_by_name(flow, responses) -> dict:
+    out = {}
+    for job, _ in flow.iterflow():
+        if job.uuid in responses:
+            by_index = responses[job.uuid]
+            out[job.name] = by_index[max(by_index)].output
+    return out
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test (weights must be local)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+# ------------------------------------------------------------------------------------------
+# presets and supercells (pure)
+# ------------------------------------------------------------------------------------------
+def test_seed_preset_is_the_seed_protocol():
+    assert SEED.temperatures == (600.0, 800.0, 1000.0, 1200.0)
+    assert SEED.time_step_fs == 2.0
+    assert (SEED.equilibration_steps, SEED.production_steps) == (3000, 10000)
+    assert (SEED.ensemble, SEED.thermostat) == ("nvt", "nose-hoover")
+    assert SEED.min_image_distance == pytest.approx(10.0)
+    assert not SEED.is_quick and QUICK.is_quick and "QUICK" in QUICK.label()
+    assert sum(SEED.segment_lengths("production")) == 10000
+    assert get_preset("quick") is QUICK
+
+
+def test_preset_validation_and_overrides():
+    with pytest.raises(ValueError, match="multiple of save_interval"):
+        SEED.with_overrides(production_steps=10005)
+    with pytest.raises(ValueError, match="> 0 K"):
+        SEED.with_overrides(temperatures=(0.0, 800.0))
+    with pytest.raises(ValueError, match="unknown MD preset"):
+        get_preset("fast")
+    assert SEED.with_overrides(temperatures=(900.0,)).name == "seed"
+    assert SEED.with_overrides(production_steps=2000).name == "seed+custom"
+    assert SEED.with_overrides(segment_steps=3000).segment_lengths("production") == [3000, 3000, 3000, 1000]
+
+
+def test_supercell_reaches_the_image_distance_deterministically():
+    s = li2o()
+    a = make_md_supercell(s, 10.0)
+    b = make_md_supercell(s.copy(), 10.0)
+    assert a.reached_target and a.image_distance >= 10.0
+    assert a.structure == b.structure and a.scaling == b.scaling
+    # the smallest repeat: one fewer on any axis misses the target
+    widths = perpendicular_widths(s.lattice)
+    for axis in range(3):
+        assert (a.scaling[axis] - 1) * widths[axis] < 10.0
+    m = a.structure.lattice.matrix  # ASE upper-triangular form, same crystal
+    assert abs(m[1, 0]) < 1e-8 and abs(m[2, 0]) < 1e-8 and abs(m[2, 1]) < 1e-8
+    assert a.structure.volume == pytest.approx(s.volume * np.prod(a.scaling))
+    assert a.structure.composition.reduced_formula == "Li2O"
+
+
+def test_supercell_cap_and_oversized_input(shared_data):
+    capped = make_md_supercell(li2o(), 10.0, max_atoms=40)
+    assert len(capped.structure) <= 40 and capped.capped and not capped.reached_target
+    assert capped.image_distance == pytest.approx(image_distance(capped.structure.lattice))
+    cell = Structure.from_file(shared_data / KANG_CELLS / "mp-1106183_aimd_cell.json")  # 128 sites
+    big = make_md_supercell(cell, 8.0, max_atoms=64)
+    assert len(big.structure) == 128 and "cannot be brought under" in big.note
+
+
+# ------------------------------------------------------------------------------------------
+# VASP: inputs the maker writes, and a replayed MD
+# ------------------------------------------------------------------------------------------
+def _vasp_md_jobs(flow):
+    return [j for j, _ in flow.iterflow() if j.name.startswith("vasp md ")]
+
+
+def test_vasp_inputs_follow_the_seed(shared_data, tmp_path):
+    structure = Structure.from_file(shared_data / KANG_CELLS / "mp-19896_aimd_cell.json")
+    # one temperature of the seed protocol (building all four only repeats it, slowly: jobflow
+    # validates every output reference against atomate2's large TaskDoc schema)
+    flow = ConductivityMDMaker(engine="vasp", preset="seed", temperatures=(1200.0,)).make(structure, material_id="mp-19896")
+    jobs = _vasp_md_jobs(flow)
+    assert len(jobs) == SEED.n_segments() == 13  # 3 equilibration + 10 production segments of 1,000 steps
+    names = [j.name for j in jobs]
+    assert names[0] == "vasp md 1200K equilibration 1" and names[-1] == "vasp md 1200K production 13"
+
+    cell = make_md_supercell(structure, 10.0).structure
+    for job in (jobs[0], jobs[-1]):
+        generator = job.maker.input_set_generator
+        generator.structure = cell
+        folder = tmp_path / job.name.replace(" ", "_")
+        generator.write_input(folder, potcar_spec=True)
+        incar = Incar.from_file(folder / "INCAR")
+        temperature = float(job.name.split()[2].rstrip("K"))
+        assert incar["GGA"].upper() == "PE" and incar["ENCUT"] == 400
+        assert incar["POTIM"] == 2 and incar["IBRION"] == 0 and incar["ISYM"] == 0
+        assert incar["MDALGO"] == 2 and incar["SMASS"] == 0 and incar["ISIF"] == 2
+        assert incar["TEBEG"] == incar["TEEND"] == temperature
+        assert incar["NSW"] == 1000
+        for unwanted in ("LAECHG", "LVTOT", "LORBIT", "EDIFFG"):
+            assert unwanted not in incar, unwanted
+        kpoints = Kpoints.from_file(folder / "KPOINTS")
+        assert kpoints.style == Kpoints.supported_modes.Gamma and tuple(kpoints.kpts[0]) == (1, 1, 1)
+        poscar = Poscar.from_file(folder / "POSCAR")
+        assert len(poscar.structure) == len(cell) == 128
+        assert np.allclose(poscar.structure.frac_coords, cell.frac_coords, atol=1e-6)
+        spec = (folder / "POTCAR.spec").read_text().split()
+        assert [s.split("_")[0] for s in spec] == poscar.site_symbols
+        assert not (folder / "POTCAR").exists()
+
+
+@pytest.fixture
+def mock_vasp(monkeypatch, shared_data):
+    """atomate2's own VASP replay (``atomate2.utils.testing.vasp``) on the shared recordings."""
+    from atomate2.utils.testing.vasp import monkeypatch_vasp
+
+    yield from monkeypatch_vasp(monkeypatch, shared_data / SI_MD)
+
+
+REPLAY_INCAR_KEYS = ["NSW", "POTIM", "MDALGO", "IBRION", "ISIF", "SMASS", "TEBEG", "ISYM"]
+
+
+def test_vasp_md_chain_replayed(mock_vasp, shared_data, tmp_path, monkeypatch):
+    """Equilibration + two production segments at one temperature: atomate2's recorded Si
+    multi-MD (run 2 continues run 1, run 3 continues run 2), 1 fs, 3 steps each."""
+    ref = shared_data / SI_MD / "Si_multi_md"
+    si = Structure.from_file(ref / "molecular_dynamics_1/inputs/POSCAR.gz")
+    preset = MDPreset(name="replay", temperatures=(300.0,), time_step_fs=1.0, equilibration_steps=3,
+                      production_steps=6, segment_steps=3, save_interval_steps=1, min_image_distance=0.0)
+    flow = ConductivityMDMaker(engine="vasp", preset=preset).make(si, material_id="si-replay")
+    ref_paths = {
+        "vasp md 300K equilibration 1": "Si_multi_md/molecular_dynamics_1",
+        "vasp md 300K production 2": "Si_multi_md/molecular_dynamics_2",
+        "vasp md 300K production 3": "Si_multi_md/molecular_dynamics_3",
+    }
+    # KPOINTS are not compared: the recordings used 3x3x3, the seed's AIMD uses Gamma 1x1x1.
+    check = {"incar_settings": REPLAY_INCAR_KEYS, "check_inputs": ["incar", "poscar", "potcar"]}
+    mock_vasp(ref_paths, {name: check for name in ref_paths})
+    monkeypatch.chdir(tmp_path)
+    store = memory_job_store()
+    responses = run_locally(flow, store=store, create_folders=True, ensure_success=True, log=False)
+    outputs = outputs_by_name(flow, responses)
+    run = outputs["md run 300K"]
+    assert isinstance(run, MDRunDoc) and run.status == "completed" and run.engine == "vasp"
+    assert run.n_frames == 6 and run.production_steps_done == 6 and run.frame_interval_fs == 1.0
+    # the production trajectory is runs 2 and 3 of the recording, frame for frame
+    from pymatgen.io.vasp import Vasprun
+
+    recorded = []
+    for k in (2, 3):
+        vr = Vasprun(ref / f"molecular_dynamics_{k}/outputs/vasprun.xml.gz", parse_potcar_file=False)
+        recorded.extend(vr.structures)
+    assert np.allclose(np.asarray(run.trajectory.coords) % 1.0, [s.frac_coords % 1.0 for s in recorded], atol=1e-8)
+    # Si has no Li: the analysis records why instead of failing the flow
+    diffusion = outputs["diffusion 300K"]
+    assert not diffusion.usable and diffusion.reason
+    conductivity = outputs["arrhenius conductivity"]
+    assert conductivity.verdict == "insufficient data"
+    # trajectories live in the data store, not inline in the job documents
+    run_doc = store.docs_store.query_one({"output.run_id": run.run_id})
+    assert run_doc["output"]["trajectory"]["store"] == "data"
+
+
+def test_vasp_md_energies_replayed(mock_vasp, shared_data, tmp_path, monkeypatch):
+    """atomate2's recorded Si MD at 2 fs: the energies atomate2's own test expects."""
+    ref = shared_data / SI_MD / "Si_molecular_dynamics/molecular_dynamics"
+    si = Structure.from_file(ref / "inputs/POSCAR.gz")
+    preset = MDPreset(name="replay", temperatures=(300.0,), equilibration_steps=0, production_steps=3,
+                      segment_steps=3, save_interval_steps=1, min_image_distance=0.0)
+    flow = ConductivityMDMaker(engine="vasp", preset=preset, analyze=False).make(si)
+    name = "vasp md 300K production 1"
+    mock_vasp({name: "Si_molecular_dynamics/molecular_dynamics"},
+              {name: {"incar_settings": REPLAY_INCAR_KEYS, "check_inputs": ["incar", "poscar", "potcar"]}})
+    monkeypatch.chdir(tmp_path)
+    responses = run_locally(flow, store=memory_job_store(), create_folders=True, ensure_success=True, log=False)
+    run = outputs_by_name(flow, responses)["md run 300K"]
+    energies = [p["energy"] for p in run.trajectory.frame_properties]
+    assert energies == pytest.approx([-11.47041923, -11.46905352, -11.46520398], abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# force field: the calculator, real short runs, resume, blow-ups
+# ------------------------------------------------------------------------------------------
+def test_lean_chgnet_calculator_matches_stock(no_network):
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
+
+    model = load_chgnet()
+    structure = li2o(primitive=False)
+    structure.perturb(0.1, min_distance=0.05)
+    stock, lean = structure.to_ase_atoms(), structure.to_ase_atoms()
+    stock.calc = CHGNetCalculator(model=model, use_device="cpu")
+    lean.calc = CHGNetMDCalculator(model=model)
+    assert lean.get_potential_energy() == pytest.approx(stock.get_potential_energy(), abs=1e-4)
+    forces = stock.get_forces()
+    assert np.abs(forces).max() > 0.1  # perturbed: forces are not trivially zero
+    assert np.allclose(lean.get_forces(), forces, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_forcefield_flow_runs_and_routes_trajectories(no_network, tmp_path):
+    preset = tiny_preset(temperatures=(800.0, 1200.0))
+    maker = ConductivityMDMaker(preset=preset, segment_maker=ForceFieldSegmentMaker(n_threads=1))
+    flow = maker.make(li2o(), material_id="li2o-test")
+    store = monty_job_store(tmp_path / "store")
+    responses = run_locally(flow, store=store, ensure_success=True, log=False)
+    outputs = outputs_by_name(flow, responses)
+    for temperature in (800, 1200):
+        run = outputs[f"md run {temperature}K"]
+        assert run.status == "completed" and run.is_quick and run.preset == "test"
+        assert run.production_steps_done == 20 and run.steps_run == 30 and run.n_segments == 3
+        assert run.n_frames == 20 // 5 + 1 and run.frame_interval_fs == 10.0
+        seg = outputs[f"forcefield md segment {temperature}K production 2/2"]
+        assert isinstance(seg, MDSegmentDoc) and seg.start_step == 10 and seg.end_step == 20
+        assert "velocities" in seg.final_structure.site_properties
+        # chunk 2 starts where chunk 1 ended (positions), and the joined run contains both
+        first = outputs[f"forcefield md segment {temperature}K production 1/2"]
+        assert np.allclose(seg.trajectory.coords[0], first.trajectory.coords[-1])
+        assert np.allclose(run.trajectory.coords[-1], seg.trajectory.coords[-1])
+    assert outputs["arrhenius conductivity"].material_id == "li2o-test"
+    raw = store.docs_store.query_one({"output.run_id": {"$exists": True}})
+    assert raw["output"]["trajectory"]["store"] == "data" and "blob_uuid" in raw["output"]["trajectory"]
+    seg_raw = store.docs_store.query_one({"output.segment_key": {"$exists": True}})
+    assert seg_raw["output"]["trajectory"]["store"] == "data"
+
+
+class _Interrupt(KeyboardInterrupt):
+    """Ctrl-C in the middle of an MD segment."""
+
+
+@pytest.mark.slow
+def test_interrupted_flow_resumes_after_the_last_finished_segment(tmp_path):
+    from monty.json import MontyDecoder
+
+    from superionic.md import progress
+
+    preset = tiny_preset(production_steps=40)  # 1 equilibration + 4 production segments
+    store_path = tmp_path / "store"
+
+    def make_flow():
+        maker = ConductivityMDMaker(preset=preset, analyze=False, segment_maker=ForceFieldSegmentMaker(n_threads=1))
+        return maker.make(li2o(), material_id="li2o-resume")
+
+    # run 1: interrupted halfway through production segment 3 (after segment 2 finished)
+    def interrupt(event):
+        if event.kind == "advance" and event.label.endswith("production 3/4"):
+            raise _Interrupt
+
+    progress.add_listener(interrupt)
+    try:
+        with pytest.raises(_Interrupt):
+            run_locally(make_flow(), store=monty_job_store(store_path), log=False)
+    finally:
+        progress.remove_listener(interrupt)
+    first_store = monty_job_store(store_path)
+    finished = list(first_store.docs_store.query({"output.segment_key": {"$exists": True}}))
+    assert sorted((d["output"]["stage"], d["output"]["index"]) for d in finished) == [
+        ("equilibration", 0), ("production", 0), ("production", 1)
+    ]
+
+    # run 2: a fresh flow (new job uuids) on the reopened store continues at segment 3
+    flow = make_flow()
+    responses = run_locally(flow, store=monty_job_store(store_path), ensure_success=True, log=False)
+    outputs = outputs_by_name(flow, responses)
+    segments = {n: o for n, o in outputs.items() if isinstance(o, MDSegmentDoc)}
+    steps_run = {n.split("segment ")[1]: s.steps_run for n, s in segments.items()}
+    assert steps_run == {
+        "1000K equilibration 1/1": 0, "1000K production 1/4": 0, "1000K production 2/4": 0,
+        "1000K production 3/4": 10, "1000K production 4/4": 10,
+    }
+    reused = [s for s in segments.values() if s.reused_from]
+    assert {s.reused_from for s in reused} == {d["uuid"] for d in finished}
+    run = outputs["md run 1000K"]
+    assert run.steps_run == 20 and run.n_segments_reused == 3
+    assert run.production_steps_done == 40 and run.n_frames == 40 // 5 + 1
+    # the resumed production continues the stored one exactly
+    stored_p2 = first_store.query_one({"output.segment_key": segments["forcefield md segment 1000K production 2/4"].segment_key}, load=True)
+    p2 = MontyDecoder().process_decoded(stored_p2["output"])
+    assert np.allclose(segments["forcefield md segment 1000K production 3/4"].trajectory.coords[0], p2.trajectory.coords[-1])
+
+
+@pytest.mark.slow
+def test_blow_up_is_recorded_and_other_temperatures_go_on():
+    preset = tiny_preset(temperatures=(600.0, 100000.0), equilibration_steps=0, production_steps=100, segment_steps=50)
+    maker = ConductivityMDMaker(preset=preset, segment_maker=ForceFieldSegmentMaker(n_threads=1))
+    flow = maker.make(li2o(), material_id="li2o-hot")
+    responses = run_locally(flow, store=memory_job_store(), ensure_success=True, log=False)
+    outputs = outputs_by_name(flow, responses)
+    cool, hot = outputs["md run 600K"], outputs["md run 100000K"]
+    assert cool.status == "completed" and cool.production_steps_done == 100
+    # CHGNet at 1e5 K: atoms run into each other (caught as too close, or as the temperature
+    # runaway their collision causes between two checks)
+    assert hot.status == "failed" and "MDBlowUpError" in hot.failure_reason
+    assert "atoms too close" in hot.failure_reason or "temperature runaway" in hot.failure_reason
+    assert not outputs["diffusion 100000K"].usable and "md_failed" in outputs["diffusion 100000K"].reason
+    conductivity = outputs["arrhenius conductivity"]
+    assert conductivity.verdict == "insufficient data" and conductivity.sigma300 is None
+    assert any("MDBlowUpError" in e.reason for e in conductivity.excluded)
+
+
+def test_overlapping_atoms_fail_before_any_step():
+    bad = li2o()
+    bad.append("Li", bad[0].coords + [0.3, 0.0, 0.0], coords_are_cartesian=True)
+    maker = ConductivityMDMaker(preset=tiny_preset(temperatures=(600.0, 900.0)), segment_maker=ForceFieldSegmentMaker(n_threads=1))
+    flow = maker.make(bad, material_id="overlap")
+    outputs = outputs_by_name(flow, run_locally(flow, store=memory_job_store(), ensure_success=True, log=False))
+    for temperature in (600, 900):
+        run = outputs[f"md run {temperature}K"]
+        assert run.status == "failed" and "atoms too close before MD" in run.failure_reason
+        assert run.steps_run == 0
+        skipped = outputs[f"forcefield md segment {temperature}K production 2/2"]
+        assert skipped.status == "skipped" and "previous segment" in skipped.failure_reason
+    assert outputs["arrhenius conductivity"].verdict == "insufficient data"
+
+
+@pytest.mark.slow
+def test_kang_structure_two_temperatures_to_a_stored_conductivity(shared_data, tmp_path, no_network):
+    """One of the seed's nine AIMD cells (Li2GePbS4, 64 atoms) at two temperatures through the
+    maker and the project stores, ending in a stored ConductivityDoc (tiny step counts)."""
+    from superionic.md.local import run_conductivity_md
+    from superionic.stores import open_stores
+
+    structure = Structure.from_file(shared_data / KANG_CELLS / "mp-19896_aimd_cell.json")
+    preset = QUICK.with_overrides(equilibration_steps=5, production_steps=10, segment_steps=5, save_interval_steps=5)
+    maker = ConductivityMDMaker(preset=preset, temperatures=(1000.0, 1200.0), segment_maker=ForceFieldSegmentMaker(n_threads=1))
+    stores = open_stores(f"monty://{tmp_path / 'project'}")
+    result = run_conductivity_md(structure, "mp-19896", maker=maker, stores=stores)
+    assert not result.errors
+    assert [r.status for r in result.runs] == ["completed", "completed"] and result.steps_run == 30
+    assert all(r.n_sites == 64 and r.is_quick for r in result.runs)  # quick caps at the input cell
+    stored = stores.conductivity.query_one({"material_id": "mp-19896"})
+    assert stored is not None and stored["formula"] == "Li2GePbS4"
+    assert "quick" in stored["preset"]  # the quick label travels into the stored result
+    assert stores.diffusion.count({"material_id": "mp-19896"}) == 2
+
+
+def test_cli_md_writes_vasp_inputs_and_rejects_unknown_ids(shared_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from superionic.cli import app
+
+    runner = CliRunner()
+    cif = shared_data / KANG_CELLS / "mp-19896_aimd_cell.cif"
+    out = tmp_path / "vasp"
+    result = runner.invoke(app, ["md", str(cif), "--engine", "vasp", "--preset", "quick", "-T", "900,1100", "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["1100K_equilibration_1", "900K_equilibration_1", "md_flow.json"]
+    assert Incar.from_file(out / "900K_equilibration_1/INCAR")["TEBEG"] == 900
+    from monty.serialization import loadfn
+
+    flow = loadfn(out / "md_flow.json")
+    assert len(_vasp_md_jobs(flow)) == 2 * QUICK.n_segments()
+
+    result = runner.invoke(app, ["md", "mp-0000", "--store", f"monty://{tmp_path / 'st'}"])
+    assert result.exit_code == 2 and "neither a structure file nor a material_id" in result.output
+
+
+@pytest.mark.slow
+def test_cli_md_forcefield_runs_and_stores(tmp_path):
+    from typer.testing import CliRunner
+
+    from superionic.cli import app
+    from superionic.stores import open_stores
+
+    path = tmp_path / "li2o.json"
+    li2o().to(filename=str(path))
+    spec = f"monty://{tmp_path / 'st'}"
+    args = ["md", str(path), "--preset", "quick", "-T", "800,1200", "--equilibration-steps", "5",
+            "--production-steps", "10", "--min-image-distance", "0", "--threads", "1", "--store", spec,
+            "--material-id", "li2o-cli"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "verdict" in result.output and "QUICK" in result.output
+    assert open_stores(spec).conductivity.query_one({"material_id": "li2o-cli"})["preset"] == "quick+custom"
+
+
+def test_segment_output_is_json_round_trippable():
+    from monty.json import MontyDecoder, jsanitize
+
+    traj_structure = li2o()
+    doc = MDSegmentDoc(
+        material_id=None, formula="Li2O", engine="forcefield", force_field="CHGNet", preset="quick",
+        is_quick=True, temperature=900.0, time_step_fs=2.0, save_interval_steps=5, n_sites=3,
+        status="failed", failure_reason="x", segment_key="k", stage="production", index=0,
+        n_segments_in_stage=1, start_step=0, n_steps=10, end_step=10, final_structure=traj_structure,
+    )
+    again = MDSegmentDoc.model_validate(MontyDecoder().process_decoded(jsanitize(doc, strict=True)))
+    assert again.final_structure == traj_structure and again.failure_reason == "x"

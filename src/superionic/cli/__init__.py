@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "md_analysis",
     "build",
     "query",
+    "report",
 ]
 
 

@@ -125,11 +125,12 @@ def _print_stages(outputs: dict) -> None:
 
 
 def _report(stores, out_dir: Path):
+    from superionic.report import ReportError, build_report
+
     try:
-        from superionic.report import build_report
-    except ImportError:
-        return None
-    return build_report(stores, out_dir)
+        return build_report(stores, out_dir)
+    except ReportError as exc:
+        fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:

@@ -210,13 +210,35 @@ def test_kang2023_d_agrees_with_diffusion_analyzer(shared, mp_id, temperature):
     """Same data, two estimators. pymatgen fits 1 ps..60 ps weighted by 1/t; we fit
     6..30 ps by GLS. They can only agree within the statistical error: DiffusionAnalyzer's D
     must lie inside our 95 % interval and within 25 % of our D (measured over the 28 resolved
-    kang2023 runs: ratio 0.84-1.22, all 28 inside; benchmarks/analysis_check_kang2023.py)."""
+    kang2023 runs: ratio 0.84-1.15, all 28 inside; benchmarks/analysis_check_kang2023.py)."""
     doc = kang_doc(shared, mp_id, temperature)
     da = pymatgen_analyzer(shared / KANG / mp_id / f"{temperature}_nteps_100.json.gz")
     lo, hi = doc.diffusivity_ci95
     assert lo <= da.diffusivity <= hi
     assert 0.75 < da.diffusivity / doc.diffusivity < 1.33
     assert doc.usable and doc.n_hops >= 10
+
+
+def test_interval_is_calibrated_on_random_walks():
+    """24 independent random walks with a known D: the stated 95 % intervals must contain it
+    about 95 % of the time, and the stated spread must match the real scatter of D (an OLS
+    error would be several times too small)."""
+    true_d = 0.08**2 / (2 * 20.0) * 0.1  # sigma^2 / (2 dt) per axis, A^2/fs -> cm^2/s
+    ds, sds, inside = [], [], 0
+    for seed in range(24):
+        rng = np.random.default_rng(seed)
+        li = rng.uniform(0, 15, (30, 3)) + np.cumsum(rng.normal(0, 0.08, (1000, 30, 3)), axis=0)
+        fw = rng.uniform(0, 15, (30, 3)) + rng.normal(0, 0.1, (1000, 30, 3))
+        tr = LiTrajectory(["Li"] * 30 + ["S"] * 30, np.concatenate([li, fw], axis=1),
+                          np.eye(3) * 15.0, frame_interval_fs=20.0, temperature=1000.0)
+        doc = diffusion_from_trajectory(tr, material_id="walk")
+        lo, hi = doc.diffusivity_ci95
+        inside += lo <= true_d <= hi
+        ds.append(doc.diffusivity)
+        sds.append(doc.diffusivity_std)
+    assert inside >= 20  # >= 83 % of 24 (expected 95 %)
+    assert abs(np.mean(ds) / true_d - 1) < 0.06
+    assert 0.7 < np.mean(sds) / np.std(ds) < 1.6
 
 
 def test_kang2023_msd_curve_is_diffusion_analyzers(shared):

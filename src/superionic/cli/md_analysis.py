@@ -62,8 +62,10 @@ def analyze(
     ),
     engine: str = typer.Option("unknown", "--engine", help="Engine label stored in the docs."),
 ) -> None:
-    """Li diffusivity per temperature with a 95 % interval; Ea and sigma(300 K) from two or
-    more temperatures; flags (too few hops, non-linear MSD, framework melting)."""
+    """D(Li) per temperature with 95 % intervals; Ea and sigma(300 K) from 2+ temperatures.
+
+    Each run is flagged (too few hops, non-linear MSD, framework melting, ...) and runs that
+    cannot be trusted are left out of the Arrhenius fit with the reason."""
     from rich.progress import Progress
 
     from superionic.md.arrhenius import conductivity_from_diffusion

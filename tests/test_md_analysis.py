@@ -142,6 +142,24 @@ def test_atomate2_pymatgen_trajectory_file(tmp_path):
     assert load_trajectory(traj, frame_interval_fs=20.0).n_frames == 5  # the object itself
 
 
+def test_ase_traj_file(tmp_path):
+    """atomate2's default ``traj_file_fmt="ase"``: positions crossing the cell stay continuous."""
+    from ase import Atoms
+    from ase.io.trajectory import Trajectory as AseTrajectory
+
+    with AseTrajectory(tmp_path / "md.traj", "w") as out:
+        for t in range(4):
+            atoms = Atoms("Li2S", positions=[[0, 0, 0], [2, 2, 2], [4.9 + 0.05 * t, 1, 1]],
+                          cell=[5, 5, 5], pbc=True)
+            atoms.wrap()
+            atoms.set_momenta(np.full((3, 3), 0.1))
+            out.write(atoms)
+    tr = load_trajectory(tmp_path / "md.traj", md_time_step_fs=2.0, step_skip=5,
+                         temperature=600.0)
+    np.testing.assert_allclose(tr.positions[:, 2, 0], [4.9, 4.95, 5.0, 5.05], atol=1e-9)
+    assert tr.frame_interval_fs == 10.0 and tr.measured_temperatures is not None
+
+
 def test_join_detects_the_broken_li6ps5i_join(shared):
     runs = [load_trajectory(shared / MORGAN / f"Li6PS5I/100p/run{i}/actual_XDATCAR.gz",
                             **XDATCAR_KW) for i in (1, 2, 3, 4)]

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from superionic.ml.algorithms import ALGORITHMS, resolve_algorithms
+from superionic.ml.documents import tuning_description
 from superionic.ml.metrics import sum_confusions
 from superionic.ml.study import StudyConfig, run_study
 
@@ -86,8 +87,8 @@ def main(argv=None) -> int:
     print(f"training set: {len(data.y)} rows ({int(data.y.sum())} superionic), "
           f"{data.X.shape[1]} descriptors, featuriser {data.featurizer_version}; "
           f"skipped {len(data.skipped)}")
-    print(f"algorithms: {', '.join(s.name for s in specs)}; search: {args.n_iter} draws x "
-          f"{args.inner_folds}-fold inner CV per split (nested); jobs={args.jobs}, "
+    tuning = tuning_description(StudyConfig(n_iter=args.n_iter, inner_folds=args.inner_folds))
+    print(f"algorithms: {', '.join(s.name for s in specs)}; hyper-parameters: {tuning}; jobs={args.jobs}, "
           f"cpu_count={os.cpu_count()}, load average at start={os.getloadavg()[0]:.1f}")
     total_start = time.perf_counter()
     all_rows = []
@@ -113,6 +114,9 @@ def main(argv=None) -> int:
         print(f"\n== protocol: {protocol} ({config.splits_for(protocol) if protocol != 'family' else 'one split per family'}{groups}); "
               f"wall time {result.wall_seconds:.0f} s, load average {os.getloadavg()[0]:.1f}")
         print(_table(summary, protocol))
+        cpu = {a: sum(r.cpu_seconds for r in result.select(protocol, a)) for a in (s.name for s in specs)}
+        print(f"CPU time (s, summed over splits; /{args.jobs} ~ wall time on {args.jobs} idle cores): "
+              + ", ".join(f"{a} {t:.1f}" for a, t in cpu.items()) + f"; total {sum(cpu.values()):.1f}")
         print("summed confusion matrices [[TN, FP], [FN, TP]] (rows: true not / superionic):")
         for spec in specs:
             print(f"  {spec.name:5s} {sum_confusions(r.confusion for r in result.select(protocol, spec.name))}")

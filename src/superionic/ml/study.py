@@ -93,6 +93,8 @@ class SplitResult:
     """Rows the search and the refit saw (the split's training part)."""
     validation_rows: np.ndarray
     model: Any = None
+    cpu_seconds: float = 0.0
+    """CPU time of this evaluation (search + refit + scoring) in its process."""
 
 
 @dataclass
@@ -172,7 +174,7 @@ def evaluate_split(
     keep_model: bool = False,
 ) -> SplitResult:
     """Tune on ``split.train`` only (inner CV), refit there, score on ``split.validation``."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     X_train, y_train = X[split.train], y[split.train]
     pipeline = spec.pipeline(split.seed)
     inner_score = float("nan")
@@ -215,6 +217,7 @@ def evaluate_split(
         train_rows=split.train,
         validation_rows=split.validation,
         model=model if keep_model else None,
+        cpu_seconds=time.process_time() - cpu_start,
     )
 
 

@@ -12,18 +12,11 @@ import typer
 from rich.table import Table
 
 from superionic.cli.common import STORE_HELP, console, open_project_stores, print_json
-from superionic.cli.common import fail as _fail
+from superionic.cli.common import fail
 
 WHATS = ("discovery", "md", "check")
 CLUSTER_DEFAULT_RECIPE = "seed"
 LOCAL_DEFAULT_RECIPE = "quick"
-
-
-def fail(message: str) -> None:
-    """``cli.common.fail`` with rich markup escaped ('superionic[remote]' must print as is)."""
-    from rich.markup import escape
-
-    _fail(escape(message))
 
 
 def absolute_spec(spec: str) -> str:

@@ -331,6 +331,7 @@ def test_interrupted_flow_resumes_after_the_last_finished_segment(tmp_path):
     }
     reused = [s for s in segments.values() if s.reused_from]
     assert {s.reused_from for s in reused} == {d["uuid"] for d in finished}
+    assert outputs["force-field relaxation"]["summary"].get("reused_from")  # same start cell
     run = outputs["md run 1000K"]
     assert run.steps_run == 20 and run.n_segments_reused == 3
     assert run.production_steps_done == 40 and run.n_frames == 40 // 5 + 1
@@ -412,8 +413,21 @@ def test_cli_md_writes_vasp_inputs_and_rejects_unknown_ids(shared_data, tmp_path
     flow = loadfn(out / "md_flow.json")
     assert len(_vasp_md_jobs(flow)) == 2 * QUICK.n_segments()
 
-    result = runner.invoke(app, ["md", "mp-0000", "--store", f"monty://{tmp_path / 'st'}"])
+    spec = f"monty://{tmp_path / 'st'}"
+    result = runner.invoke(app, ["md", "mp-0000", "--store", spec])
     assert result.exit_code == 2 and "neither a structure file nor a material_id" in result.output
+
+    # a material_id found in the store's materials collection
+    from superionic.stores import open_stores
+
+    structure = Structure.from_file(cif)
+    open_stores(spec).materials.update(
+        [{"material_id": "mp-19896", "formula": "Li2GePbS4", "structure": structure.as_dict()}], key="material_id"
+    )
+    out_id = tmp_path / "by_id"
+    result = runner.invoke(app, ["md", "mp-19896", "--engine", "vasp", "-T", "800", "--store", spec, "--output-dir", str(out_id)])
+    assert result.exit_code == 0, result.output
+    assert len(Poscar.from_file(out_id / "800K_equilibration_1/POSCAR").structure) == 128
 
 
 @pytest.mark.slow
@@ -447,3 +461,17 @@ def test_segment_output_is_json_round_trippable():
     )
     again = MDSegmentDoc.model_validate(MontyDecoder().process_decoded(jsanitize(doc, strict=True)))
     assert again.final_structure == traj_structure and again.failure_reason == "x"
+
+
+def test_forcefield_flow_serialises_for_remote_managers(tmp_path):
+    """jobflow-remote / FireWorks store flows as JSON: the segment jobs must survive it."""
+    from jobflow import Flow
+    from monty.serialization import dumpfn, loadfn
+
+    flow = ConductivityMDMaker(preset=tiny_preset()).make(li2o(), material_id="li2o-json")
+    dumpfn(flow, tmp_path / "flow.json")
+    again = loadfn(tmp_path / "flow.json")
+    assert isinstance(again, Flow)
+    segments = [j for j, _ in again.iterflow() if j.name.startswith("forcefield md segment")]
+    assert len(segments) == 3 and all(j.config.expose_store for j in segments)
+    assert segments[0].maker.force_field_name == "CHGNet"

@@ -91,6 +91,7 @@ def collect_forcefield_run(
     supercell: dict | None = None,
     material_id: str | None = None,
     segment_uuids: list[str] | None = None,
+    relaxation: dict | None = None,
 ) -> MDRunDoc:
     """Force-field segments of one temperature -> ``MDRunDoc`` (production trajectory joined)."""
     preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
@@ -137,6 +138,7 @@ def collect_forcefield_run(
         std_temperature=std_t,
         wall_time_s=float(sum(d.wall_time_s or 0.0 for d in present if not d.reused_from)),
         supercell=dict(supercell or {}),
+        relaxation=dict(relaxation or {}),
         segment_uuids=list(segment_uuids or []),
     )
 

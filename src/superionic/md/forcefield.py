@@ -13,6 +13,11 @@ and no step is recomputed. So rerunning an interrupted ``run_locally`` flow cont
 the last finished segment. (Under FireWorks / jobflow-remote, finished jobs are simply not
 rerun; the key check then finds nothing and costs one query.)
 
+Continuity: positions (unwrapped) and velocities carry over exactly; the Nose-Hoover chain's
+own variables restart from zero at each segment boundary (as in a VASP restart), a small
+perturbation every ``segment_steps``. An interrupted-and-resumed run is identical to an
+uninterrupted one, since both cross the same boundaries.
+
 Failures are data: a blow-up (see :mod:`superionic.md.dynamics`) or any error of the engine
 gives ``status="failed"`` with the reason; later segments of that temperature are
 ``"skipped"`` with the reason, and the other temperatures carry on.
@@ -148,18 +153,23 @@ def _software() -> dict[str, str]:
 
 def find_finished_segment(key: str, current_uuid: str | None) -> dict | None:
     """A completed segment with this key from an earlier job in the current JobStore."""
+    return find_finished({"output.segment_key": key, "output.status": "completed"}, current_uuid)
+
+
+def find_finished(criteria: dict[str, Any], current_uuid: str | None) -> dict | None:
+    """The output document of an earlier job matching ``criteria`` in the current JobStore."""
     from jobflow import CURRENT_JOB
 
     store = getattr(CURRENT_JOB, "store", None)
     if store is None:
         return None
-    criteria: dict[str, Any] = {"output.segment_key": key, "output.status": "completed"}
+    criteria = dict(criteria)
     if current_uuid:
         criteria["uuid"] = {"$ne": current_uuid}
     try:
         return store.query_one(criteria, load=True)
     except Exception as exc:  # noqa: BLE001 - a store that cannot answer means: run the segment
-        logger.warning("could not look up finished segment %s: %s", key, exc)
+        logger.warning("could not look up a finished job %s: %s", criteria, exc)
         return None
 
 
@@ -276,7 +286,7 @@ class ForceFieldSegmentMaker(Maker):
             calculator=self.calculator_meta,
             calculator_kwargs=self.calculator_kwargs,
             time_step_fs=preset.time_step_fs,
-            damping_fs=preset.thermostat_damping_fs,
+            damping_fs=_damping_fs(preset, stage),
             chain=preset.nose_hoover_chain_length,
             save_interval=preset.save_interval_steps,
             seed=preset.velocity_seed,
@@ -313,7 +323,7 @@ class ForceFieldSegmentMaker(Maker):
         return doc
 
     # --------------------------------------------------------------------------------------
-    def _atomate2_maker(self, preset: MDPreset, temperature: float, n_steps: int, seed: int):
+    def _atomate2_maker(self, preset: MDPreset, temperature: float, n_steps: int, seed: int, stage: str):
         from ase import units
         from atomate2.forcefields.md import ForceFieldMDMaker
 
@@ -332,7 +342,7 @@ class ForceFieldSegmentMaker(Maker):
             zero_linear_momentum=True,
             calculator_kwargs=dict(self.calculator_kwargs),
             ase_md_kwargs={
-                "tdamp": preset.thermostat_damping_fs * units.fs,
+                "tdamp": _damping_fs(preset, stage) * units.fs,
                 "tchain": preset.nose_hoover_chain_length,
                 "check_interval": self.check_interval,
                 "min_distance": self.min_distance,
@@ -348,7 +358,7 @@ class ForceFieldSegmentMaker(Maker):
         torch.set_num_threads(n_threads)
         check_atoms(structure.to_ase_atoms(), min_distance=self.min_distance)
         seed = preset.velocity_seed + int(round(temperature))
-        maker = self._atomate2_maker(preset, temperature, n_steps, seed)
+        maker = self._atomate2_maker(preset, temperature, n_steps, seed, stage)
         start = time.perf_counter()
         result = maker._run_ase_safe(structure)  # noqa: SLF001 - atomate2's own entry point
         wall = time.perf_counter() - start
@@ -375,6 +385,98 @@ class ForceFieldSegmentMaker(Maker):
             n_threads=n_threads,
             software=_software(),
         )
+
+
+# ------------------------------------------------------------------------------------------
+# relaxation before MD
+# ------------------------------------------------------------------------------------------
+def relax_for_md(
+    structure: Structure,
+    preset: MDPreset | dict,
+    force_field_name: str = "CHGNet",
+    calculator_meta: str | None = FAST_CHGNET,
+    min_distance: float = DEFAULT_MIN_DISTANCE,
+    n_threads: int | None = None,
+) -> Job:
+    """Job: relax positions (fixed cell) with the force field -> ``{"structure", "summary"}``.
+
+    Like a segment it has a key (input cell + settings) and takes over the result of an
+    earlier identical job from its JobStore, so a resumed flow starts its MD from exactly the
+    same relaxed cell (a recomputed relaxation could differ in the last digits with another
+    thread count, and the segment keys would no longer match).
+    """
+    relax_job = _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads)
+    relax_job.config = JobConfig(expose_store=True)
+    return relax_job
+
+
+@job
+def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads) -> dict:
+    """Never raises: overlapping atoms or an engine error keep the input structure and say why
+    (the MD segments then fail with their own, recorded reason)."""
+    import torch
+
+    preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
+    key = segment_key(
+        structure_fingerprint(structure), stage="relaxation", steps=preset.relax_steps,
+        fmax=preset.relax_fmax, force_field=force_field_name, calculator=calculator_meta,
+    )
+    summary: dict[str, Any] = {"max_steps": preset.relax_steps, "fmax": preset.relax_fmax, "relaxed": False}
+    if preset.relax_steps <= 0:
+        summary["reason"] = "relaxation switched off (relax_steps=0)"
+        return {"structure": structure, "summary": summary, "relax_key": key}
+    from jobflow import CURRENT_JOB
+
+    found = find_finished(
+        {"output.relax_key": key, "output.summary.relaxed": True},
+        getattr(getattr(CURRENT_JOB, "job", None), "uuid", None),
+    )
+    if found is not None:
+        out = _decoded(found["output"])
+        out["summary"] = {**out["summary"], "reused_from": found["uuid"]}
+        return out
+    try:
+        check_atoms(structure.to_ase_atoms(), min_distance=min_distance)
+        from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+
+        torch.set_num_threads(n_threads or auto_threads())
+        kwargs = {"calculator_meta": calculator_meta} if calculator_meta and force_field_name == "CHGNet" else {}
+        maker = ForceFieldRelaxMaker(
+            force_field_name=force_field_name,
+            relax_cell=False,
+            steps=preset.relax_steps,
+            relax_kwargs={"fmax": preset.relax_fmax},
+            optimizer_kwargs={"optimizer": "FIRE"},
+            **kwargs,
+        )
+        start = time.perf_counter()
+        result = maker._run_ase_safe(structure)  # noqa: SLF001 - atomate2's own entry point
+        wall = time.perf_counter() - start
+    except Exception as exc:  # noqa: BLE001 - recorded, MD decides
+        summary["reason"] = f"not relaxed: {type(exc).__name__}: {exc}"
+        return {"structure": structure, "summary": summary, "relax_key": key}
+    traj = result.trajectory
+    energies = [float(p["energy"]) for p in (traj.frame_properties or []) if p.get("energy") is not None]
+    forces = np.asarray(traj.frame_properties[-1].get("forces")) if traj.frame_properties else None
+    max_force = float(np.linalg.norm(forces, axis=1).max()) if forces is not None and forces.size else None
+    relaxed = result.final_mol_or_struct
+    relaxed = Structure(relaxed.lattice, relaxed.species, relaxed.frac_coords)
+    n = len(relaxed)
+    summary.update(
+        relaxed=True,
+        steps=max(len(energies) - 1, 0),
+        converged=max_force is not None and max_force <= preset.relax_fmax,
+        max_force=max_force,
+        energy_drop_per_atom=(energies[0] - energies[-1]) / n if len(energies) > 1 else 0.0,
+        wall_time_s=wall,
+        force_field=force_field_name,
+    )
+    return {"structure": relaxed, "summary": summary, "relax_key": key}
+
+
+def _damping_fs(preset: MDPreset, stage: str) -> float:
+    """Thermostat time constant: tight while equilibrating, the production one after."""
+    return preset.equilibration_damping_fs if stage == "equilibration" else preset.thermostat_damping_fs
 
 
 def _decoded(data: Any) -> Any:

@@ -2,7 +2,7 @@
 
 The flow (atomate2 style: a Maker dataclass whose ``make`` returns a jobflow ``Flow``)::
 
-    md_supercell ─┬─ T1: equilibration segments -> production segments -> collect -> analyze ─┐
+    md_supercell [-> force-field relaxation] ─┬─ T1: equilibration segments -> production segments -> collect -> analyze ─┐
                   ├─ T2: ...                                                                 ├─ fit_conductivity
                   └─ Tn: ...                                                                 ┘
 
@@ -30,7 +30,7 @@ from jobflow import Flow, Maker, OnMissing, job
 from pymatgen.core import Structure
 
 from superionic.md.collect import analyze_md_run, collect_forcefield_run, collect_vasp_run
-from superionic.md.forcefield import ForceFieldSegmentMaker
+from superionic.md.forcefield import ForceFieldSegmentMaker, relax_for_md
 from superionic.md.presets import MDPreset, get_preset
 from superionic.md.supercell import make_md_supercell
 
@@ -93,10 +93,21 @@ class ConductivityMDMaker(Maker):
         cell = md_supercell(structure, preset.min_image_distance, preset.max_atoms)
         cell.name = "md supercell"
         jobs: list = [cell]
+        relaxed = None
+        if self.engine == "forcefield":
+            sm = self.segment_maker
+            relaxed = relax_for_md(
+                cell.output["structure"], preset_dict, force_field_name=sm.force_field_name,
+                calculator_meta=sm.calculator_meta, min_distance=sm.min_distance, n_threads=sm.n_threads,
+            )
+            relaxed.name = "force-field relaxation"
+            jobs.append(relaxed)
         runs, analyses = [], []
         for temperature in preset.temperatures:
             if self.engine == "forcefield":
-                t_jobs, collect = self._forcefield_temperature(cell, preset, preset_dict, temperature, material_id)
+                t_jobs, collect = self._forcefield_temperature(
+                    cell, relaxed, preset, preset_dict, temperature, material_id
+                )
             else:
                 t_jobs, collect = self._vasp_temperature(cell, preset, preset_dict, temperature, material_id)
             collect.config.on_missing_references = OnMissing.NONE  # a crashed job -> failed run doc
@@ -124,9 +135,9 @@ class ConductivityMDMaker(Maker):
         return Flow(jobs, output=output, name=flow_name)
 
     # --------------------------------------------------------------------------------------
-    def _forcefield_temperature(self, cell, preset, preset_dict, temperature, material_id):
+    def _forcefield_temperature(self, cell, relaxed, preset, preset_dict, temperature, material_id):
         jobs = []
-        previous: Any = cell.output["structure"]
+        previous: Any = relaxed.output["structure"]
         for stage in ("equilibration", "production"):
             lengths = preset.segment_lengths(stage)
             start = 0
@@ -152,6 +163,7 @@ class ConductivityMDMaker(Maker):
             supercell=cell.output["summary"],
             material_id=material_id,
             segment_uuids=[j.uuid for j in jobs],
+            relaxation=relaxed.output["summary"],
         )
         collect.name = f"md run {temperature:.0f}K"
         return jobs, collect

@@ -49,6 +49,12 @@ class MDPreset(BaseModel):
         description="Nose-Hoover time constant (fs) for the force-field engine; VASP's SMASS=0 "
         "corresponds to a period of 40 time steps (80 fs at 2 fs).",
     )
+    equilibration_damping_fs: float = Field(
+        25.0,
+        description="Nose-Hoover time constant (fs) during equilibration (force-field engine): a "
+        "tight coupling brings a cold start to temperature in ~100 fs; the discarded "
+        "equilibration is the only place it is used.",
+    )
     nose_hoover_chain_length: int = Field(
         3, description="Thermostats in the Nose-Hoover chain (1 = plain Nose-Hoover)."
     )
@@ -59,6 +65,14 @@ class MDPreset(BaseModel):
         None, description="Cap on supercell atoms (quick runs); the image distance may then fall short."
     )
     save_interval_steps: int = Field(10, description="Keep one trajectory frame every this many steps.")
+    relax_steps: int = Field(
+        300,
+        description="Force-field engine: at most this many FIRE steps relaxing the positions "
+        "(fixed cell) with the force field before MD, so that MD does not start by converting "
+        "the strain of a structure relaxed elsewhere (or an MD snapshot) into heat; 0 = none. "
+        "The VASP engine starts from the structure as given, as the seed did.",
+    )
+    relax_fmax: float = Field(0.1, description="Force-field relaxation stops below this max force (eV/A).")
     velocity_seed: int = Field(
         20231025, description="Seed of the Maxwell-Boltzmann initial velocities (per temperature offset)."
     )
@@ -152,8 +166,8 @@ QUICK = MDPreset(
     temperatures=(1000.0, 1200.0),
     time_step_fs=2.0,
     equilibration_steps=100,
-    production_steps=500,
-    segment_steps=250,
+    production_steps=400,
+    segment_steps=100,
     min_image_distance=8.0,
     max_atoms=72,
     save_interval_steps=5,

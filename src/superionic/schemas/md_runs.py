@@ -99,4 +99,9 @@ class MDRunDoc(MDProtocolFields):
     std_temperature: float | None = Field(None, description="Standard deviation of the production temperature (K).")
     wall_time_s: float = Field(0.0, description="Wall time of the MD integration in this flow (s).")
     supercell: dict[str, Any] = Field(default_factory=dict, description="How the MD cell was built.")
+    relaxation: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Force-field position relaxation before MD (steps, energies, max force, "
+        "converged, or why it was skipped); empty for VASP.",
+    )
     segment_uuids: list[str] = Field(default_factory=list, description="uuids of the segment jobs.")

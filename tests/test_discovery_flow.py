@@ -38,7 +38,8 @@ class _Interrupt(KeyboardInterrupt):
     """Ctrl-C in the middle of the MD stage."""
 
 
-def test_discovery_flow_runs_locally_then_resumes_after_interrupt(tmp_path):
+def test_discovery_flow_runs_locally_then_resumes_after_interrupt(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # atomate2 jobs write files into the working directory
     spec = f"monty://{tmp_path / 'store'}"
     stores = project_stores(spec)
     maker = DiscoveryFlowMaker(recipe=tiny_recipe())

@@ -89,7 +89,9 @@ def run(
     logging.getLogger("jobflow").setLevel(logging.WARNING)
     start = time.perf_counter()
     try:
-        run_locally(flow, store=stores.job_store(), log=False, ensure_success=False)
+        run_dir = Path(get_settings().data_dir).expanduser() / "runs"  # atomate2 writes files per job
+        run_locally(flow, store=stores.job_store(), log=False, ensure_success=False,
+                    create_folders=True, root_dir=run_dir)
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/] Finished work is stored; run the same command again to resume.")
         raise typer.Exit(130)

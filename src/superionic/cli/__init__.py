@@ -58,4 +58,10 @@ _register_all()
 
 def main() -> None:
     """Entry point of the ``superionic`` console script."""
+    import warnings
+
+    # Library deprecation chatter (jobflow's `cd`, torch tensor conversions in CHGNet) is not
+    # for users of the command line; the test suite still sees every warning.
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category)
     app()

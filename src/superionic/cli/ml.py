@@ -6,13 +6,22 @@ from pathlib import Path
 
 import typer
 
+TRAIN_HELP = (
+    "Run the classifier study, print its table, save the GB + LightGBM surrogate.\n\n"
+    "Hyper-parameters are tuned inside every split (nested: --n-iter draws scored by an inner "
+    "CV on that split's training rows only). Cost with the defaults, all nine algorithms: about "
+    "14 CPU-seconds per random split and 11 per grouped split (measured with "
+    "benchmarks/classifier_study.py), roughly 20 minutes for 100 + 100 splits with --jobs 2 on "
+    "two idle cores. --n-iter 0 (library defaults) is about 15 times cheaper."
+)
+
 LATEST = "latest.txt"
 """File in the models directory naming the most recently trained surrogate."""
 
 
 def register(app: typer.Typer) -> None:
     """Add the ML commands to the ``superionic`` app."""
-    app.command("train")(train)
+    app.command("train", help=TRAIN_HELP)(train)
     app.command("predict")(predict)
 
 
@@ -87,14 +96,7 @@ def train(
     store: str = typer.Option(None, "--store", help="Store spec for StudyDoc/ModelDoc (default: settings)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not write documents to a store."),
 ) -> None:
-    """Run the classifier study, print its table, save the GB + LightGBM surrogate.
-
-    Hyper-parameters are tuned inside every split (nested: --n-iter draws scored by an inner
-    CV on that split's training rows only). Cost with the defaults, all nine algorithms:
-    about 12 CPU-seconds per random split and 10 per grouped split (measured by
-    benchmarks/classifier_study.py), i.e. roughly 20 minutes for 100 + 100 splits with
-    --jobs 2 on two idle cores. --n-iter 0 (library defaults) is about 15 times cheaper.
-    """
+    """Run the classifier study, print its table, save the GB + LightGBM surrogate."""
     from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS, resolve_algorithms
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents, tuning_description

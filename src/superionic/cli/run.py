@@ -78,6 +78,7 @@ def run(
     from jobflow.managers.local import run_locally
 
     from superionic.flows.discovery import DiscoveryFlowMaker
+    from superionic.progress import md_segment_bars
     from superionic.settings import get_settings
 
     r = _recipe(recipe, source, path, engine, preset, top)
@@ -90,15 +91,16 @@ def run(
     start = time.perf_counter()
     try:
         run_dir = Path(get_settings().data_dir).expanduser() / "runs"  # atomate2 writes files per job
-        run_locally(flow, store=stores.job_store(), log=False, ensure_success=False,
-                    create_folders=True, root_dir=run_dir)
+        with md_segment_bars() as segments:
+            run_locally(flow, store=stores.job_store(), log=False, ensure_success=False,
+                        create_folders=True, root_dir=run_dir)
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/] Finished work is stored; run the same command again to resume.")
         raise typer.Exit(130)
     elapsed = time.perf_counter() - start
     js = stores.job_store()
     outputs = {job.name: _output(js, job.uuid) for job in flow.jobs}
-    _print_stages(outputs)
+    _print_stages(outputs, segments)
     console.print(candidates_table(candidate_rows(stores)[:15]))
     report = _report(stores, report_dir or Path(get_settings().data_dir).expanduser() / "report")
     console.print(f"Finished in {elapsed / 60:.1f} min. Store: {stores.spec}" + (f"; report: {report}" if report else ""))
@@ -111,7 +113,7 @@ def _output(job_store, uuid: str):
         return None
 
 
-def _print_stages(outputs: dict) -> None:
+def _print_stages(outputs: dict, segments) -> None:
     screen, classify, md = outputs.get("screening"), outputs.get("classification"), outputs.get("md stage")
     if screen:
         console.print(f"Screening: {screen['n_survivors']} survivors (funnel '{screen['funnel_id']}').")
@@ -119,9 +121,16 @@ def _print_stages(outputs: dict) -> None:
         how = "reused the stored surrogate" if classify["reused_model"] else "trained a new surrogate"
         console.print(f"Classifier: {how} {classify['model_id']}; {classify['n_predicted']} candidates predicted.")
     if md:
-        console.print(f"MD: {len(md['md_candidates'])} candidate(s) {', '.join(md['md_candidates'])}; builders {md['builders']}")
-        for mid, why in list(md.get("passed_over", {}).items())[:5]:
+        console.print(
+            f"MD: {len(md['md_candidates'])} candidate(s) {', '.join(md['md_candidates'])}: "
+            f"{segments['end']} segment(s) run now, {segments['reused']} reused from an earlier run, "
+            f"{segments['failed']} failed; documents built {md['builders']}"
+        )
+        passed_over = md.get("passed_over", {})
+        for mid, why in list(passed_over.items())[:3]:
             console.print(f"  passed over {mid}: {why}", highlight=False)
+        if len(passed_over) > 3:
+            console.print(f"  ... and {len(passed_over) - 3} more passed over (see `superionic query`)")
     else:
         console.print("[yellow]MD stage did not finish; see the messages above.[/]")
 

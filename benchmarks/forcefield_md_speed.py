@@ -23,6 +23,7 @@ import argparse
 import os
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -125,12 +126,20 @@ def main() -> None:
         "--force-fields", nargs="+", default=["chgnet-md", "chgnet", "sevennet-0", "chgnet-batch"]
     )
     parser.add_argument("--batch", type=int, default=4, help="structures per batched call")
+    parser.add_argument(
+        "--structures", nargs="*", default=[], type=Path,
+        help="also time these structure files (e.g. the seed's AIMD cells), as they are",
+    )
     args = parser.parse_args()
 
     import torch
+    from pymatgen.core import Structure
 
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs visible")
-    header = f"{'force field':<14}{'threads':>8}{'atoms':>7}{'s/step':>9}{'steps/s':>9}{'us/atom-step':>14}  load avg (start/end)"
+    header = (
+        f"{'force field':<14}{'threads':>8}{'atoms':>7}{'s/step':>9}{'steps/s':>9}{'us/atom-step':>14}"
+        "  load avg (start/end)  cell"
+    )
     print(header)
     print("-" * len(header))
     for ff in args.force_fields:
@@ -143,8 +152,10 @@ def main() -> None:
                 continue
         for threads in args.threads:
             torch.set_num_threads(threads)
-            for n_atoms in args.sizes:
-                structure = li2o_cell(n_atoms)
+            cells = [(f"Li2O {n}", li2o_cell(n)) for n in args.sizes]
+            cells += [(p.name.split("_")[0], Structure.from_file(p)) for p in args.structures]
+            for cell_name, structure in cells:
+                n_atoms = len(structure)
                 load0 = os.getloadavg()[0]
                 if ff == "chgnet-batch":
                     per_step = time_batch(structure, args.batch, max(2, args.steps // args.batch))
@@ -155,7 +166,7 @@ def main() -> None:
                 load1 = os.getloadavg()[0]
                 print(
                     f"{label:<14}{threads:>8}{n_atoms:>7}{per_step:>9.3f}{1 / per_step:>9.2f}"
-                    f"{1e6 * per_step / n_atoms:>14.0f}  {load0:.2f}/{load1:.2f}",
+                    f"{1e6 * per_step / n_atoms:>14.0f}  {load0:.2f}/{load1:.2f}  {cell_name}",
                     flush=True,
                 )
 

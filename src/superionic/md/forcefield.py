@@ -16,7 +16,8 @@ rerun; the key check then finds nothing and costs one query.)
 Continuity: positions (unwrapped) and velocities carry over exactly; the Nose-Hoover chain's
 own variables restart from zero at each segment boundary (as in a VASP restart), a small
 perturbation every ``segment_steps``. An interrupted-and-resumed run is identical to an
-uninterrupted one, since both cross the same boundaries.
+uninterrupted one (same boundaries, same seeds) up to floating-point differences when the
+thread count differs.
 
 Failures are data: a blow-up (see :mod:`superionic.md.dynamics`) or any error of the engine
 gives ``status="failed"`` with the reason; later segments of that temperature are
@@ -26,8 +27,6 @@ gives ``status="failed"`` with the reason; later segments of that temperature ar
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
 import os
 import time
@@ -40,6 +39,7 @@ from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.md import progress
+from superionic.md.checkpoint import decoded, find_finished_segment, segment_key, structure_fingerprint
 from superionic.md.dynamics import (
     DEFAULT_CHECK_INTERVAL,
     DEFAULT_MAX_TEMPERATURE_FACTOR,
@@ -74,22 +74,6 @@ def auto_threads() -> int:
     except OSError:  # pragma: no cover
         load = 0.0
     return int(max(1, min(cpus, round(cpus - load))))
-
-
-def structure_fingerprint(structure: Structure) -> str:
-    """Hash of a structure that survives a JSON round trip (rounded lattice and positions)."""
-    payload = {
-        "lattice": np.round(structure.lattice.matrix, 5).tolist(),
-        "species": [str(s) for s in structure.species],
-        "frac": np.round(structure.frac_coords, 6).tolist(),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def segment_key(previous_key: str, **parameters: Any) -> str:
-    """Chain hash: the previous segment's key (or the cell fingerprint) plus this segment."""
-    payload = json.dumps({"previous": previous_key, **parameters}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def velocities_from_momenta(structure: Structure) -> np.ndarray | None:
@@ -149,28 +133,6 @@ def _software() -> dict[str, str]:
         except PackageNotFoundError:  # pragma: no cover
             pass
     return out
-
-
-def find_finished_segment(key: str, current_uuid: str | None) -> dict | None:
-    """A completed segment with this key from an earlier job in the current JobStore."""
-    return find_finished({"output.segment_key": key, "output.status": "completed"}, current_uuid)
-
-
-def find_finished(criteria: dict[str, Any], current_uuid: str | None) -> dict | None:
-    """The output document of an earlier job matching ``criteria`` in the current JobStore."""
-    from jobflow import CURRENT_JOB
-
-    store = getattr(CURRENT_JOB, "store", None)
-    if store is None:
-        return None
-    criteria = dict(criteria)
-    if current_uuid:
-        criteria["uuid"] = {"$ne": current_uuid}
-    try:
-        return store.query_one(criteria, load=True)
-    except Exception as exc:  # noqa: BLE001 - a store that cannot answer means: run the segment
-        logger.warning("could not look up a finished job %s: %s", criteria, exc)
-        return None
 
 
 # ------------------------------------------------------------------------------------------
@@ -304,7 +266,7 @@ class ForceFieldSegmentMaker(Maker):
         current_uuid = getattr(getattr(CURRENT_JOB, "job", None), "uuid", None)
         found = find_finished_segment(key, current_uuid)
         if found is not None:
-            doc = MDSegmentDoc.model_validate(_decoded(found["output"]))
+            doc = MDSegmentDoc.model_validate(decoded(found["output"]))
             progress.begin_segment(label, n_steps)
             progress.end_segment("reused", steps=n_steps)
             logger.info("%s: reusing finished segment of job %s", label, found["uuid"])
@@ -387,108 +349,15 @@ class ForceFieldSegmentMaker(Maker):
         )
 
 
-# ------------------------------------------------------------------------------------------
-# relaxation before MD
-# ------------------------------------------------------------------------------------------
-def relax_for_md(
-    structure: Structure,
-    preset: MDPreset | dict,
-    force_field_name: str = "CHGNet",
-    calculator_meta: str | None = FAST_CHGNET,
-    min_distance: float = DEFAULT_MIN_DISTANCE,
-    n_threads: int | None = None,
-) -> Job:
-    """Job: relax positions (fixed cell) with the force field -> ``{"structure", "summary"}``.
-
-    Like a segment it has a key (input cell + settings) and takes over the result of an
-    earlier identical job from its JobStore, so a resumed flow starts its MD from exactly the
-    same relaxed cell (a recomputed relaxation could differ in the last digits with another
-    thread count, and the segment keys would no longer match).
-    """
-    relax_job = _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads)
-    relax_job.config = JobConfig(expose_store=True)
-    return relax_job
-
-
-@job
-def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads) -> dict:
-    """Never raises: overlapping atoms or an engine error keep the input structure and say why
-    (the MD segments then fail with their own, recorded reason)."""
-    import torch
-
-    preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
-    key = segment_key(
-        structure_fingerprint(structure), stage="relaxation", steps=preset.relax_steps,
-        fmax=preset.relax_fmax, force_field=force_field_name, calculator=calculator_meta,
-    )
-    summary: dict[str, Any] = {"max_steps": preset.relax_steps, "fmax": preset.relax_fmax, "relaxed": False}
-    if preset.relax_steps <= 0:
-        summary["reason"] = "relaxation switched off (relax_steps=0)"
-        return {"structure": structure, "summary": summary, "relax_key": key}
-    from jobflow import CURRENT_JOB
-
-    found = find_finished(
-        {"output.relax_key": key, "output.summary.relaxed": True},
-        getattr(getattr(CURRENT_JOB, "job", None), "uuid", None),
-    )
-    if found is not None:
-        out = _decoded(found["output"])
-        out["summary"] = {**out["summary"], "reused_from": found["uuid"]}
-        return out
-    try:
-        check_atoms(structure.to_ase_atoms(), min_distance=min_distance)
-        from atomate2.forcefields.jobs import ForceFieldRelaxMaker
-
-        torch.set_num_threads(n_threads or auto_threads())
-        kwargs = {"calculator_meta": calculator_meta} if calculator_meta and force_field_name == "CHGNet" else {}
-        maker = ForceFieldRelaxMaker(
-            force_field_name=force_field_name,
-            relax_cell=False,
-            steps=preset.relax_steps,
-            relax_kwargs={"fmax": preset.relax_fmax},
-            optimizer_kwargs={"optimizer": "FIRE"},
-            **kwargs,
-        )
-        start = time.perf_counter()
-        result = maker._run_ase_safe(structure)  # noqa: SLF001 - atomate2's own entry point
-        wall = time.perf_counter() - start
-    except Exception as exc:  # noqa: BLE001 - recorded, MD decides
-        summary["reason"] = f"not relaxed: {type(exc).__name__}: {exc}"
-        return {"structure": structure, "summary": summary, "relax_key": key}
-    traj = result.trajectory
-    energies = [float(p["energy"]) for p in (traj.frame_properties or []) if p.get("energy") is not None]
-    forces = np.asarray(traj.frame_properties[-1].get("forces")) if traj.frame_properties else None
-    max_force = float(np.linalg.norm(forces, axis=1).max()) if forces is not None and forces.size else None
-    relaxed = result.final_mol_or_struct
-    relaxed = Structure(relaxed.lattice, relaxed.species, relaxed.frac_coords)
-    n = len(relaxed)
-    summary.update(
-        relaxed=True,
-        steps=max(len(energies) - 1, 0),
-        converged=max_force is not None and max_force <= preset.relax_fmax,
-        max_force=max_force,
-        energy_drop_per_atom=(energies[0] - energies[-1]) / n if len(energies) > 1 else 0.0,
-        wall_time_s=wall,
-        force_field=force_field_name,
-    )
-    return {"structure": relaxed, "summary": summary, "relax_key": key}
-
-
 def _damping_fs(preset: MDPreset, stage: str) -> float:
     """Thermostat time constant: tight while equilibrating, the production one after."""
     return preset.equilibration_damping_fs if stage == "equilibration" else preset.thermostat_damping_fs
 
 
-def _decoded(data: Any) -> Any:
-    from monty.json import MontyDecoder
-
-    return MontyDecoder().process_decoded(data)
-
-
 def _start_state(start: Any) -> tuple[Structure | None, MDSegmentDoc | None]:
     """The structure to start from (with velocities when continuing) and the previous doc."""
     if isinstance(start, dict) and "segment_key" in start:
-        start = MDSegmentDoc.model_validate(_decoded(start))
+        start = MDSegmentDoc.model_validate(decoded(start))
     if isinstance(start, MDSegmentDoc):
         return start.final_structure, start  # None after a failed / skipped segment
     if isinstance(start, dict):

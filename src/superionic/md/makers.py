@@ -30,7 +30,8 @@ from jobflow import Flow, Maker, OnMissing, job
 from pymatgen.core import Structure
 
 from superionic.md.collect import analyze_md_run, collect_forcefield_run, collect_vasp_run
-from superionic.md.forcefield import ForceFieldSegmentMaker, relax_for_md
+from superionic.md.forcefield import ForceFieldSegmentMaker
+from superionic.md.relax import relax_for_md
 from superionic.md.presets import MDPreset, get_preset
 from superionic.md.supercell import make_md_supercell
 

@@ -91,6 +91,7 @@ def run(
     start = time.perf_counter()
     try:
         run_dir = Path(get_settings().data_dir).expanduser() / "runs"  # atomate2 writes files per job
+        run_dir.mkdir(parents=True, exist_ok=True)
         with md_segment_bars() as segments:
             run_locally(flow, store=stores.job_store(), log=False, ensure_success=False,
                         create_folders=True, root_dir=run_dir)

@@ -25,6 +25,12 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _work_in_tmp(tmp_path, monkeypatch):
+    """Run every test in its own folder: atomate2 jobs write files into the working directory."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory, monkeypatch):
     """Every test gets its own data dir and no user config file or MP key."""
     from superionic.settings import get_settings

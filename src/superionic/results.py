@@ -20,6 +20,31 @@ def _by_id(store, criteria=None, properties=None) -> dict[str, dict]:
     return {d["material_id"]: d for d in store.query(criteria or {}, properties=properties)}
 
 
+def join_row(material_id: str, screening: dict, prediction: dict, conductivity: dict) -> dict[str, Any]:
+    """One ``COLUMNS`` row from a material's screening, prediction and conductivity dicts ({} if none)."""
+    s, p, c = screening, prediction, conductivity
+    interval = c.get("sigma300_ci95") or (None, None)
+    return {
+        "material_id": material_id,
+        "formula": s.get("formula"),
+        "anion_type": s.get("anion_type"),
+        "screening": s.get("verdict"),
+        "stopped_at": s.get("stopped_at"),
+        "votes_gb": p.get("votes_gb"),
+        "votes_lgbm": p.get("votes_lgbm"),
+        "n_splits": p.get("n_splits"),
+        "probability": p.get("prob_mean"),
+        "ml_verdict": None if not p or p.get("seed_verdict") is None
+        else ("superionic" if p["seed_verdict"] else "not superionic"),
+        "sigma_300k": c.get("sigma300"),
+        "sigma_300k_low": interval[0],
+        "sigma_300k_high": interval[1],
+        "activation_energy": c.get("activation_energy"),
+        "md_verdict": c.get("verdict"),
+        "md_preset": c.get("preset"),
+    }
+
+
 def candidate_rows(stores: ProjectStores, survivors_only: bool = True) -> list[dict[str, Any]]:
     """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest."""
     screening = _by_id(
@@ -28,34 +53,12 @@ def candidate_rows(stores: ProjectStores, survivors_only: bool = True) -> list[d
     )
     preds = _by_id(stores.predictions)
     conductivity = _by_id(stores.conductivity)
-    rows = []
+    ranked = []
     for mid, s in screening.items():
-        p, c = preds.get(mid, {}), conductivity.get(mid, {})
-        interval = c.get("sigma300_ci95") or (None, None)
-        rows.append({
-            "material_id": mid,
-            "formula": s.get("formula"),
-            "anion_type": s.get("anion_type"),
-            "screening": s.get("verdict"),
-            "stopped_at": s.get("stopped_at"),
-            "votes_gb": p.get("votes_gb"),
-            "votes_lgbm": p.get("votes_lgbm"),
-            "n_splits": p.get("n_splits"),
-            "probability": p.get("prob_mean"),
-            "ml_verdict": None if not p or p.get("seed_verdict") is None
-            else ("superionic" if p["seed_verdict"] else "not superionic"),
-            "sigma_300k": c.get("sigma300"),
-            "sigma_300k_low": interval[0],
-            "sigma_300k_high": interval[1],
-            "activation_energy": c.get("activation_energy"),
-            "md_verdict": c.get("verdict"),
-            "md_preset": c.get("preset"),
-            "_rank": p.get("rank"),
-        })
-    rows.sort(key=lambda r: (r["md_verdict"] is None, r["_rank"] is None, r["_rank"] or 0, r["material_id"]))
-    for r in rows:
-        r.pop("_rank")
-    return rows
+        p = preds.get(mid, {})
+        ranked.append((join_row(mid, s, p, conductivity.get(mid, {})), p.get("rank")))
+    ranked.sort(key=lambda rr: (rr[0]["md_verdict"] is None, rr[1] is None, rr[1] or 0, rr[0]["material_id"]))
+    return [row for row, _ in ranked]
 
 
 def filter_rows(

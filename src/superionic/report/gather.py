@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from superionic.results import join_row
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 from superionic.schemas.ml import ModelDoc, PredictionDoc, StudyDoc
 from superionic.schemas.screening import FunnelDoc, FunnelStep
@@ -224,8 +225,10 @@ def _fmt_sigma(value: float | None, ci: tuple[float, float] | None) -> str:
 def summary_rows(data: ReportData) -> list[dict[str, Any]]:
     """One row per candidate (MD candidates first, then by ML rank): the report's table.
 
-    Keys: material_id, formula, anion_type, votes_gb, votes_lgbm, n_splits, probability,
-    sigma300, sigma300_ci95, sigma300_text, ml_verdict, md_verdict, verdict.
+    Keys: ``superionic.results.COLUMNS`` (the rows of ``superionic query``), where ``formula``
+    falls back on the prediction's or MD's, ``anion_type`` is '' when unknown and
+    ``md_verdict`` is 'not fitted' for diffusion without a conductivity fit; plus
+    ``sigma300_text`` and ``verdict`` (the MD verdict where MD ran, else the ML one).
     """
     predictions = {p.material_id: p for p in data.predictions}
     ids = list(data.md_materials) + [p.material_id for p in data.classified
@@ -237,24 +240,14 @@ def summary_rows(data: ReportData) -> list[dict[str, Any]]:
         c = data.conductivity.get(mid)
         diff = data.diffusion.get(mid) or []
         screen = data.screening.get(mid, {})
-        formula = (screen.get("formula") or (p.formula if p else "") or (c.formula if c else "")
-                   or (diff[0].formula if diff else ""))
-        ml = None if p is None or p.seed_verdict is None else (
-            "superionic" if p.seed_verdict else "not superionic")
-        md = c.verdict if c is not None else ("not fitted" if diff else None)
-        rows.append({
-            "material_id": mid,
-            "formula": formula,
-            "anion_type": screen.get("anion_type") or "",
-            "votes_gb": p.votes_gb if p else None,
-            "votes_lgbm": p.votes_lgbm if p else None,
-            "n_splits": p.n_splits if p else None,
-            "probability": p.prob_mean if p else None,
-            "sigma300": c.sigma300 if c else None,
-            "sigma300_ci95": c.sigma300_ci95 if c else None,
-            "sigma300_text": _fmt_sigma(c.sigma300, c.sigma300_ci95) if c else "",
-            "ml_verdict": ml,
-            "md_verdict": md,
-            "verdict": f"MD: {md}" if md else (f"ML: {ml}" if ml else ""),
-        })
+        row = join_row(mid, screen, p.model_dump() if p else {}, c.model_dump() if c else {})
+        row["formula"] = (screen.get("formula") or (p.formula if p else "")
+                          or (c.formula if c else "") or (diff[0].formula if diff else ""))
+        row["anion_type"] = row["anion_type"] or ""
+        if c is None and diff:
+            row["md_verdict"] = "not fitted"
+        md, ml = row["md_verdict"], row["ml_verdict"]
+        row["sigma300_text"] = _fmt_sigma(c.sigma300, c.sigma300_ci95) if c else ""
+        row["verdict"] = f"MD: {md}" if md else (f"ML: {ml}" if ml else "")
+        rows.append(row)
     return rows

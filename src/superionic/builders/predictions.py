@@ -30,10 +30,6 @@ from superionic.builders.base import SuperionicBuilder, as_utc, query_in
 from superionic.schemas.features import FeatureDoc
 from superionic.schemas.ml import PredictionDoc
 
-LATEST = "latest.txt"
-"""File in the models directory naming the latest trained surrogate (``superionic train``)."""
-
-
 class PredictionBuilder(SuperionicBuilder):
     """GB + LightGBM votes for every screening survivor (see module docstring)."""
 
@@ -154,17 +150,16 @@ def find_surrogate(model_path: str | None, models: Store | None) -> tuple[Path |
             if doc.get("path") and Path(doc["path"]).expanduser().is_file():
                 return Path(doc["path"]).expanduser(), ""
             tried.append(f"ModelDoc {doc.get('model_id')}: {doc.get('path')} missing")
-    from superionic.settings import get_settings
+    from superionic.ml.surrogate import LATEST, latest_surrogate_path, models_dir
 
-    directory = Path(get_settings().data_dir).expanduser() / "models"
-    pointer = directory / LATEST
-    if pointer.is_file():
-        path = directory / pointer.read_text().strip()
-        if path.is_file():
-            return path, ""
-        tried.append(f"{pointer} names {path.name}, which is missing")
+    directory = models_dir()
+    path = latest_surrogate_path(directory)
+    if path is None:
+        tried.append(f"no ModelDoc with a file in the models store and no {directory / LATEST}")
+    elif path.is_file():
+        return path, ""
     else:
-        tried.append(f"no ModelDoc with a file in the models store and no {pointer}")
+        tried.append(f"{directory / LATEST} names {path.name}, which is missing")
     return None, "; ".join(tried)
 
 

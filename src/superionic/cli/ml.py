@@ -15,20 +15,10 @@ TRAIN_HELP = (
     "two idle cores. --n-iter 0 (library defaults) is about 15 times cheaper."
 )
 
-LATEST = "latest.txt"
-"""File in the models directory naming the most recently trained surrogate."""
-
-
 def register(app: typer.Typer) -> None:
     """Add the ML commands to the ``superionic`` app."""
     app.command("train", help=TRAIN_HELP)(train)
     app.command("predict")(predict)
-
-
-def _models_dir(model_dir: Path | None) -> Path:
-    from superionic.settings import get_settings
-
-    return Path(model_dir or Path(get_settings().data_dir).expanduser() / "models").expanduser()
 
 
 def _split_names(values: list[str] | None) -> list[str]:
@@ -101,7 +91,7 @@ def train(
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents, tuning_description
     from superionic.ml.study import StudyConfig, count_fits, run_study
-    from superionic.ml.surrogate import Surrogate
+    from superionic.ml.surrogate import Surrogate, mark_latest, models_dir
     from superionic.progress import progress_bar
     from superionic.settings import get_settings
 
@@ -139,10 +129,10 @@ def train(
     docs = [d.to_store() for d in study_documents(study, data)]
     surrogate = None
     if "random" in config.protocols and all(a in names for a in ENSEMBLE_ALGORITHMS):
-        directory = _models_dir(model_dir)
+        directory = models_dir(model_dir)
         surrogate = Surrogate.from_study(study, data, directory)
         path = surrogate.save()
-        (directory / LATEST).write_text(path.name + "\n")
+        mark_latest(directory, path)
         console.print(f"saved surrogate {surrogate.doc.model_id} ({surrogate.n_splits} splits x GB + LightGBM) to {path}")
     else:
         console.print("[yellow]no surrogate saved: it needs gb and lgbm under the random protocol[/]")
@@ -157,17 +147,16 @@ def train(
 
 
 def _load_surrogate(model: Path | None, model_dir: Path | None):
-    from superionic.ml.surrogate import ModelMismatchError, Surrogate
+    from superionic.ml.surrogate import ModelMismatchError, Surrogate, latest_surrogate_path, models_dir
 
     if model is None:
-        directory = _models_dir(model_dir)
-        pointer = directory / LATEST
-        if not pointer.is_file():
+        directory = models_dir(model_dir)
+        model = latest_surrogate_path(directory)
+        if model is None:
             raise typer.BadParameter(
                 f"no trained surrogate in {directory}; run `superionic train` first or give --model",
                 param_hint="--model",
             )
-        model = directory / pointer.read_text().strip()
     try:
         return Surrogate.load(model)
     except (FileNotFoundError, ModelMismatchError) as exc:

@@ -221,3 +221,29 @@ class Surrogate:
                           stacklevel=2)
         doc.path = str(path)
         return cls(models=payload["models"], doc=doc)
+
+
+# --- the latest trained surrogate ------------------------------------------------------
+
+LATEST = "latest.txt"
+"""File in the models directory naming the most recently trained surrogate (``superionic train``)."""
+
+
+def models_dir(override: Path | str | None = None) -> Path:
+    """Where trained surrogates live: ``override`` if given, else ``DATA_DIR/models``."""
+    if override:
+        return Path(override).expanduser()
+    from superionic.settings import get_settings
+
+    return Path(get_settings().data_dir).expanduser() / "models"
+
+
+def mark_latest(directory: Path, path: Path) -> None:
+    """Record ``path`` (a surrogate saved in ``directory``) as the latest one."""
+    (directory / LATEST).write_text(Path(path).name + "\n")
+
+
+def latest_surrogate_path(directory: Path) -> Path | None:
+    """The surrogate file ``directory/latest.txt`` names (it may be missing); None without the pointer."""
+    pointer = directory / LATEST
+    return directory / pointer.read_text().strip() if pointer.is_file() else None

@@ -77,6 +77,27 @@ def _temperature_stats(traj: Trajectory | None) -> tuple[float | None, float | N
     return float(temps[1:].mean()), float(temps[1:].std())
 
 
+
+def _run_fields(engine: str, preset: MDPreset, temperature: float, material_id: str | None,
+                formula: str, n_sites: int, failure: str | None) -> dict[str, Any]:
+    """The ``MDRunDoc`` fields every engine fills the same way (identity, preset, status)."""
+    return {
+        "run_id": run_id(material_id, formula, engine, preset.name, temperature),
+        "material_id": material_id,
+        "formula": formula,
+        "engine": engine,
+        "preset": preset.name,
+        "is_quick": preset.is_quick,
+        "temperature": float(temperature),
+        "time_step_fs": preset.time_step_fs,
+        "save_interval_steps": preset.save_interval_steps,
+        "n_sites": n_sites,
+        "status": "failed" if failure else "completed",
+        "failure_reason": failure,
+        "equilibration_steps": preset.equilibration_steps,
+        "production_steps": preset.production_steps,
+    }
+
 def _current_uuid() -> str | None:
     from jobflow import CURRENT_JOB
 
@@ -112,21 +133,8 @@ def collect_forcefield_run(
     traj = join_segment_trajectories([d.trajectory for d in production], interval) if production else None
     mean_t, std_t = _temperature_stats(traj)
     return MDRunDoc(
-        run_id=run_id(material_id, formula, "forcefield", preset.name, temperature),
-        material_id=material_id,
-        formula=formula,
-        engine="forcefield",
+        **_run_fields("forcefield", preset, temperature, material_id, formula, n_sites, failure),
         force_field=present[0].force_field if present else None,
-        preset=preset.name,
-        is_quick=preset.is_quick,
-        temperature=float(temperature),
-        time_step_fs=preset.time_step_fs,
-        save_interval_steps=preset.save_interval_steps,
-        n_sites=n_sites,
-        status="failed" if failure else "completed",
-        failure_reason=failure,
-        equilibration_steps=preset.equilibration_steps,
-        production_steps=preset.production_steps,
         production_steps_done=sum(d.n_steps for d in production),
         n_segments=len(docs),
         n_segments_reused=sum(1 for d in present if d.reused_from),
@@ -193,20 +201,7 @@ def collect_vasp_run(
         traj = Trajectory.from_structures(kept, frame_properties=props, constant_lattice=True)
         traj.time_step = preset.time_step_fs * step
     return MDRunDoc(
-        run_id=run_id(material_id, formula, "vasp", preset.name, temperature),
-        material_id=material_id,
-        formula=formula,
-        engine="vasp",
-        preset=preset.name,
-        is_quick=preset.is_quick,
-        temperature=float(temperature),
-        time_step_fs=preset.time_step_fs,
-        save_interval_steps=preset.save_interval_steps,
-        n_sites=n_sites,
-        status="failed" if failure else "completed",
-        failure_reason=failure,
-        equilibration_steps=preset.equilibration_steps,
-        production_steps=preset.production_steps,
+        **_run_fields("vasp", preset, temperature, material_id, formula, n_sites, failure),
         production_steps_done=sum(len(t) for t in good),
         n_segments=len(production_tasks),
         trajectory=traj,

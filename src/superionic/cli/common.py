@@ -42,3 +42,19 @@ def open_project_stores(spec: str | None):
 def print_json(data: Any) -> None:
     """JSON on stdout and nothing else."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def read_formula_csv(path, formula_column: str, param_hint: str):
+    """A CSV (all columns as text) that must hold ``formula_column``; clear errors otherwise."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {path} as CSV: {exc}", param_hint=param_hint) from exc
+    if formula_column not in table.columns:
+        raise typer.BadParameter(
+            f"{path} has no column {formula_column!r} (columns: {', '.join(table.columns) or 'none'})",
+            param_hint="--formula-column",
+        )
+    return table

@@ -34,18 +34,11 @@ def featurize(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from superionic.cli.common import read_formula_csv
     from superionic.features.magpie import FEATURIZER_VERSION, featurize_formulas
 
     console = Console(stderr=True)
-    try:
-        table = pd.read_csv(input_csv, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"cannot read {input_csv} as CSV: {exc}", param_hint="INPUT_CSV") from exc
-    if formula_column not in table.columns:
-        raise typer.BadParameter(
-            f"{input_csv} has no column {formula_column!r} (columns: {', '.join(table.columns) or 'none'})",
-            param_hint="--formula-column",
-        )
+    table = read_formula_csv(input_csv, formula_column, "INPUT_CSV")
     formulas = table[formula_column].tolist()
     parts, errors = [], {}
     with Progress(

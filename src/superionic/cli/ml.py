@@ -175,8 +175,7 @@ def predict(
     store: str = typer.Option(None, "--store", help="Store spec (default: settings)."),
 ) -> None:
     """Classify the screened candidates in the store, or the compositions of a CSV file."""
-    import pandas as pd
-
+    from superionic.cli.common import read_formula_csv
     from superionic.ml.predict import predict_formulas, predict_screened, predictions_frame
 
     console = _console()
@@ -204,15 +203,7 @@ def predict(
         return
     if output is None:
         raise typer.BadParameter("give -o OUT.csv with --formulas", param_hint="--output")
-    try:
-        table = pd.read_csv(formulas, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"cannot read {formulas} as CSV: {exc}", param_hint="--formulas") from exc
-    if formula_column not in table.columns:
-        raise typer.BadParameter(
-            f"{formulas} has no column {formula_column!r} (columns: {', '.join(table.columns) or 'none'})",
-            param_hint="--formula-column",
-        )
+    table = read_formula_csv(formulas, formula_column, "--formulas")
     ids = table["material_id"].tolist() if "material_id" in table.columns else None
     docs = predict_formulas(table[formula_column].tolist(), surrogate, material_ids=ids)
     frame = predictions_frame(docs)

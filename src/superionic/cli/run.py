@@ -54,7 +54,7 @@ def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated fi
         votes = "-" if r["votes_gb"] is None else f"{r['votes_gb']}/{r['votes_lgbm']} of {r['n_splits']}"
         verdict = r["md_verdict"] or (f"{r['ml_verdict']} (ML)" if r["ml_verdict"] else r["screening"] or "")
         if r["md_preset"] and "quick" in r["md_preset"]:
-            verdict += " [quick MD]"
+            verdict += " (quick MD)"
         prob = "-" if r["probability"] is None else f"{r['probability']:.2f}"
         table.add_row(r["material_id"], r["formula"] or "", r["anion_type"] or "", votes, prob, _fmt_sigma(r), verdict)
     return table

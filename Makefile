@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/superionic screen
+	$(BIN)/superionic run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -35,15 +35,9 @@ XDATCAR_KW = dict(md_time_step_fs=2.0, step_skip=50, temperature=500.0)
 
 
 @pytest.fixture(scope="module")
-def shared(request) -> Path:
-    """shared/data: the conftest fixture when there is one, else the sibling folder."""
-    try:
-        return Path(request.getfixturevalue("shared_data"))
-    except pytest.FixtureLookupError:
-        path = Path(__file__).resolve().parents[2] / "shared" / "data"
-        if not path.is_dir():
-            pytest.skip("shared data folder not found")
-        return path
+def shared(shared_data) -> Path:
+    """shared/data (the conftest fixture, under the short name these tests use)."""
+    return shared_data
 
 
 @cache

@@ -24,15 +24,9 @@ from superionic.screening.window_lookup import find_stability_window
 
 
 @pytest.fixture
-def shared(request) -> Path:
-    """shared/data: the conftest fixture when there is one, else the sibling folder."""
-    try:
-        return Path(request.getfixturevalue("shared_data"))
-    except pytest.FixtureLookupError:
-        path = Path(__file__).resolve().parents[2] / "shared" / "data"
-        if not path.is_dir():
-            pytest.skip("shared data folder not found")
-        return path
+def shared(shared_data) -> Path:
+    """shared/data (the conftest fixture, under the short name these tests use)."""
+    return shared_data
 
 
 @cache

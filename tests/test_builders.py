@@ -102,7 +102,7 @@ def run_md(stores, shared: Path, runs: list[tuple[str, int]], analyse: bool, n_f
 def upsert_materials(stores, ids: list[str]) -> None:
     from superionic.sources.snapshot import load_snapshot
 
-    docs = [m for m in load_snapshot().materials if m.material_id in ids]
+    docs = [m for m in load_snapshot(with_structures=True).materials if m.material_id in ids]
     assert len(docs) == len(ids) and all(d.structure for d in docs)
     stores.materials.update([d.to_store() for d in docs], key="material_id")
 

@@ -10,6 +10,7 @@ from pymatgen.core import Lattice, Structure
 from superionic.sources import SourceError, load_source
 from superionic.sources.base import make_material_doc
 from superionic.sources.snapshot import bundled_structure, load_snapshot
+from superionic.sources.structures import StructureBundleError, bundled_ids
 
 
 def test_snapshot_is_bundled_and_complete():
@@ -18,17 +19,54 @@ def test_snapshot_is_bundled_and_complete():
     assert not result.issues
     ids = {m.material_id for m in result.materials}
     assert len(ids) == 560
-    with_structure = [m for m in result.materials if m.structure is not None]
-    assert len(with_structure) == 15
+    # every one of the 560 has its bundled MP structure; none is parsed to screen
+    assert all(m.has_structure and m.structure is None for m in result.materials)
+    assert ids <= bundled_ids()
     li3po4 = next(m for m in result.materials if m.material_id == "mp-13725")
-    assert li3po4.formula == "Li3PO4" and li3po4.structure is not None
+    assert li3po4.formula == "Li3PO4" and "2025.02.12" in li3po4.structure_source
     assert set(li3po4.descriptors) == {"LLB", "SBI", "AFC", "LASD", "LLSD"}
+    inline = load_snapshot(limit=3, with_structures=True).materials
+    assert all(m.structure and m.nsites == len(m.structure["sites"]) for m in inline)
 
 
-def test_bundled_structure_matches_formula():
-    s = bundled_structure("mp-1106183")
-    assert s.composition.reduced_formula == "LiAlS2"
+def test_bundled_structures_match_their_formulas():
+    snapshot = {m.material_id: m.formula for m in load_snapshot().materials}
+    for material_id in ("mp-1106183", "mp-13725", "mp-532413", "mp-676361", "mp-1222492"):
+        s = bundled_structure(material_id)
+        assert s.composition.reduced_formula == snapshot[material_id]
+        assert s.is_ordered
     assert bundled_structure("mp-does-not-exist") is None
+
+
+def test_damaged_bundle_gives_a_clear_error(tmp_path):
+    from superionic.sources.structures import bundle_path
+
+    data = bytearray(bundle_path().read_bytes())
+    damaged = tmp_path / "damaged.zip"
+    # the first member (mp-... of the shortest id) starts after a 30-byte header + name
+    for i in range(80, 400):
+        data[i] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    first = sorted(bundled_ids(damaged), key=lambda m: (len(m), m))[0]
+    with pytest.raises(StructureBundleError, match="damaged"):
+        bundled_structure(first, damaged)
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(bytes(data[:1000]))
+    with pytest.raises(StructureBundleError, match="cannot be opened"):
+        bundled_ids(truncated)
+
+
+def test_material_structure_finds_bundled_and_inline(memory_stores):
+    from superionic.jobs.md_stage import material_structure
+
+    docs = load_snapshot(limit=2).materials
+    memory_stores.materials.update([d.to_store() for d in docs], key="material_id")
+    assert material_structure(memory_stores, docs[0].material_id).composition.reduced_formula == docs[0].formula
+    inline = make_material_doc(material_id="file:li2o", source="files", structure=_li2o())
+    memory_stores.materials.update([inline.to_store()], key="material_id")
+    assert len(material_structure(memory_stores, "file:li2o")) == 12
+    with pytest.raises(ValueError, match="no structure"):
+        material_structure(memory_stores, "mp-does-not-exist")
 
 
 @pytest.mark.parametrize(

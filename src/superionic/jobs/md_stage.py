@@ -14,7 +14,9 @@ def select_candidates(
     """material_ids for MD (best first) and, for passed-over candidates, why."""
     with_structure = {
         d["material_id"]
-        for d in stores.materials.query({"structure": {"$ne": None}}, properties=["material_id"])
+        for d in stores.materials.query(
+            {"$or": [{"structure": {"$ne": None}}, {"has_structure": True}]}, properties=["material_id"]
+        )
     }
     chosen: list[str] = []
     passed_over: dict[str, str] = {}
@@ -65,7 +67,18 @@ def md_maker_for(recipe: MDRecipe):
 
 
 def material_structure(stores: ProjectStores, material_id: str) -> Structure:
+    """The structure of ``material_id``: inline in its MaterialDoc, else the bundled MP one.
+
+    Bundled structures (``superionic.sources.structures``) are parsed here, on demand.
+    Raises ValueError when neither exists, StructureBundleError when the bundle is damaged.
+    """
+    from superionic.sources.structures import bundled_structure
+
     doc = stores.materials.query_one({"material_id": material_id}, properties=["structure"])
-    if not doc or not doc.get("structure"):
-        raise ValueError(f"{material_id} has no structure in the materials store")
-    return Structure.from_dict(doc["structure"])
+    if doc and doc.get("structure"):
+        return Structure.from_dict(doc["structure"])
+    structure = bundled_structure(material_id)
+    if structure is None:
+        where = "in the materials store" if doc else "(not in the materials store)"
+        raise ValueError(f"{material_id} has no structure {where} nor in the bundled MP structures")
+    return structure

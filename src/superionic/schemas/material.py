@@ -25,11 +25,28 @@ class MaterialDoc(SuperionicDoc):
     nsites: int | None = Field(default=None, description="Sites in the structure, if known.")
     structure: dict[str, Any] | None = Field(
         default=None,
-        description="pymatgen Structure.as_dict(), or None when the source gives none "
-        "(most of the offline snapshot).",
+        description="pymatgen Structure.as_dict() when stored inline (MP, user files); None "
+        "for the offline snapshot and corpus, whose structures are bundled and parsed only "
+        "when needed: ask superionic.jobs.md_stage.material_structure() for any material.",
+    )
+    has_structure: bool = Field(
+        default=False,
+        description="True when a structure is available: inline, or in the bundled MP "
+        "structures (see structure_source).",
+    )
+    structure_source: str | None = Field(
+        default=None,
+        description="Where the structure comes from when it is not inline, e.g. the "
+        "bundled 'Materials Project 2025.02.12 (mp2025_li bundle)'.",
     )
     band_gap_ev: float | None = Field(
         default=None, description="PBE band gap (eV); None when unknown."
+    )
+    value_notes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per property (band_gap_ev, energy_above_hull_ev, ...): where the value "
+        "came from when it is not the material's own (e.g. 'composition-level: MP-2019 "
+        "max over polymorphs'), or why it is unknown.",
     )
     energy_above_hull_ev: float | None = Field(
         default=None, description="Energy above the convex hull (eV/atom); None when unknown."

@@ -52,7 +52,7 @@ def screen_material(material: MaterialDoc, criteria: Sequence[Criterion]) -> Scr
         stopped_at=None if stopped is None else stopped.name,
         anion_type=anions.anion_type,
         anion_subtype=anions.subtype,
-        has_structure=material.structure is not None,
+        has_structure=material.has_structure or material.structure is not None,
         **window_fields,
     )
 

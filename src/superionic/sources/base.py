@@ -77,6 +77,7 @@ def make_material_doc(
         raise ValueError(f"{comp.reduced_formula} contains no Li")
     elements = sorted(el.symbol for el in comp.elements)
     warnings = list(extra.pop("warnings", []))
+    has_structure = bool(extra.pop("has_structure", False)) or structure is not None
     values = {
         "band_gap_ev": clean_float(band_gap_ev),
         "energy_above_hull_ev": clean_float(energy_above_hull_ev),
@@ -93,6 +94,7 @@ def make_material_doc(
         nelements=len(elements),
         nsites=len(structure) if structure is not None else None,
         structure=structure.as_dict() if structure is not None else None,
+        has_structure=has_structure,
         source=source,
         warnings=warnings,
         **values,

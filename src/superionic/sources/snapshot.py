@@ -1,49 +1,44 @@
-"""The bundled offline corpus: 560 pre-screened MP Li compounds (see data/corpus/PROVENANCE.md)."""
+"""The bundled offline corpus: 560 pre-screened MP Li compounds (see data/corpus/PROVENANCE.md).
+
+Every one of the 560 has its MP (2025.02.12) structure in the bundle
+(``superionic.sources.structures``); documents carry ``has_structure=True`` and no inline
+structure unless ``with_structures`` (then all 560 CIFs are parsed: seconds, not needed for
+screening).
+"""
 
 from __future__ import annotations
 
-import gzip
-import json
-from importlib import resources
-from pathlib import Path
-
 import pandas as pd
-from pymatgen.core import Structure
 
 from superionic.sources.base import SourceResult, make_material_doc
+from superionic.sources.structures import (
+    STRUCTURE_SOURCE,
+    bundled_structure,
+    corpus_dir,
+    has_bundled_structure,
+)
 
 SNAPSHOT_NAME = "mp_li_prescreened_560"
 DESCRIPTOR_COLUMNS = ("LLB", "SBI", "AFC", "LASD", "LLSD")
 
 
-def corpus_dir() -> Path:
-    """Folder of the bundled corpus inside the installed package."""
-    return Path(str(resources.files("superionic") / "data" / "corpus"))
-
-
-def bundled_structure(material_id: str) -> Structure | None:
-    """The bundled structure of ``material_id``, or None when the snapshot has none."""
-    path = corpus_dir() / "structures" / f"{material_id}.json.gz"
-    if not path.is_file():
-        return None
-    with gzip.open(path, "rt") as handle:
-        return Structure.from_dict(json.load(handle))
-
-
-def load_snapshot(limit: int | None = None) -> SourceResult:
-    """Read the bundled corpus into MaterialDocs (structures where the snapshot has one)."""
+def load_snapshot(limit: int | None = None, with_structures: bool = False) -> SourceResult:
+    """Read the bundled corpus into MaterialDocs (structures bundled, inline on request)."""
     table = pd.read_csv(corpus_dir() / f"{SNAPSHOT_NAME}.csv")
     if limit is not None:
         table = table.head(limit)
     result = SourceResult()
     for row in table.itertuples(index=False):
         material_id = str(row.material_id)
+        bundled = has_bundled_structure(material_id)
         try:
             doc = make_material_doc(
                 material_id=material_id,
                 source="snapshot",
                 formula=str(row.formula),
-                structure=bundled_structure(material_id),
+                structure=bundled_structure(material_id) if with_structures and bundled else None,
+                has_structure=bundled,
+                structure_source=STRUCTURE_SOURCE if bundled else None,
                 band_gap_ev=row.bandgap,
                 energy_above_hull_ev=row.energy_above_hull,
                 formation_energy_ev=row.formation_energy_per_atom,
@@ -56,3 +51,6 @@ def load_snapshot(limit: int | None = None) -> SourceResult:
             continue
         result.materials.append(doc)
     return result
+
+
+__all__ = ["bundled_structure", "corpus_dir", "load_snapshot"]

@@ -27,6 +27,10 @@ def test_screen_json_is_pure_json_and_rerun_adds_nothing(tmp_path):
     steps = data["funnel"]["steps"]
     assert steps[0]["survivors"] == 560
     assert len(data["survivors"]) == steps[-1]["survivors"] > 0
+    assert 420 <= steps[-1]["survivors"] <= 470 and steps[-1]["unknown"] <= 30
+    for doc in data["survivors"]:  # both voltages and the convention the verdict used
+        assert doc["voltage_convention"] == "seed"
+        assert doc["oxidation_limit_v"] is not None and doc["oxidation_voltage_seed_v"] is not None
     again = runner.invoke(app, ["screen", "--store", spec])
     assert again.exit_code == 0
     assert "oxidation_voltage" in again.stdout
@@ -34,6 +38,13 @@ def test_screen_json_is_pure_json_and_rerun_adds_nothing(tmp_path):
 
     stores = open_stores(spec)
     assert stores.materials.count() == 560 and stores.screening.count() == 560
+    physical = runner.invoke(app, ["screen", "--store", spec, "--json", "--convention", "li_metal"])
+    assert physical.exit_code == 0, physical.output
+    survivors = json.loads(physical.stdout)["survivors"]
+    assert {d["voltage_convention"] for d in survivors} == {"li_metal"}
+    assert all(d["oxidation_limit_v"] > 3.7 for d in survivors) and len(survivors) < 300
+    bad = runner.invoke(app, ["screen", "--store", spec, "--convention", "vs_she"])
+    assert bad.exit_code == 2 and "seed or li_metal" in bad.output
 
 
 def test_screen_bad_store_and_source(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import AliasChoices, BaseModel, Field
@@ -32,7 +32,13 @@ class ScreeningThresholds(BaseModel):
         1e-6, description="Numerical tolerance added to the hull threshold (eV/atom)."
     )
     min_oxidation_voltage_v: float = Field(
-        3.7, description="Minimum oxidation limit V_ox vs Li/Li+ (V); must be exceeded."
+        3.7,
+        description="Minimum oxidation voltage (V) in voltage_convention; must be exceeded.",
+    )
+    voltage_convention: Literal["seed", "li_metal"] = Field(
+        "seed",
+        description="'seed': V_ox + |E(Li metal)| (1.909 V on MP GGA), the seed's "
+        "reconstructed rule (3.7 V = 1.79 V vs Li/Li+); 'li_metal': physical V_ox vs Li/Li+.",
     )
     allow_published_voltage: bool = Field(
         True,

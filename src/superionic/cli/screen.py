@@ -27,6 +27,10 @@ def screen(
     path: Optional[str] = typer.Argument(None, help="Folder or file of structures, for --source files."),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the funnel and survivors as JSON on stdout, nothing else."),
+    convention: Optional[str] = typer.Option(
+        None, "--convention",
+        help="V_ox convention of the verdict: seed (V_ox + 1.909 V, the seed's rule; default) or "
+        "li_metal (physical, vs Li/Li+). Both values are stored either way."),
 ) -> None:
     """Screen a corpus: no transition metal, band gap, E_hull, oxidation voltage.
 
@@ -41,11 +45,14 @@ def screen(
         source, path = "files", source.split(":", 1)[1]
     if source not in SOURCES:
         fail(f"Unknown source {source!r}: choose one of {', '.join(SOURCES)}.")
+    thresholds = get_settings().screening
+    if convention is not None:
+        if convention not in ("seed", "li_metal"):
+            fail(f"Unknown --convention {convention!r}: choose seed or li_metal.")
+        thresholds = thresholds.model_copy(update={"voltage_convention": convention})
     stores = open_project_stores(store)
     try:
-        outcome = run_screening(
-            stores, source, path, get_settings().screening, show_progress=not as_json
-        )
+        outcome = run_screening(stores, source, path, thresholds, show_progress=not as_json)
     except SourceError as exc:
         fail(str(exc))
     funnel = outcome.funnel
@@ -64,7 +71,10 @@ def screen(
             console.print(f"  {item['record']}: {item['reason']}", highlight=False)
     anions = ", ".join(f"{k} {v}" for k, v in funnel.anion_counts.items())
     console.print(f"Survivors by anion type: {anions or 'none'}")
-    console.print(f"V_ox source for survivors: {funnel.window_methods}")
+    console.print(f"V_ox source for survivors: {funnel.window_methods}; verdict convention: "
+                  f"{funnel.voltage_convention}")
+    for energy_set, n in funnel.energy_sets.items():
+        console.print(f"  energies: {energy_set}: {n} material(s)", highlight=False)
     console.print(f"Stored in {stores.spec}")
 
 

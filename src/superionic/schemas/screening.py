@@ -50,7 +50,26 @@ class ScreeningDoc(SuperionicDoc):
         default=None, description="Halide kind or the anions of a 'mixed' compound."
     )
     oxidation_limit_v: float | None = Field(
-        default=None, description="V_ox vs Li/Li+ (V), if a window was found."
+        default=None,
+        description="Physical V_ox vs Li/Li+ (V), the 'li_metal' convention, if a window was found.",
+    )
+    oxidation_voltage_seed_v: float | None = Field(
+        default=None,
+        description="V_ox in the seed's reconstructed convention: oxidation_limit_v + "
+        "|E(Li metal) per atom| of the energy set (1.909 V on MP GGA).",
+    )
+    voltage_convention: str | None = Field(
+        default=None, description="Convention the oxidation-voltage verdict used: 'seed' or 'li_metal'."
+    )
+    energy_set: str | None = Field(
+        default=None,
+        description="Energies (and MP version) the window came from, e.g. 'MP-2019 formation "
+        "energies (... legacy corrections)' or 'mp-api 2025.02.12 (MP2020 corrections)'.",
+    )
+    published_oxidation_limit_v: float | None = Field(
+        default=None,
+        description="Published V_ox vs Li/Li+ (Wang 2024) for the formula, a comparison column; "
+        "the verdict uses it only when nothing could be computed (window_method 'published:*').",
     )
     reduction_limit_v: float | None = Field(
         default=None, description="Reduction limit vs Li/Li+ (V), if a window was found."
@@ -101,6 +120,12 @@ class FunnelDoc(SuperionicDoc):
     survivor_ids: list[str] = Field(description="material_ids of the survivors.")
     anion_counts: dict[str, int] = Field(description="Survivors per anion type.")
     thresholds: dict = Field(description="The screening settings used.")
+    voltage_convention: str | None = Field(
+        default=None, description="Convention of the oxidation-voltage step ('seed' or 'li_metal')."
+    )
+    energy_sets: dict[str, int] = Field(
+        default_factory=dict, description="Materials with a window, by the energy set it came from."
+    )
     window_methods: dict[str, int] = Field(
         default_factory=dict,
         description="Survivors by how V_ox was obtained (computed / published).",

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from superionic.schemas.material import MaterialDoc
 from superionic.schemas.screening import CriterionResult
+from superionic.screening.conventions import seed_voltage_v, threshold_text, voltage_in
 from superionic.screening.elements import TRANSITION_METALS
 from superionic.screening.window_lookup import WindowLookup, find_stability_window
 from superionic.settings import ScreeningThresholds
@@ -92,22 +93,28 @@ class MaxEnergyAboveHull:
 
 @dataclass
 class MinOxidationVoltage:
-    """V_ox (Li grand-potential phase diagram) strictly above ``min_v``.
+    """V_ox (Li grand-potential phase diagram) strictly above ``min_v`` in ``convention``.
 
-    ``entry_source`` supplies the entries of each chemical system (default: the bundled
-    energy sets; ``MPEntrySource`` for the live MP). The last lookup is kept in
-    ``lookups`` so the screening document can store the whole window.
+    ``convention``: ``seed`` (V_ox + |E(Li metal)|, the seed's reconstructed rule) or
+    ``li_metal`` (physical, vs Li/Li+); see ``superionic.screening.conventions``.
+    ``entry_source`` supplies the entries of each chemical system (default: MP-2019
+    formation energies, then the bundled MP2020 sets; ``MPEntrySource`` for the live MP).
+    The last lookup is kept in ``lookups`` so the screening document can store the window.
     """
 
     min_v: float = 3.7
     entry_source: object | None = None
     use_published: bool = True
+    convention: str = "seed"
     name: str = "oxidation_voltage"
     lookups: dict[str, WindowLookup] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self):
+        voltage_in(self.convention, None)  # ValueError on an unknown convention
+
     @property
     def threshold(self) -> str:
-        return f"> {self.min_v:g} V vs Li/Li+"
+        return threshold_text(self.min_v, self.convention)
 
     def evaluate(self, material: MaterialDoc) -> CriterionResult:
         lookup = find_stability_window(
@@ -117,9 +124,14 @@ class MinOxidationVoltage:
         window = lookup.window
         if window is None or window.oxidation_limit_v is None:
             return _result(self, None, "unknown", "; ".join(lookup.reasons) or "no window")
-        v_ox = window.oxidation_limit_v
-        verdict = "pass" if v_ox > self.min_v else "fail"
-        return _result(self, v_ox, verdict, f"V_ox {v_ox:.2f} V ({lookup.status}, {window.method})")
+        value = voltage_in(self.convention, window)
+        verdict = "pass" if value > self.min_v else "fail"
+        return _result(
+            self, value, verdict,
+            f"{value:.2f} V {self.convention} convention; physical V_ox "
+            f"{window.oxidation_limit_v:.2f} V vs Li/Li+, seed {seed_voltage_v(window):.2f} V "
+            f"({lookup.status}, {window.entry_source or window.method})",
+        )
 
 
 def default_criteria(
@@ -133,7 +145,8 @@ def default_criteria(
     criteria += [
         MinBandGap(t.min_band_gap_ev),
         MaxEnergyAboveHull(t.max_e_above_hull_ev, t.hull_tolerance_ev),
-        MinOxidationVoltage(t.min_oxidation_voltage_v, entry_source, t.allow_published_voltage),
+        MinOxidationVoltage(t.min_oxidation_voltage_v, entry_source, t.allow_published_voltage,
+                            t.voltage_convention),
     ]
     return criteria
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from superionic.schemas.material import MaterialDoc, SourceIssue
 from superionic.schemas.screening import CriterionResult, FunnelDoc, FunnelStep, ScreeningDoc
 from superionic.screening.anions import classify_anions
+from superionic.screening.conventions import energy_set_label, seed_voltage_v
 from superionic.screening.criteria import Criterion, MinOxidationVoltage
 
 SEED_FUNNEL = {
@@ -60,16 +61,22 @@ def screen_material(material: MaterialDoc, criteria: Sequence[Criterion]) -> Scr
 def _window_fields(material: MaterialDoc, criteria: Sequence[Criterion]) -> dict:
     for criterion in criteria:
         if isinstance(criterion, MinOxidationVoltage):
+            fields: dict = {"voltage_convention": criterion.convention}
             lookup = criterion.lookups.pop(material.material_id, None)
+            if lookup is not None and lookup.published is not None:
+                fields["published_oxidation_limit_v"] = lookup.published.oxidation_limit_v
             if lookup is not None and lookup.window is not None:
                 w = lookup.window
-                return {
+                fields |= {
                     "oxidation_limit_v": w.oxidation_limit_v,
+                    "oxidation_voltage_seed_v": seed_voltage_v(w),
                     "reduction_limit_v": w.reduction_limit_v,
                     "window_method": w.method,
                     "window_entry_source": w.entry_source,
+                    "energy_set": energy_set_label(w, material.database_version),
                     "oxidation_products": list(w.oxidation_products),
                 }
+            return fields
     return {}
 
 
@@ -109,6 +116,9 @@ def build_funnel(
         anion_counts=dict(Counter(d.anion_type or "unknown" for d in survivors).most_common()),
         thresholds=thresholds,
         window_methods=dict(Counter(_method_label(d.window_method) for d in survivors)),
+        voltage_convention=next(
+            (c.convention for c in criteria if isinstance(c, MinOxidationVoltage)), None),
+        energy_sets=dict(Counter(d.energy_set for d in docs if d.energy_set).most_common()),
     )
 
 

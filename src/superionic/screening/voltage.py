@@ -245,8 +245,9 @@ def stability_window(
     if problems:
         raise EntryMixingError("; ".join(problems))
 
+    reuse = isinstance(entries, PhaseDiagram) and own is None
     try:
-        pd = PhaseDiagram(selected)
+        pd = entries if reuse and len(selected) == len(entries.all_entries) else PhaseDiagram(selected)
     except Exception as exc:  # qhull or pymatgen failures, reported with the system
         raise StabilityWindowError(f"phase diagram construction failed: {exc}") from exc
     mu0 = pd.el_refs[li].energy_per_atom

@@ -127,6 +127,11 @@ class MPEntrySource:
         """The MP database version of every entry served (known once connected)."""
         return self._client.database_version if self._client else None
 
+    @property
+    def name(self) -> str:
+        """Energy-set label: 'mp-api <database version> <thermo type>' (version once connected)."""
+        return " ".join(x for x in ("mp-api", self.database_version, self.thermo_type) if x)
+
     def __repr__(self) -> str:
         version = self.database_version or "not connected"
         return f"MPEntrySource({self.thermo_type}, MP {version})"

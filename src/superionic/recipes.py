@@ -40,6 +40,11 @@ class ClassifierRecipe(BaseModel):
     training_sources: list[str] = Field(
         default_factory=lambda: ["kang2023"], description="Training sets (kang2023, obelix, xu2020)."
     )
+    mobile_ion: Literal["Li"] | None = Field(
+        None,
+        description="Keep only training compositions containing this element ('Li'); None keeps "
+        "every row (the seed's 328, Na compounds included).",
+    )
 
     @field_validator("algorithms")
     @classmethod

@@ -81,6 +81,9 @@ def train(
     inner_folds: int = typer.Option(3, "--inner-folds", min=2, help="Inner CV folds of the search."),
     sources: list[str] = typer.Option(["kang2023"], "--source", help="Training sources (repeatable)."),
     unmerged: bool = typer.Option(False, "--unmerged", help="Keep duplicated compositions (seed's 328 rows)."),
+    mobile_ion: str = typer.Option(
+        None, "--mobile-ion", help="Keep only training compositions with this element (Li); default: all rows."
+    ),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: settings n_jobs)."),
     model_dir: Path = typer.Option(None, "--model-dir", help="Where to save the surrogate (default DATA_DIR/models)."),
     store: str = typer.Option(None, "--store", help="Store spec for StudyDoc/ModelDoc (default: settings)."),
@@ -100,7 +103,8 @@ def train(
         raise typer.BadParameter(f"choose one of {', '.join(PROTOCOL_SETS)}", param_hint="--protocol")
     try:
         specs = resolve_algorithms(_split_names(algorithms))
-        data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged)
+        data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged,
+                               mobile_ion=mobile_ion)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console.print(

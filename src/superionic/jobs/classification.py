@@ -45,7 +45,7 @@ def ensure_surrogate(
     from superionic.ml.surrogate import ModelMismatchError, Surrogate
 
     directory = Path(directory or models_dir())
-    data = training_matrix(sources=recipe.training_sources)
+    data = training_matrix(sources=recipe.training_sources, mobile_ion=recipe.mobile_ion)
     pointer = directory / f"recipe-{_fingerprint(recipe, data.data_hash())}.txt"
     if pointer.is_file():
         try:

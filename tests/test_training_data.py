@@ -143,3 +143,31 @@ def test_clean_xu_formula():
     assert clean_xu_formula("Li1.2Fe0.2HF1.8 (PO4)3") == ("Li1.2Fe0.2Hf1.8(PO4)3", None)
     formula, reason = clean_xu_formula("LiCrTa(PO4)3– 0.2Li3PO4")
     assert reason and "composite" in reason
+
+
+def test_mobile_ion_keeps_li_compounds_and_records_the_rest(tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv",
+        [("Li3YCl6", "Li-halide", "1.4e-2"), ("NaZr2(PO4)3", "NASICON", "4.5e-6"),
+         ("Li1.3Al0.3Ti1.7(PO4)3", "NASICON", "7e-4"), ("LiNaSO4", "x", "<1E-10")],
+    )
+    everything = load_training_set([path])
+    li_only = load_training_set([path], mobile_ion="Li")
+    assert len(everything.frame) == 4
+    assert sorted(li_only.frame["formula"]) == ["Li1.3Al0.3Ti1.7(PO4)3", "Li3YCl6", "LiNaSO4"]
+    (skip,) = li_only.skipped
+    assert skip.row.endswith(":3") and "no Li" in skip.reason and "NaZr2(PO4)3" in skip.reason
+
+
+def test_merged_li_set_has_provenance_per_row():
+    from superionic.ml.dataset import training_matrix
+
+    data = training_matrix(("kang2023", "obelix", "xu2020"), mobile_ion="Li")
+    prov = data.provenance
+    assert len(prov) == len(data.y) and len(data.y) > 500
+    assert all("Li" in key for key in prov["composition_key"])
+    # rows present in two sources are one composition, with both sources and their lines
+    both = prov[prov["source"].str.contains(r"kang2023\+obelix")]
+    assert len(both) > 10 and all(r.count(";") >= 1 for r in both["rows"])
+    assert (prov["sigma_bound"] == "<").sum() > 10  # '<1E-10' rows kept as upper bounds
+    assert not data.y[(prov["sigma_bound"] == "<").to_numpy()].any()

@@ -40,6 +40,19 @@ class ClassifierRecipe(BaseModel):
     training_sources: list[str] = Field(
         default_factory=lambda: ["kang2023"], description="Training sets (kang2023, obelix, xu2020)."
     )
+    inner_cv: Literal["stratified", "grouped"] = Field(
+        "stratified",
+        description="How the hyper-parameter search scores each draw: 'stratified' K-fold (the seed's) "
+        "or 'grouped' K-fold over composition clusters (chooses parameters for unseen chemistry).",
+    )
+    calibration_repeats: int = Field(
+        3, ge=1, description="Repeats of the grouped 5-fold out-of-fold predictions the calibrator is fitted on."
+    )
+    mobile_ion: Literal["Li"] | None = Field(
+        None,
+        description="Keep only training compositions containing this element ('Li'); None keeps "
+        "every row (the seed's 328, Na compounds included).",
+    )
 
     @field_validator("algorithms")
     @classmethod

@@ -118,7 +118,8 @@ class PredictionBuilder(SuperionicBuilder):
 
     def _rerank(self, model_id: str) -> None:
         rows = list(self.predictions.query({"model_id": model_id},
-                                           properties=["material_id", "prob_mean", "votes_gb", "votes_lgbm", "rank"]))
+                                           properties=["material_id", "prob_mean", "prob_calibrated", "votes_gb",
+                                                       "votes_lgbm", "rank"]))
         ranks = rank_predictions(rows)
         changed = [r["material_id"] for r in rows if ranks.get(r["material_id"]) != r.get("rank")]
         if not changed:
@@ -222,9 +223,14 @@ def predict_survivors(survivors: Sequence[dict], features: dict[str, FeatureDoc]
 
 
 def rank_predictions(rows: Iterable[dict]) -> dict[str, int]:
-    """material_id -> rank (1 = highest ``prob_mean``; ties: more votes, then id); only
-    predictions with a ``prob_mean`` are ranked."""
+    """material_id -> rank (1 = highest ``prob_calibrated``, else ``prob_mean``; ties: higher
+    ``prob_mean``, more votes, then id); only predictions with a ``prob_mean`` are ranked."""
     rows = [r for r in rows if r.get("prob_mean") is not None]
-    order = sorted(rows, key=lambda r: (-r["prob_mean"], -((r.get("votes_gb") or 0) + (r.get("votes_lgbm") or 0)),
-                                        r["material_id"]))
+
+    def key(r):
+        calibrated = r.get("prob_calibrated")
+        return (-(r["prob_mean"] if calibrated is None else calibrated), -r["prob_mean"],
+                -((r.get("votes_gb") or 0) + (r.get("votes_lgbm") or 0)), r["material_id"])
+
+    order = sorted(rows, key=key)
     return {r["material_id"]: i + 1 for i, r in enumerate(order)}

@@ -79,8 +79,18 @@ def train(
     grouped_splits: int = typer.Option(None, "--grouped-splits", min=1, help="Grouped splits (default: --splits)."),
     n_iter: int = typer.Option(6, "--n-iter", min=0, help="Search draws per split (0: library defaults)."),
     inner_folds: int = typer.Option(3, "--inner-folds", min=2, help="Inner CV folds of the search."),
+    inner_cv: str = typer.Option(
+        "stratified", "--inner-cv",
+        help="stratified (the seed's) or grouped (composition clusters: parameters chosen for unseen chemistry).",
+    ),
+    calibration_repeats: int = typer.Option(
+        3, "--calibration-repeats", min=1, help="Repeats of the grouped 5-fold out-of-fold predictions for calibration."
+    ),
     sources: list[str] = typer.Option(["kang2023"], "--source", help="Training sources (repeatable)."),
     unmerged: bool = typer.Option(False, "--unmerged", help="Keep duplicated compositions (seed's 328 rows)."),
+    mobile_ion: str = typer.Option(
+        None, "--mobile-ion", help="Keep only training compositions with this element (Li); default: all rows."
+    ),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: settings n_jobs)."),
     model_dir: Path = typer.Option(None, "--model-dir", help="Where to save the surrogate (default DATA_DIR/models)."),
     store: str = typer.Option(None, "--store", help="Store spec for StudyDoc/ModelDoc (default: settings)."),
@@ -98,9 +108,12 @@ def train(
     console = _console()
     if protocol not in PROTOCOL_SETS:
         raise typer.BadParameter(f"choose one of {', '.join(PROTOCOL_SETS)}", param_hint="--protocol")
+    if inner_cv not in ("stratified", "grouped"):
+        raise typer.BadParameter("choose stratified or grouped", param_hint="--inner-cv")
     try:
         specs = resolve_algorithms(_split_names(algorithms))
-        data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged)
+        data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged,
+                               mobile_ion=mobile_ion)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console.print(
@@ -116,7 +129,7 @@ def train(
     config = StudyConfig(
         algorithms=names, protocols=PROTOCOL_SETS[protocol], n_splits=splits,
         n_grouped_splits=grouped_splits, n_iter=n_iter, inner_folds=inner_folds,
-        n_jobs=jobs or get_settings().n_jobs,
+        inner_grouped=inner_cv == "grouped", n_jobs=jobs or get_settings().n_jobs,
     )
     total = count_fits(config, data.families)
     with progress_bar("study (algorithm x split)", total) as advance:
@@ -131,6 +144,8 @@ def train(
     if "random" in config.protocols and all(a in names for a in ENSEMBLE_ALGORITHMS):
         directory = models_dir(model_dir)
         surrogate = Surrogate.from_study(study, data, directory)
+        _print_calibration(console, surrogate.calibrate(data, n_repeats=calibration_repeats), surrogate)
+        _print_sanity(console, surrogate, data)
         path = surrogate.save()
         mark_latest(directory, path)
         console.print(f"saved surrogate {surrogate.doc.model_id} ({surrogate.n_splits} splits x GB + LightGBM) to {path}")
@@ -144,6 +159,36 @@ def train(
         finally:
             stores.close()
         console.print(f"wrote {len(docs)} StudyDoc(s){' and a ModelDoc' if surrogate else ''} to {stores.spec}")
+
+
+def _print_calibration(console, report, surrogate) -> None:
+    console.print(
+        f"calibration ({report.protocol}): ECE {report.ece_raw:.3f} raw -> {report.ece_calibrated:.3f} "
+        f"calibrated; ROC-AUC {report.roc_auc:.3f}, balanced accuracy {report.balanced_accuracy:.3f} "
+        f"on {report.n_rows} grouped out-of-fold rows"
+    )
+    console.print(f"applicability domain: {surrogate.domain.describe()}")
+
+
+def _print_sanity(console, surrogate, data) -> None:
+    from rich.table import Table
+
+    from superionic.ml.sanity import panel_checks, sanity_panel
+
+    panel = sanity_panel(surrogate, data.provenance["composition_key"] if data.provenance is not None else ())
+    table = Table(title="Sanity panel: well-known poor and fast Li conductors (* = in the training data)")
+    for name in ("compound", "known", "calibrated p", "verdict", "seed rule", "domain (distance)"):
+        table.add_column(name, justify="right" if name == "calibrated p" else "left")
+    for r in panel.itertuples():
+        p = r.prob_calibrated if r.prob_calibrated is not None else r.prob_mean
+        table.add_row(f"{r.name}{' *' if r.in_training else ''}", r.known, f"{p:.2f}", r.verdict or "-",
+                      r.seed_rule or "-", f"{'in' if r.in_domain else 'OUT'} ({r.domain_distance:.1f})")
+    console.print(table)
+    checks = panel_checks(panel)
+    console.print(
+        f"fast above every poor: {'yes' if checks['fast_above_poor'] else 'NO'} "
+        f"(lowest fast {checks['lowest_fast']:.2f}, highest poor {checks['highest_poor']:.2f})"
+    )
 
 
 def _load_surrogate(model: Path | None, model_dir: Path | None):
@@ -210,8 +255,11 @@ def predict(
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
     n_bad = int(frame.skip_reason.notna().sum())
+    n_likely = int((frame.prob_calibrated >= 0.5).sum()) if frame.prob_calibrated.notna().any() else None
     console.print(
-        f"wrote {output}: {len(frame) - n_bad} of {len(frame)} rows classified, "
-        f"{int(frame.seed_verdict.sum())} superionic by the seed's rule"
+        f"wrote {output}: {len(frame) - n_bad} of {len(frame)} rows classified"
+        + (f", {n_likely} likely superionic (calibrated p >= 0.5)" if n_likely is not None else "")
+        + f", {int(frame.seed_verdict.sum())} superionic by the seed rule (all votes), "
+        f"{int((frame.in_domain == False).sum())} out of domain"  # noqa: E712
         + (f"; {n_bad} not featurised (see skip_reason)" if n_bad else "")
     )

@@ -45,7 +45,7 @@ def ensure_surrogate(
     from superionic.ml.surrogate import ModelMismatchError, Surrogate
 
     directory = Path(directory or models_dir())
-    data = training_matrix(sources=recipe.training_sources)
+    data = training_matrix(sources=recipe.training_sources, mobile_ion=recipe.mobile_ion)
     pointer = directory / f"recipe-{_fingerprint(recipe, data.data_hash())}.txt"
     if pointer.is_file():
         try:
@@ -57,6 +57,7 @@ def ensure_surrogate(
         protocols=tuple(dict.fromkeys(["random", *recipe.protocols])),
         n_splits=recipe.n_splits,
         n_iter=recipe.n_iter,
+        inner_grouped=recipe.inner_cv == "grouped",
         n_jobs=get_settings().n_jobs,
     )
     total = count_fits(config, data.families)
@@ -64,6 +65,7 @@ def ensure_surrogate(
         study = run_study(data.X, data.y, config, families=data.families,
                           progress=lambda done, total, result: advance())
     surrogate = Surrogate.from_study(study, data, directory, algorithms=ENSEMBLE)
+    surrogate.calibrate(data, n_repeats=recipe.calibration_repeats)
     path = surrogate.save()
     pointer.parent.mkdir(parents=True, exist_ok=True)
     pointer.write_text(path.name + "\n")

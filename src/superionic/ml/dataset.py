@@ -34,6 +34,8 @@ class LabelledMatrix:
     sources: tuple[str, ...] = ("kang2023",)
     skipped: dict[str, str] = field(default_factory=dict)
     """Formula (or row) -> why it is not in the matrix."""
+    provenance: pd.DataFrame | None = None
+    """Per row: source(s), input rows merged, composition key, sigma and its bound."""
 
     def __post_init__(self) -> None:
         n = len(self.X)
@@ -57,9 +59,13 @@ class LabelledMatrix:
 
 
 def training_matrix(
-    sources: Sequence[str] = ("kang2023",), merge_duplicates: bool = True
+    sources: Sequence[str] = ("kang2023",), merge_duplicates: bool = True, mobile_ion: str | None = None
 ) -> LabelledMatrix:
     """Load the training set(s), featurise every formula, drop and record failures.
+
+    ``mobile_ion="Li"`` keeps only Li compounds (see :func:`load_training_set`). Each row's
+    provenance (``source``: e.g. ``kang2023+obelix``; ``rows``: ``source:file:line`` of every
+    merged input row) is kept in ``provenance``.
 
     ``merge_duplicates=True`` (default) merges repeated compositions (321 rows of Kang 2023);
     ``False`` keeps the seed's 328 rows, duplicates included.
@@ -67,7 +73,8 @@ def training_matrix(
     from superionic.features.magpie import FEATURIZER_VERSION, featurize_formulas
     from superionic.ml.training_data import load_training_set
 
-    training = load_training_set(sources=tuple(sources), merge_duplicates=merge_duplicates)
+    training = load_training_set(sources=tuple(sources), merge_duplicates=merge_duplicates,
+                                 mobile_ion=mobile_ion)
     frame = training.frame.reset_index(drop=True)
     features, failures = featurize_formulas(frame["formula"].tolist())
     skipped = {str(s.row): str(s.reason) for s in training.skipped}
@@ -85,6 +92,8 @@ def training_matrix(
         featurizer_version=FEATURIZER_VERSION,
         sources=tuple(sources),
         skipped=skipped,
+        provenance=frame.loc[keep, ["source", "rows", "composition_key", "sigma", "sigma_bound"]]
+        .reset_index(drop=True),
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from superionic.ml.surrogate import Surrogate
+from superionic.ml.verdicts import probability_verdict
 from superionic.schemas.ml import PredictionDoc
 
 
@@ -56,9 +57,14 @@ def predictions_from_features(
         if set(out.votes) != {gb, lgbm}:
             raise ValueError(f"PredictionDoc holds GB + LightGBM votes; the surrogate has {list(out.votes)}.")
         total_votes = sum(out.votes.values())
-        ranks = _rank(out.score, total_votes)
+        calibrated = out.prob_calibrated
+        # rank by the calibrated probability; prob_mean breaks its ties (isotonic steps)
+        ranks = _rank(out.score if calibrated is None else calibrated + 1e-6 * out.score, total_votes)
         verdicts = out.seed_verdict
+        in_domain = out.in_domain
         for j, i in enumerate(np.flatnonzero(ok)):
+            p_cal = None if calibrated is None else float(calibrated[j])
+            dom = None if in_domain is None else bool(in_domain[j])
             docs[i] = PredictionDoc(
                 material_id=str(ids[i] or formulas[i]),
                 formula=formulas[i],
@@ -70,6 +76,10 @@ def predictions_from_features(
                 prob_lgbm_std=float(out.prob_std[lgbm][j]),
                 prob_mean=float(out.score[j]),
                 seed_verdict=bool(verdicts[j]),
+                prob_calibrated=p_cal,
+                domain_distance=None if out.domain_distance is None else float(out.domain_distance[j]),
+                in_domain=dom,
+                verdict=probability_verdict(p_cal, float(out.score[j]), dom),
                 rank=int(ranks[j]),
                 **base,
             )
@@ -91,13 +101,19 @@ def predict_formulas(
 
 def predictions_frame(docs: Sequence[PredictionDoc]) -> pd.DataFrame:
     """Predictions as a table (CSV output): one row per document, input order."""
-    columns = ["material_id", "formula", "votes_gb", "votes_lgbm", "n_splits", "prob_gb_mean",
-               "prob_gb_std", "prob_lgbm_mean", "prob_lgbm_std", "prob_mean", "seed_verdict",
-               "rank", "skip_reason", "model_id"]
-    frame = pd.DataFrame([d.model_dump(include=set(columns)) for d in docs], columns=columns)
+    from superionic.ml.verdicts import seed_rule_text
+
+    columns = ["material_id", "formula", "rank", "prob_calibrated", "verdict", "in_domain",
+               "domain_distance", "votes_gb", "votes_lgbm", "n_splits", "seed_rule", "seed_verdict",
+               "prob_mean", "prob_gb_mean", "prob_gb_std", "prob_lgbm_mean", "prob_lgbm_std",
+               "skip_reason", "model_id"]
+    rows = [{**d.model_dump(), "seed_rule": seed_rule_text(d.votes_gb, d.votes_lgbm, d.n_splits, d.seed_verdict)}
+            for d in docs]
+    frame = pd.DataFrame(rows, columns=columns)
     for name in ("votes_gb", "votes_lgbm", "n_splits", "rank"):
         frame[name] = frame[name].astype("Int64")
     frame["seed_verdict"] = frame["seed_verdict"].astype("boolean")
+    frame["in_domain"] = frame["in_domain"].astype("boolean")
     return frame
 
 

@@ -43,7 +43,7 @@ from superionic.ml.metrics import (
     sum_confusions,
     summarize,
 )
-from superionic.ml.splits import DEFAULT_CLUSTER_THRESHOLD, Split, make_splits
+from superionic.ml.splits import DEFAULT_CLUSTER_THRESHOLD, Split, composition_clusters, make_splits
 
 
 @dataclass
@@ -63,6 +63,10 @@ class StudyConfig:
     inner_folds: int = 3
     """Folds of the inner CV that scores each parameter set (training rows only)."""
     scoring: str = "accuracy"
+    inner_grouped: bool = False
+    """Score the search by a grouped inner CV (composition clusters) in every protocol, so
+    hyper-parameters are chosen for unseen chemistry; False: stratified inner CV for the
+    random protocol (the seed's), grouped only where the outer protocol is grouped."""
     cluster_threshold: float = DEFAULT_CLUSTER_THRESHOLD
     n_jobs: int = 1
     """Worker processes (joblib); each fit itself is single-threaded."""
@@ -259,13 +263,16 @@ def run_study(
     specs = resolve_algorithms(config.algorithms)
     tasks: list[tuple[AlgorithmSpec, Split, np.ndarray | None, bool]] = []
     groups_by_protocol: dict[str, np.ndarray] = {}
+    clusters = composition_clusters(X, config.cluster_threshold) if config.inner_grouped else None
     for protocol in config.protocols:
         splits, groups = make_splits(
             protocol, y, config.splits_for(protocol), X=X, families=families,
-            cluster_threshold=config.cluster_threshold,
+            groups=clusters if protocol == "grouped" else None, cluster_threshold=config.cluster_threshold,
         )
         if groups is not None:
             groups_by_protocol[protocol] = groups
+        if clusters is not None:
+            groups = clusters  # the inner search is grouped by composition clusters everywhere
         for spec in specs:
             keep = protocol == "random" and spec.name in config.keep_models
             tasks.extend((spec, split, groups, keep) for split in splits)

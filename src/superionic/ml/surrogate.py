@@ -59,6 +59,17 @@ class EnsembleOutput:
     """algorithm -> (n,) number of split models predicting superionic."""
     prob_mean: dict[str, np.ndarray]
     prob_std: dict[str, np.ndarray]
+    prob_calibrated: np.ndarray | None = None
+    """Calibrated probability of ``score`` (None for a surrogate saved without a calibrator)."""
+    domain_distance: np.ndarray | None = None
+    domain_threshold: float | None = None
+
+    @property
+    def in_domain(self) -> np.ndarray | None:
+        """Distance to the training data within the domain threshold (None without a domain)."""
+        if self.domain_distance is None or self.domain_threshold is None:
+            return None
+        return self.domain_distance <= self.domain_threshold
 
     @property
     def seed_verdict(self) -> np.ndarray:
@@ -77,6 +88,10 @@ class Surrogate:
 
     models: dict[str, list[Any]]
     doc: ModelDoc
+    calibrator: Any = None
+    """:class:`~superionic.ml.calibration.Calibrator` of ``prob_mean`` (None: uncalibrated)."""
+    domain: Any = None
+    """:class:`~superionic.ml.calibration.DomainModel` of the training rows (None: no domain)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -134,6 +149,33 @@ class Surrogate:
         )
         return cls(models=models, doc=doc)
 
+    def calibrate(self, data, n_repeats: int = 3, n_jobs: int = 1):
+        """Fit the calibrator on grouped out-of-fold predictions and the domain on ``data``.
+
+        The out-of-fold models are the ensemble's algorithms with the hyper-parameters chosen
+        most often over the splits (library defaults without a search). Returns the
+        :class:`~superionic.ml.calibration.CalibrationReport`, also stored in ``doc``.
+        """
+        from superionic.ml.algorithms import ALGORITHMS
+        from superionic.ml.calibration import DomainModel, fit_calibration, grouped_out_of_fold
+        from superionic.ml.splits import composition_clusters
+
+        X, y = data.X.to_numpy(dtype=float), np.asarray(data.y, bool)
+        params = {a: _most_common(self.doc.hyperparameters.get(a, [])) for a in self.models}
+
+        def make_models(seed: int):
+            return [ALGORITHMS[a].pipeline(seed).set_params(**{f"clf__{k}": v for k, v in params[a].items()})
+                    for a in self.models]
+
+        groups = composition_clusters(X)
+        prob, folds = grouped_out_of_fold(X, y, groups, make_models, n_repeats=n_repeats)
+        self.calibrator, report = fit_calibration(prob, folds, y)
+        self.domain = DomainModel.fit(X)
+        self.doc.calibration = report.as_dict()
+        self.doc.domain_threshold = self.domain.threshold
+        self.doc.domain_rule = self.domain.describe()
+        return report
+
     # --- prediction ------------------------------------------------------------------
 
     def _matrix(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -165,7 +207,13 @@ class Surrogate:
                 votes[algorithm] = calls.sum(axis=0).astype(int)
                 means[algorithm] = probs.mean(axis=0)
                 stds[algorithm] = probs.std(axis=0)
-        return EnsembleOutput(self.n_splits, votes, means, stds)
+        out = EnsembleOutput(self.n_splits, votes, means, stds)
+        if self.calibrator is not None:
+            out.prob_calibrated = self.calibrator(out.score)
+        if self.domain is not None:
+            out.domain_distance = self.domain.distance(X)
+            out.domain_threshold = self.domain.threshold
+        return out
 
     # --- persistence -----------------------------------------------------------------
 
@@ -174,7 +222,8 @@ class Surrogate:
         path = Path(path or self.doc.path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.doc.path = str(path)
-        payload = {"format": SURROGATE_FORMAT, "doc": self.doc.model_dump(mode="json"), "models": self.models}
+        payload = {"format": SURROGATE_FORMAT, "doc": self.doc.model_dump(mode="json"), "models": self.models,
+                   "calibrator": self.calibrator, "domain": self.domain}
         joblib.dump(payload, path, compress=3)
         return path
 
@@ -220,7 +269,17 @@ class Surrogate:
             warnings.warn(f"Surrogate {doc.model_id} was saved with other library versions: {changed}.",
                           stacklevel=2)
         doc.path = str(path)
-        return cls(models=payload["models"], doc=doc)
+        return cls(models=payload["models"], doc=doc, calibrator=payload.get("calibrator"),
+                   domain=payload.get("domain"))
+
+
+def _most_common(params: list[dict]) -> dict:
+    """The parameter set chosen on most splits (first on ties); {} without any."""
+    if not params:
+        return {}
+    keys = [json.dumps(p, sort_keys=True, default=str) for p in params]
+    best = max(dict.fromkeys(keys), key=keys.count)
+    return params[keys.index(best)]
 
 
 # --- the latest trained surrogate ------------------------------------------------------

@@ -136,6 +136,7 @@ def load_training_set(
     threshold: float = SUPERIONIC_THRESHOLD_S_PER_CM,
     paths: dict[str, str | Path | Sequence[str | Path]] | None = None,
     merge_duplicates: bool = True,
+    mobile_ion: str | None = None,
 ) -> TrainingSet:
     """Load, label, clean and merge the requested sources into one training set.
 
@@ -147,6 +148,10 @@ def load_training_set(
         merge_duplicates: merge rows of one composition (default). ``False`` keeps every
             row (the seed's 328-row protocol); ``merged`` then lists the duplicate groups
             that were left unmerged, and ``composition_key`` identifies them.
+        mobile_ion: keep only compositions containing this element (``"Li"``); the others
+            are listed in ``skipped``. ``None`` (the seed's set) keeps every row. Measured
+            (benchmarks/classifier_protocols.py): Na compounds in training lower every
+            external and grouped score on Li compounds, so the merged recipes use ``"Li"``.
     Raises:
         ValueError: unknown source, or a file without the columns its source needs.
     """
@@ -170,6 +175,8 @@ def load_training_set(
     labelled = []
     for rec in records:
         problem = _label_row(rec, threshold)
+        if not problem and mobile_ion and mobile_ion not in rec["chemsys"].split("-"):
+            problem = f"no {mobile_ion} in {rec['formula']!r} (mobile_ion={mobile_ion!r})"
         if problem:
             skipped.append(SkippedRow(rec["row"], problem))
         else:

@@ -122,6 +122,16 @@ class ModelDoc(SuperionicDoc):
     validation_accuracy: dict[str, float] = Field(
         default_factory=dict, description="Mean random-split validation accuracy per algorithm."
     )
+    calibration: dict[str, Any] | None = Field(
+        None,
+        description="How prob_calibrated is made and how good it is on grouped out-of-fold rows: "
+        "protocol, ece_raw, ece_calibrated (cross-fitted), roc_auc, balanced_accuracy, reliability "
+        "bins (None: saved without a calibrator).",
+    )
+    domain_threshold: float | None = Field(
+        None, description="Largest domain_distance counted as in the applicability domain."
+    )
+    domain_rule: str | None = Field(None, description="The applicability-domain rule, in words.")
 
 
 class PredictionDoc(SuperionicDoc):
@@ -153,9 +163,26 @@ class PredictionDoc(SuperionicDoc):
         None,
         description="The seed's rule: superionic in all n_splits of both models (None: not featurised).",
     )
+    prob_calibrated: float | None = Field(
+        None,
+        description="prob_mean calibrated on grouped out-of-fold predictions (isotonic): the "
+        "ranking score (None: not featurised, or a surrogate without a calibrator).",
+    )
+    domain_distance: float | None = Field(
+        None, description="Mean distance to the 5 nearest training compositions (standardised Magpie)."
+    )
+    in_domain: bool | None = Field(
+        None, description="domain_distance within the surrogate's domain threshold (False: extrapolation)."
+    )
+    verdict: str | None = Field(
+        None,
+        description="The verdict with the rule it applies, e.g. 'likely superionic (calibrated p >= 0.5)' "
+        "or '... ; out of domain'.",
+    )
     rank: int | None = Field(
         None,
-        description="1 = highest prob_mean among the candidates predicted together (None: not featurised).",
+        description="1 = highest prob_calibrated (prob_mean without a calibrator) among the "
+        "candidates predicted together (None: not featurised).",
     )
     featurizer_version: str = Field(description="Featuriser version of the descriptors used.")
     skip_reason: str | None = Field(

@@ -23,8 +23,10 @@ STORE_HELP = (
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print an error a user can act on and exit with ``code`` (no traceback)."""
-    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print an error a user can act on and exit with ``code`` (no traceback, no secrets)."""
+    from superionic.redaction import redact
+
+    err_console.print(f"[bold red]Error:[/] {escape(redact(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -10,8 +10,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from superionic.settings import get_settings
-
 # Wide tables when output goes to a file or pipe (rich would otherwise assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
@@ -32,6 +30,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def open_project_stores(spec: str | None):
     """Open the project's stores or exit with a message naming the spec and the fix."""
+    from superionic.settings import get_settings
     from superionic.stores import StoreSpecError, open_stores
 
     spec = spec or get_settings().store_spec

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from superionic.cli.common import STORE_HELP, console, err_console, fail, open_project_stores
 from superionic.redaction import redact
-from superionic.results import candidate_rows
 
 
 def _recipe(recipe: str, source, path, engine, preset, top):
@@ -80,6 +79,7 @@ def run(
     from superionic.engines.local import run_flow, write_failure_log
     from superionic.flows.discovery import DiscoveryFlowMaker
     from superionic.progress import md_segment_bars
+    from superionic.results import candidate_rows
     from superionic.settings import get_settings
 
     r = _recipe(recipe, source, path, engine, preset, top)

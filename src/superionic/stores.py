@@ -9,9 +9,11 @@ Specs:
 - ``NAME`` or ``FILE.yaml``  a store spec file (``stores/NAME.yaml``); see ``stores/``.
 
 The embedded store must stay fast at the size of the MP corpus, so ``MontyStore`` and
-``MemoryStore`` are subclassed with a bulk upsert (one delete of the keys present, one
-``insert_many``) in place of maggma's per-document ``replace_one`` scan, which is
-quadratic on montydb and mongomock (no indexes).
+``MemoryStore`` are subclassed with a bulk upsert in place of maggma's per-document
+``replace_one`` scan, which is quadratic on montydb and mongomock (no indexes). The upsert
+never leaves a window where a document is missing: on montydb the removal of the old
+versions and the insert of the new ones are one sqlite transaction; elsewhere the new
+versions are written before the old ones are removed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import yaml
 from maggma.core import Store
 from maggma.stores import MemoryStore, MongoStore, MontyStore
 from monty.json import jsanitize
+
+from superionic.redaction import redact
 
 COLLECTIONS = (
     "materials",
@@ -44,7 +48,14 @@ MONGO_TIMEOUT_MS = 5_000
 
 
 class StoreSpecError(ValueError):
-    """A store spec that cannot be parsed or opened. The message says what to do."""
+    """A store spec that cannot be parsed or opened. The message says what to do.
+
+    The message is redacted (:func:`superionic.redaction.redact`): a password in a URI, in a
+    spec file or in pymongo's own error text never reaches the user's terminal or a log.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(redact(message))
 
 
 class _BulkUpsertMixin:
@@ -63,16 +74,21 @@ class _BulkUpsertMixin:
                 unique[tuple(_freeze(doc[k]) for k in keys)] = doc  # last one wins
             except KeyError as exc:
                 raise KeyError(f"document has no key field {exc} ({self.collection_name})") from exc
-        batch = list(unique.values())
+        batch = [dict(d) for d in unique.values()]
         stale = [
             doc["_id"]
             for doc in self._collection.find({}, {k: 1 for k in keys})
             if tuple(_freeze(doc.get(k)) for k in keys) in unique
         ]
+        self._replace(stale, batch)
+
+    def _replace(self, stale: list, batch: list[dict]) -> None:
+        """Write ``batch``, then remove the ``stale`` versions: a crash in between leaves a
+        duplicate (removed by the next upsert of that key), never a missing document."""
+        for start in range(0, len(batch), UPSERT_CHUNK):
+            self._insert(batch[start : start + UPSERT_CHUNK])
         if stale:
             self._delete_ids(stale)
-        for start in range(0, len(batch), UPSERT_CHUNK):
-            self._insert([dict(d) for d in batch[start : start + UPSERT_CHUNK]])
 
     def _insert(self, docs: list[dict]) -> None:
         self._collection.insert_many(docs)
@@ -90,37 +106,63 @@ def _freeze(value: Any) -> Any:
 
 
 class FastMontyStore(_BulkUpsertMixin, MontyStore):
-    """maggma ``MontyStore`` (montydb on disk) with a linear-time bulk upsert."""
+    """maggma ``MontyStore`` (montydb on disk) with a linear-time, atomic bulk upsert.
+
+    An upsert is one sqlite transaction (delete the stale versions, insert the new ones):
+    a reader or a killed writer sees the old batch or the new one, never a missing document.
+    """
 
     def _delete_ids(self, ids: list) -> None:
         # montydb evaluates ``$in`` as a list scan per document (quadratic); its storage
         # layer deletes a set of ``_id``s directly, as ``Collection.delete_many`` does.
         self._collection._storage.delete_many(self._collection, set(ids))
 
-    def _insert(self, docs: list[dict]) -> None:
-        # montydb's sqlite ``write_many`` checks each new ``_id`` against a *list* of every
-        # stored key (quadratic: 20,000 documents took minutes). The documents inserted here
-        # carry fresh ObjectIds, so write them through montydb's own sqlite layer directly,
-        # falling back to the public API on any other backend or version.
+    def _sqlite_rows(self, docs: list[dict]):
+        """montydb's sqlite collection writer and the encoded ``(id, doc)`` rows of ``docs``.
+
+        montydb's own ``write_many`` checks each new ``_id`` against a *list* of every stored
+        key (quadratic: 20,000 documents took minutes). The documents written here carry
+        fresh ObjectIds, so they go through montydb's sqlite layer directly. Raises
+        ``AttributeError`` on any other backend or montydb version (callers fall back).
+        """
         from bson import ObjectId
         from montydb.types import bson as monty_bson
 
         coll = self._collection
+        writer = coll._storage
+        for component in coll._components:
+            writer = writer.contractor_cls(writer, component)
+        if not writer._database.collection_exists(writer._name):
+            writer._database.collection_create(writer._name)
+        rows = []
+        for doc in docs:
+            doc.setdefault("_id", ObjectId())
+            rows.append((monty_bson.id_encode(doc["_id"]), writer._encode_doc(doc, True)))
+        return writer, rows
+
+    def _insert(self, docs: list[dict]) -> None:
         try:
-            writer = coll._storage
-            for component in coll._components:
-                writer = writer.contractor_cls(writer, component)
-            if not writer._database.collection_exists(writer._name):
-                writer._database.collection_create(writer._name)
-            rows = []
-            for doc in docs:
-                doc.setdefault("_id", ObjectId())
-                rows.append((monty_bson.id_encode(doc["_id"]), writer._encode_doc(doc, True)))
-            conn, path = writer._conn, writer._col_path
+            writer, rows = self._sqlite_rows(docs)
         except AttributeError:
-            coll.insert_many(docs)
+            self._collection.insert_many(docs)
             return
-        conn.write_many(path, rows, writer.wconcern)
+        writer._conn.write_many(writer._col_path, rows, writer.wconcern)
+
+    def _replace(self, stale: list, batch: list[dict]) -> None:
+        try:
+            from montydb.storage.sqlite import DELETE_RECORD, INSERT_RECORD, SQLITE_RECORD_TABLE
+            from montydb.types import bson as monty_bson
+
+            writer, rows = self._sqlite_rows(batch)
+            connect = writer._conn._connect
+        except (AttributeError, ImportError):
+            super()._replace(stale, batch)  # write-before-remove on other backends
+            return
+        with connect(writer._col_path, writer.wconcern) as conn:
+            with conn:  # one transaction: commit on success, roll back on any error
+                conn.executemany(DELETE_RECORD.format(SQLITE_RECORD_TABLE),
+                                 [(monty_bson.id_encode(i),) for i in stale])
+                conn.executemany(INSERT_RECORD.format(SQLITE_RECORD_TABLE), rows)
 
 
 class FastMemoryStore(_BulkUpsertMixin, MemoryStore):

@@ -21,6 +21,7 @@ from superionic.builders.features import FeatureBuilder
 from superionic.builders.predictions import PredictionBuilder
 from superionic.builders.registry import (
     BUILDERS,
+    BuildFailedError,
     BuildReport,
     UnknownBuilderError,
     build,
@@ -31,6 +32,7 @@ from superionic.builders.registry import (
 
 __all__ = [
     "BUILDERS",
+    "BuildFailedError",
     "BuildReport",
     "ConductivityBuilder",
     "DiffusionBuilder",

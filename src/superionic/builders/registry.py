@@ -33,6 +33,25 @@ class UnknownBuilderError(ValueError):
     """A builder name that is not in the registry."""
 
 
+class BuildFailedError(RuntimeError):
+    """Inputs that a builder could not turn into documents (everything else was built)."""
+
+    def __init__(self, reports: list[BuildReport]):
+        self.reports = reports
+        super().__init__(failure_message(reports))
+
+
+def failure_message(reports: list[BuildReport], per_builder: int = 3) -> str:
+    """'builder: N input(s) failed (key: reason; ...)' for every builder with failures."""
+    parts = []
+    for r in reports:
+        if r.failures:
+            shown = "; ".join(f"{k}: {v}" for k, v in list(r.failures.items())[:per_builder])
+            more = f"; ... {len(r.failures) - per_builder} more" if len(r.failures) > per_builder else ""
+            parts.append(f"{r.name}: {len(r.failures)} input(s) failed ({shown}{more})")
+    return "Builders could not build everything: " + " | ".join(parts)
+
+
 def resolve_names(names: str | Iterable[str] | None) -> list[str]:
     """Names in data-flow order (all if None); a clear error for an unknown one."""
     if names is None:
@@ -79,10 +98,16 @@ def build(stores, names: str | Iterable[str] | None = None,
 
 
 def run_builders(stores, names: str | Iterable[str] | None = None,
-                 options: dict[str, dict[str, Any]] | None = None) -> dict[str, int]:
+                 options: dict[str, dict[str, Any]] | None = None, strict: bool = True) -> dict[str, int]:
     """Run the builders over ``stores`` (a ``ProjectStores``); documents built per builder.
 
     A second run with nothing new returns zeros. A skipped builder (e.g. predictions without
-    a trained surrogate) counts 0 and logs why; see :func:`build` for the reasons.
+    a trained surrogate) counts 0 and logs why; see :func:`build` for the reasons. Inputs a
+    builder could not process are loud: with ``strict`` (the default) every builder runs,
+    what could be built is written, and then :class:`BuildFailedError` names each failed
+    input and its reason (so a flow's summary job fails visibly instead of logging).
     """
-    return {r.name: r.processed for r in build(stores, names, options)}
+    reports = build(stores, names, options)
+    if strict and any(r.failures for r in reports):
+        raise BuildFailedError(reports)
+    return {r.name: r.processed for r in reports}

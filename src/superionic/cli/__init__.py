@@ -1,17 +1,77 @@
 """The ``superionic`` command line.
 
-Each command group lives in its own module with a ``register(app)`` function; this module
-only assembles them, so ``superionic --help`` lists every command.
+Each command group lives in its own module with a ``register(app)`` function. This module
+holds a *static* registry of the commands (name -> module, one-line help), so that
+``superionic --help`` lists every command without importing any of them; a command's module
+(and the libraries it needs) is imported only when that command runs or shows its own help.
+``tests/test_cli_startup.py`` checks that the registry matches what the modules register.
 """
 
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 
+import click
 import typer
+from typer.core import TyperGroup
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "Run the whole discovery: screening, classifier, predictions, MD, conductivity, report."),
+    "submit": ("submit", "Run or queue a superionic flow on an engine."),
+    "screen": ("screen", "Screen a corpus: no transition metal, band gap, E_hull, oxidation voltage."),
+    "featurize": ("features", "Write the 145 Magpie descriptors (matminer's column names) of each formula in a CSV."),
+    "train": ("ml", "Run the classifier study, print its table, save the GB + LightGBM surrogate."),
+    "predict": ("ml", "Classify the screened candidates in the store, or the compositions of a CSV file."),
+    "md": ("md", "MD of one material at a temperature series -> D(T) -> Ea, sigma(300 K) with intervals."),
+    "analyze": ("md_analysis", "D(Li) per temperature with 95 % intervals; Ea and sigma(300 K) from 2+ temperatures."),
+    "build": ("build", "Build features, predictions, diffusion and conductivity documents from what is new."),
+    "query": ("query", "List candidates from the store; filter by anion type, verdict and sigma(300 K)."),
+    "report": ("report", "Write report.html (self-contained, figures embedded) and its PNGs from the store."),
+}
+"""Command name -> (module in ``superionic.cli``, one-line help), in the order of the workflow."""
+
+
+@lru_cache(maxsize=None)
+def module_commands(module: str) -> dict[str, click.Command]:
+    """The click commands that ``superionic.cli.<module>.register`` adds (imports it)."""
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    sub.callback()(lambda: None)  # always a group, even for one command
+    importlib.import_module(f"superionic.cli.{module}").register(sub)
+    return dict(typer.main.get_command(sub).commands)
+
+
+class LazyCommandGroup(TyperGroup):
+    """A typer group whose commands are imported on first use, listed from ``COMMANDS``."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, short_help = COMMANDS[cmd_name]
+        if self._listing:  # the root --help: a placeholder with the static help, no import
+            return click.Command(cmd_name, help=short_help, short_help=short_help)
+        return module_commands(module).get(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        self.commands = {name: None for name in COMMANDS}  # typo suggestions ("Did you mean")
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="superionic",
+    cls=LazyCommandGroup,
     help="Find superionic Li solid-state electrolytes: screen the Materials Project corpus, "
     "classify candidates with a Magpie-descriptor ensemble, validate them with MD, and keep "
     "every step as documents in a maggma store.",
@@ -21,39 +81,9 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Find superionic Li solid-state electrolytes (see ``superionic COMMAND --help``)."""
-
-
-# Command modules, in the order of the workflow. Each defines ``register(app)``.
-COMMAND_MODULES = [
-    "run",
-    "submit",
-    "screen",
-    "features",
-    "ml",
-    "md",
-    "md_analysis",
-    "build",
-    "query",
-    "report",
-]
-
-
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"superionic.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"superionic.cli.{name}":
-                continue  # command group not written yet
-            raise
-        module.register(app)
-
-
-_register_all()
 
 
 def main() -> None:

@@ -48,8 +48,11 @@ def build(
             fail(str(exc))
     finally:
         stores.close()
+    failed = any(r.failures for r in reports)
     if as_json:
         print_json({r.name: r.processed for r in reports})
+        if failed:
+            raise typer.Exit(1)
         return
     for r in reports:
         line = f"{r.name}: {r.processed} processed ({r.seconds:.1f} s)"
@@ -60,6 +63,8 @@ def build(
         console.print(line, highlight=False, soft_wrap=True)
         for key, reason in list(r.failures.items())[:10]:
             console.print(f"  {key}: {reason}", highlight=False, soft_wrap=True)
+    if failed:
+        fail("Some inputs could not be built (listed above); the rest is stored.", code=1)
 
 
 def _export(stores, name, options, path: Path) -> None:

@@ -10,8 +10,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from superionic.settings import get_settings
-
 # Wide tables when output goes to a file or pipe (rich would otherwise assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
@@ -23,13 +21,16 @@ STORE_HELP = (
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print an error a user can act on and exit with ``code`` (no traceback)."""
-    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print an error a user can act on and exit with ``code`` (no traceback, no secrets)."""
+    from superionic.redaction import redact
+
+    err_console.print(f"[bold red]Error:[/] {escape(redact(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def open_project_stores(spec: str | None):
     """Open the project's stores or exit with a message naming the spec and the fix."""
+    from superionic.settings import get_settings
     from superionic.stores import StoreSpecError, open_stores
 
     spec = spec or get_settings().store_spec

@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 
 from superionic.cli.common import STORE_HELP, console, fail, open_project_stores, print_json
-from superionic.results import COLUMNS, candidate_rows, filter_rows
 
 
 def query(
@@ -23,6 +22,7 @@ def query(
 ) -> None:
     """List candidates from the store; filter by anion type, verdict and sigma(300 K)."""
     from superionic.cli.run import candidates_table
+    from superionic.results import COLUMNS, candidate_rows, filter_rows
 
     if fmt not in ("table", "json", "csv"):
         fail(f"Unknown format {fmt!r}: choose table, json or csv.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.table import Table
 
 from superionic.cli.common import STORE_HELP, console, err_console, fail, open_project_stores
-from superionic.results import candidate_rows
+from superionic.redaction import redact
 
 
 def _recipe(recipe: str, source, path, engine, preset, top):
@@ -75,36 +76,112 @@ def run(
     Results are stored as they are made; a second run reuses them (the trained model,
     finished MD segments) and an interrupted run resumes where it stopped.
     """
-    from jobflow.managers.local import run_locally
-
+    from superionic.engines.local import run_flow, write_failure_log
     from superionic.flows.discovery import DiscoveryFlowMaker
     from superionic.progress import md_segment_bars
+    from superionic.results import candidate_rows
     from superionic.settings import get_settings
 
     r = _recipe(recipe, source, path, engine, preset, top)
     if r.md.engine == "vasp":
         fail("VASP MD cannot run locally: submit it with `superionic submit --engine jobflow-remote|fireworks`.")
     stores = open_project_stores(store)
-    err_console.print(f"[bold]superionic run[/] recipe [cyan]{r.name}[/], source {r.source}, store {stores.spec}")
+    err_console.print(f"[bold]superionic run[/] recipe [cyan]{r.name}[/], source {r.source}, store {redact(stores.spec)}")
     flow = DiscoveryFlowMaker(recipe=r, show_progress=True).make(stores.spec)
     logging.getLogger("jobflow").setLevel(logging.WARNING)
     start = time.perf_counter()
+    run_dir = Path(get_settings().data_dir).expanduser() / "runs"  # atomate2 writes files per job
     try:
-        run_dir = Path(get_settings().data_dir).expanduser() / "runs"  # atomate2 writes files per job
         run_dir.mkdir(parents=True, exist_ok=True)
-        with md_segment_bars() as segments:
-            run_locally(flow, store=stores.job_store(), log=False, ensure_success=False,
-                        create_folders=True, root_dir=run_dir)
+        with md_segment_bars() as segments, _segment_failures() as segment_failures:
+            outcome = run_flow(flow, stores.job_store(), root_dir=run_dir)
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/] Finished work is stored; run the same command again to resume.")
         raise typer.Exit(130)
+    except OSError as exc:
+        fail(f"Cannot write the run folder {run_dir}: {exc}. Set SUPERIONIC_DATA_DIR to a writable folder.")
     elapsed = time.perf_counter() - start
+    failures = outcome.failures + segment_failures
     js = stores.job_store()
     outputs = {job.name: _output(js, job.uuid) for job in flow.jobs}
+    missing = missing_stages(outputs, outcome.failures)
     _print_stages(outputs, segments)
     console.print(candidates_table(candidate_rows(stores)[:15]))
     report = _report(stores, report_dir or Path(get_settings().data_dir).expanduser() / "report")
-    console.print(f"Finished in {elapsed / 60:.1f} min. Store: {stores.spec}" + (f"; report: {report}" if report else ""))
+    log_path = write_failure_log(failures, run_dir) if failures else None
+    if report and (missing or failures):
+        mark_report(report, missing, failures, log_path)
+    console.print(f"Finished in {elapsed / 60:.1f} min. Store: {redact(stores.spec)}" + (f"; report: {report}" if report else ""))
+    if missing or failures:
+        _print_failures(missing, failures, log_path)
+        raise typer.Exit(1)
+
+
+STAGES = ("screening", "classification", "md stage")
+"""The discovery flow's top-level jobs, in order (the MD stage's output is its summary's)."""
+
+
+def missing_stages(outputs: dict, failures: list) -> dict[str, str]:
+    """Stage -> why it has no output: its own failure, or the failure of a stage before it."""
+    by_job = {f.job: f.reason for f in failures}
+    missing: dict[str, str] = {}
+    for stage in STAGES:
+        if outputs.get(stage) is not None:
+            continue
+        if stage in by_job:
+            missing[stage] = by_job[stage]
+        elif missing:
+            missing[stage] = f"not run: stage {next(iter(missing))!r} failed"
+        else:  # the MD stage replaced itself: a job of its sub-flow failed
+            inner = [f"{f.job!r}: {f.reason}" for f in failures if f.job not in STAGES]
+            missing[stage] = "failed in " + "; ".join(inner) if inner else "no output (see the log)"
+    return missing
+
+
+@contextlib.contextmanager
+def _segment_failures():
+    """Collect the MD segments that fail while the flow runs (first failures, not skips)."""
+    from superionic.engines.local import JobFailure
+    from superionic.md import progress as md_progress
+
+    found: list = []
+
+    def listener(event) -> None:
+        if event.kind == "failed" and not event.message.startswith("previous segment"):
+            found.append(JobFailure(job=f"MD segment {event.label}", reason=redact(event.message)))
+
+    md_progress.add_listener(listener)
+    try:
+        yield found
+    finally:
+        md_progress.remove_listener(listener)
+
+
+def _print_failures(missing: dict[str, str], failures: list, log_path) -> None:
+    from rich.markup import escape
+
+    for stage, why in missing.items():
+        err_console.print(f"[bold red]Stage {stage!r} is missing:[/] {escape(why)}", highlight=False, soft_wrap=True)
+    for f in failures:
+        if f.job not in missing:
+            err_console.print(f"[bold red]Job {f.job!r} failed:[/] {escape(f.reason)}", highlight=False, soft_wrap=True)
+    if log_path:
+        err_console.print(f"Tracebacks: {log_path}", highlight=False, soft_wrap=True)
+    err_console.print("What finished is stored; fix the cause and run the same command again.")
+
+
+def mark_report(report: Path, missing: dict[str, str], failures: list, log_path) -> None:
+    """Put a banner at the top of the HTML report naming the missing stages and failures."""
+    import html
+
+    items = [f"<li>stage <b>{html.escape(s)}</b> missing: {html.escape(w)}</li>" for s, w in missing.items()]
+    items += [f"<li>{html.escape(f.job)} failed: {html.escape(f.reason)}</li>" for f in failures if f.job not in missing]
+    where = f"<p>Tracebacks: {html.escape(str(log_path))}</p>" if log_path else ""
+    banner = ('<div class="run-failures" style="border:2px solid #b00;padding:0.5em 1em;margin:1em">'
+              f"<h2>This run is incomplete</h2><ul>{''.join(items)}</ul>{where}</div>")
+    text = report.read_text(encoding="utf-8")
+    text = text.replace("<body>", "<body>" + banner, 1) if "<body>" in text else banner + text
+    report.write_text(text, encoding="utf-8")
 
 
 def _output(job_store, uuid: str):
@@ -132,8 +209,6 @@ def _print_stages(outputs: dict, segments) -> None:
             console.print(f"  passed over {mid}: {why}", highlight=False)
         if len(passed_over) > 3:
             console.print(f"  ... and {len(passed_over) - 3} more passed over (see `superionic query`)")
-    else:
-        console.print("[yellow]MD stage did not finish; see the messages above.[/]")
 
 
 def _report(stores, out_dir: Path):

@@ -11,8 +11,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from superionic.cli.common import STORE_HELP, console, open_project_stores, print_json
-from superionic.cli.common import fail
+from superionic.cli.common import STORE_HELP, console, fail, open_project_stores, print_json
 
 WHATS = ("discovery", "md", "check")
 CLUSTER_DEFAULT_RECIPE = "seed"
@@ -197,8 +196,13 @@ def submit(
         from monty.json import jsanitize
 
         print_json(jsanitize(dataclasses.asdict(sub), strict=False, enum_values=True))
-        return
-    console.print(submission_table(sub))
+    else:
+        console.print(submission_table(sub))
+    if sub.failures:
+        lines = [f"job {name!r} failed: {reason}" for name, reason in sub.failures.items()]
+        if sub.log_path:
+            lines.append(f"tracebacks: {sub.log_path}")
+        fail("\n".join(lines) + "\nWhat finished is stored; fix the cause and submit again.", code=1)
 
 
 def register(app: typer.Typer) -> None:

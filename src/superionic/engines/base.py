@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
+from superionic.redaction import redact
+
 MONGO_TIMEOUT_MS = 5_000
 """Server selection timeout of the reachability checks (pymongo's default is 30 s)."""
 
@@ -20,7 +22,10 @@ MONGO_HINT = (
 
 
 class EngineError(RuntimeError):
-    """An engine that cannot run as configured. The message says what to do."""
+    """An engine that cannot run as configured. The message says what to do (redacted)."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(redact(message))
 
 
 @dataclass
@@ -43,6 +48,11 @@ class Submission:
     outputs: dict[str, Any] = field(
         default_factory=dict, metadata={"description": "Job outputs by uuid (local runs only)."}
     )
+    failures: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"description": "Failed job name -> 'ExceptionType: message' (local runs only)."},
+    )
+    log_path: str = field(default="", metadata={"description": "File with the failed jobs' tracebacks."})
 
 
 def count_jobs(flow) -> int:
@@ -51,13 +61,8 @@ def count_jobs(flow) -> int:
 
 
 def redact_uri(uri: str) -> str:
-    """``uri`` with any password replaced by ``***`` (for messages)."""
-    if "@" not in uri or "://" not in uri:
-        return uri
-    scheme, rest = uri.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in credentials else uri
+    """``uri`` with any password replaced by ``***`` (for messages); see :func:`redact`."""
+    return redact(uri)
 
 
 def check_mongodb(uri: str, what: str, hint: str = MONGO_HINT) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -103,7 +102,9 @@ def prepare_dir(path: Path) -> Path:
 
 def redact(spec: str) -> str:
     """The store spec without a password (mongodb://user:secret@host -> user:***@host)."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", spec)
+    from superionic.redaction import redact as redact_secrets
+
+    return redact_secrets(spec)
 
 
 def provenance(data: ReportData, when: datetime) -> list[str]:

@@ -374,6 +374,13 @@ def test_overlapping_atoms_fail_before_any_step():
         skipped = outputs[f"forcefield md segment {temperature}K production 2/2"]
         assert skipped.status == "skipped" and "previous segment" in skipped.failure_reason
     assert outputs["arrhenius conductivity"].verdict == "insufficient data"
+    # the failed relaxation is on the result: unrelaxed start, per temperature and per material
+    assert outputs["force-field relaxation"]["summary"]["relaxed"] is False
+    for temperature in (600, 900):
+        diffusion = outputs[f"diffusion {temperature}K"]
+        assert diffusion.start_relaxed is False
+        assert any(f.startswith("unrelaxed_start") and "too close" in f for f in diffusion.flags)
+    assert any(f.startswith("unrelaxed_start") for f in outputs["arrhenius conductivity"].flags)
 
 
 @pytest.mark.slow

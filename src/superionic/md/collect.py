@@ -248,7 +248,7 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
     material_id = run.material_id or run.formula
     if run.status != "completed" or run.trajectory is None:
         reason = f"md_failed: {run.failure_reason or 'no production trajectory'}"
-        return DiffusionDoc(
+        return with_start_state(DiffusionDoc(
             doc_id=diffusion_doc_id(material_id, run.temperature),
             material_id=material_id,
             formula=run.formula,
@@ -260,7 +260,7 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
             usable=False,
             reason=reason,
             analysis_version=_version(settings),
-        )
+        ), run.relaxation)
     doc = analyze_diffusion.original(
         li_trajectory(run),
         material_id,

@@ -142,7 +142,7 @@ def test_md_builders_are_incremental_on_montydb(monty_stores, shared_data, tmp_p
     structure = Structure.from_dict(stores.materials.query_one({"material_id": CL})["structure"])
     cl = conductivity[CL]
     assert cl["temperatures_used"] == [800.0, 1100.0] and cl["li_density_cm3"] == pytest.approx(li_density(structure))
-    assert cl["sigma300"] > 0 and cl["verdict"] in ("superionic", "not superionic")
+    assert cl["sigma300"] > 0 and cl["verdict"] in ("superionic (MD)", "not superionic (MD bound)", "undecided (MD): interval spans 1e-4")
 
     # second run: nothing to do
     assert run_builders(stores, ["diffusion", "conductivity"]) == {"diffusion": 0, "conductivity": 0}
@@ -375,3 +375,30 @@ def test_conductivity_rules_mixed_protocols_and_staleness():
                "b": {"last_updated": t1, "source_doc_ids": ["b:800K", "b:1100K"]}}
     assert stale_materials(groups, targets, {}) == ["b"]  # b lost a temperature
     assert stale_materials(groups, targets, {"a": {"last_updated": as_utc("2026-01-01T02:00:00")}}) == ["a", "b"]
+
+
+def test_changed_analysis_settings_make_the_builders_redo_the_analysis():
+    """A DiffusionDoc carries its analysis version + settings hash; a builder with other
+    settings passes over the flow's analysis and analyses the run again, and rebuilds a stored
+    document made under other settings; the ConductivityBuilder redoes other verdict rules."""
+    from superionic.builders.conductivity import stale_materials
+    from superionic.md.arrhenius import conductivity_version
+    from superionic.md.diffusion import DiffusionSettings, analysis_version
+
+    default, other = analysis_version(), analysis_version(DiffusionSettings(min_hops=20))
+    assert default != other and default == analysis_version(DiffusionSettings())
+    run = _out("r1", "MDRunDoc", "m:800K", 1)
+    flow_analysis = JobOutput("a1", 1, "DiffusionDoc", "m:800K", as_utc("2026-01-01T00:00:02"),
+                              run_trajectory_ref("r1"), default)
+    assert choose_sources([run, flow_analysis], default)["m:800K"] == flow_analysis
+    assert choose_sources([run, flow_analysis], other)["m:800K"] == run  # analysed again
+    target = {"last_updated": as_utc("2026-01-01T00:05:00"), "trajectory_ref": run.trajectory_ref,
+              "analysis_version": default}
+    assert not is_stale(flow_analysis, target, default)
+    assert is_stale(run, target, other) and not is_stale(run, {**target, "analysis_version": other}, other)
+    t0 = as_utc("2026-01-01T00:00:00")
+    groups = {"a": [{"doc_id": "a:800K", "last_updated": t0}]}
+    built = {"a": {"last_updated": as_utc("2026-01-01T01:00:00"), "source_doc_ids": ["a:800K"],
+                   "analysis_version": conductivity_version()}}
+    assert stale_materials(groups, built, {}, conductivity_version()) == []
+    assert stale_materials(groups, built, {}, conductivity_version(ea_min=0.2)) == ["a"]

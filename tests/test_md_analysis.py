@@ -329,17 +329,71 @@ def test_melting_detected_and_excluded(shared):
     assert reasons[1700.0].startswith("framework_melting") and "too_few_hops" in reasons[800.0]
     ea_all = fit_arrhenius([800, 1100, 1400, 1700], [d.diffusivity for d in docs])[0]
     assert abs(cond.activation_energy - ea_all) > 0.2
-    assert cond.verdict == "not superionic" and cond.sigma300_ci95[0] < cond.sigma300
+    assert cond.sigma300_ci95[0] < cond.sigma300 < 1e-4 < cond.sigma300_ci95[1]
+    assert cond.verdict == "undecided (MD): interval spans 1e-4" and cond.sigma300_kind == "interval"
+    assert "1.22e-10 S/cm" in cond.verdict_reason or "S/cm, 95 %" in cond.verdict_reason
 
 
-def test_fewer_than_two_usable_temperatures_is_insufficient_data(shared):
+def test_unresolved_temperatures_give_an_upper_bound_not_insufficient_data(shared):
     docs = [kang_doc(shared, "mp-557892", t) for t in (800, 1100, 1400, 1700)]  # BaLi(BS2)3
+    assert [d.d_status for d in docs] == ["upper_bound", "upper_bound", "none", "none"]
     cond = conductivity_from_diffusion(docs)
-    assert cond.verdict == "insufficient data" and cond.sigma300 is None
-    assert len(cond.excluded) == 4 and "0 usable temperature" in cond.verdict_reason
+    assert cond.sigma300 is None and len(cond.excluded) == 4 and cond.sigma300_kind == "upper_bound"
+    assert cond.sigma300_lower == 0.0 and cond.sigma300_upper > 0
+    # the bound is the tighter of the two temperatures', each carried with Ea = 0.15 eV
+    from superionic.md.bounds import arrhenius_carry
+
+    carried = [nernst_einstein(arrhenius_carry(d.diffusivity_upper95, d.temperature, 0.15),
+                               cond.li_density_cm3, 300.0) for d in docs[:2]]
+    assert cond.sigma300_upper == pytest.approx(min(carried), rel=1e-9)
+    assert cond.verdict == "undecided (MD): interval spans 1e-4"  # 6e-4 > 1e-4: not decided
+    assert "<=" in cond.verdict_reason and "Ea >= 0.15 eV" in cond.verdict_reason
+    # a colder, stated-Ea-free case: the bound decides "not superionic"
+    strict = conductivity_from_diffusion(docs, ea_min=0.5)
+    assert strict.verdict == "not superionic (MD bound)" and strict.sigma300_upper < 1e-4
+    # one resolved temperature: a range between the two Ea limits
     one = conductivity_from_diffusion([kang_doc(shared, "mp-676361", 800),
                                        kang_doc(shared, "mp-676361", 1700)])
-    assert one.verdict == "insufficient data" and one.temperatures_used == [800.0]
+    assert one.temperatures_used == [800.0] and one.sigma300_kind == "range"
+    assert 0 < one.sigma300_lower < one.sigma300_upper
+    # every temperature melted: nothing can be said
+    none = conductivity_from_diffusion([kang_doc(shared, "mp-557892", t) for t in (1400, 1700)])
+    assert none.verdict == "insufficient data" and none.sigma300_upper is None
+    assert "framework_melting" in none.verdict_reason
+
+
+def _lattice_walk(rate_per_fs: float, seed: int, n_li=16, n_frames=501, frame_fs=10.0, jump=2.5):
+    """Li on a cubic lattice of sites (jump apart) hopping to a random neighbour at Poisson
+    times, rattling 0.2 A per axis; a rigid S framework. True D = rate jump^2 / 6."""
+    rng = np.random.default_rng(seed)
+    steps = np.zeros((n_frames, n_li, 3))
+    n_jumps = rng.poisson(rate_per_fs * frame_fs, size=(n_frames - 1, n_li))
+    for f, a in zip(*np.nonzero(n_jumps)):
+        for _ in range(n_jumps[f, a]):
+            axis, sign = rng.integers(3), rng.choice([-1.0, 1.0])
+            steps[f + 1, a, axis] += sign * jump
+    sites = rng.integers(0, 6, size=(n_li, 3)) * jump + np.cumsum(steps, axis=0)
+    li = sites + rng.normal(0, 0.2, sites.shape)
+    fw = rng.uniform(0, 15, (16, 3)) + rng.normal(0, 0.15, (n_frames, 16, 3))
+    return LiTrajectory(["Li"] * n_li + ["S"] * 16, np.concatenate([li, fw], axis=1),
+                        np.eye(3) * 15.0, frame_interval_fs=frame_fs, temperature=1000.0)
+
+
+@pytest.mark.parametrize("expected_hops", [0.5, 3.0, 10.0, 40.0])
+def test_upper_bound_covers_the_true_d_on_random_walks(expected_hops):
+    """Lattice random walks with a known D and 0.5-40 expected hops in 5 ps: the stated
+    one-sided 95 % upper bound on D must lie above the true D in >= 95 % of 60 walks."""
+    n_li, time_fs, jump = 16, 5000.0, 2.5
+    rate = expected_hops / (n_li * time_fs)
+    true_d = rate * jump**2 / 6.0 * 0.1  # A^2/fs -> cm^2/s
+    covered, bounds = 0, []
+    for seed in range(60):
+        doc = diffusion_from_trajectory(_lattice_walk(rate, seed), material_id="walk")
+        assert doc.d_status in ("resolved", "upper_bound") and doc.diffusivity_upper95 > 0
+        covered += true_d <= doc.diffusivity_upper95
+        bounds.append(doc.diffusivity_upper95)
+    assert covered >= 57, f"{covered}/60 bounds above the true D"
+    assert np.median(bounds) < 30 * true_d  # a bound, not an arbitrary large number
 
 
 # ------------------------------------------------------------------------------------------
@@ -370,7 +424,7 @@ def test_arrhenius_recovers_ea_and_matches_pymatgen(shared):
     ref_ms_cm = get_extrapolated_conductivity(temps, d, 300.0, structure, "Li")
     assert cond.sigma300 == pytest.approx(ref_ms_cm / 1000.0, rel=1e-6)
     lo, hi = cond.sigma300_ci95
-    assert lo < cond.sigma300 < hi and cond.verdict == "superionic"
+    assert lo < cond.sigma300 < hi and cond.verdict == "superionic (MD)"
     assert nernst_einstein(1e-8, 2e22, 300.0) == pytest.approx(1.239e-3, rel=1e-3)
 
 
@@ -404,7 +458,7 @@ def test_jobs_run_in_a_flow_and_record_failures(shared):
     cond = responses[fit.uuid][1].output
     assert isinstance(cond, ConductivityDoc) and cond.temperatures_used == [800.0, 1100.0]
     assert cond.excluded[0].reason.startswith("analysis_failed: FileNotFoundError")
-    assert cond.sigma300 and cond.verdict in ("superionic", "not superionic")
+    assert cond.sigma300 and cond.verdict.endswith("(MD)") or cond.verdict.startswith(("not superionic (MD", "undecided (MD)"))
 
 
 def test_cli_analyze_json(shared):

@@ -356,7 +356,8 @@ def test_blow_up_is_recorded_and_other_temperatures_go_on():
     assert "atoms too close" in hot.failure_reason or "temperature runaway" in hot.failure_reason
     assert not outputs["diffusion 100000K"].usable and "md_failed" in outputs["diffusion 100000K"].reason
     conductivity = outputs["arrhenius conductivity"]
-    assert conductivity.verdict == "insufficient data" and conductivity.sigma300 is None
+    assert conductivity.sigma300 is None and conductivity.sigma300_kind in (None, "upper_bound")
+    assert conductivity.verdict != "insufficient data" or conductivity.sigma300_kind is None
     assert any("MDBlowUpError" in e.reason for e in conductivity.excluded)
 
 
@@ -373,6 +374,13 @@ def test_overlapping_atoms_fail_before_any_step():
         skipped = outputs[f"forcefield md segment {temperature}K production 2/2"]
         assert skipped.status == "skipped" and "previous segment" in skipped.failure_reason
     assert outputs["arrhenius conductivity"].verdict == "insufficient data"
+    # the failed relaxation is on the result: unrelaxed start, per temperature and per material
+    assert outputs["force-field relaxation"]["summary"]["relaxed"] is False
+    for temperature in (600, 900):
+        diffusion = outputs[f"diffusion {temperature}K"]
+        assert diffusion.start_relaxed is False
+        assert any(f.startswith("unrelaxed_start") and "too close" in f for f in diffusion.flags)
+    assert any(f.startswith("unrelaxed_start") for f in outputs["arrhenius conductivity"].flags)
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from superionic.stores import ProjectStores
 COLUMNS = (
     "material_id", "formula", "anion_type", "screening", "stopped_at", "votes_gb", "votes_lgbm",
     "n_splits", "probability", "ml_verdict", "sigma_300k", "sigma_300k_low", "sigma_300k_high",
-    "activation_energy", "md_verdict", "md_preset",
+    "activation_energy", "md_verdict", "md_preset", "sigma_300k_kind", "md_reason",
 )  # fmt: skip
 
 
@@ -24,6 +24,8 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
     """One ``COLUMNS`` row from a material's screening, prediction and conductivity dicts ({} if none)."""
     s, p, c = screening, prediction, conductivity
     interval = c.get("sigma300_ci95") or (None, None)
+    if c.get("sigma300_kind"):  # the range the MD verdict used: interval, bound or range
+        interval = (c.get("sigma300_lower"), c.get("sigma300_upper"))
     return {
         "material_id": material_id,
         "formula": s.get("formula"),
@@ -42,7 +44,24 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "activation_energy": c.get("activation_energy"),
         "md_verdict": c.get("verdict"),
         "md_preset": c.get("preset"),
+        "sigma_300k_kind": c.get("sigma300_kind"),
+        "md_reason": c.get("verdict_reason"),
     }
+
+
+def sigma_text(sigma: float | None, lower: float | None, upper: float | None,
+               kind: str | None, digits: int = 1) -> str:
+    """sigma(300 K) as the table shows it: 'x [lo, hi]' (fit), '<= hi' (upper bound),
+    '[lo, hi]' (range from one resolved temperature), '' when there is nothing."""
+    f = f".{digits}e"
+    if kind == "upper_bound" and upper is not None:
+        return f"<= {upper:{f}}"
+    if kind == "range" and lower is not None and upper is not None:
+        return f"[{lower:{f}}, {upper:{f}}]"
+    if sigma is None:
+        return ""
+    text = f"{sigma:{f}}"
+    return f"{text} [{lower:{f}}, {upper:{f}}]" if lower is not None and upper is not None else text
 
 
 def candidate_rows(stores: ProjectStores, survivors_only: bool = True) -> list[dict[str, Any]]:
@@ -69,7 +88,9 @@ def filter_rows(
     for r in rows:
         if anion_type and r["anion_type"] != anion_type:
             continue
-        if verdict and verdict not in (r["ml_verdict"], r["md_verdict"]):
+        if verdict and verdict not in (r["ml_verdict"], r["md_verdict"]) and not (
+            r["md_verdict"] or ""
+        ).startswith(verdict):  # 'superionic' also matches 'superionic (MD)'
             continue
         if min_sigma is not None and (r["sigma_300k"] is None or r["sigma_300k"] < min_sigma):
             continue

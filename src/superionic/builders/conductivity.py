@@ -1,5 +1,5 @@
 """``ConductivityBuilder``: the ``DiffusionDoc`` s of a material (one per temperature) ->
-one ``ConductivityDoc`` (Arrhenius fit, D and sigma at 300 K with intervals, verdict).
+one ``ConductivityDoc`` (Arrhenius fit, D and sigma at 300 K with intervals or bounds, verdict).
 
 GroupBuilder-style: sources ``diffusion`` (grouped by ``material_id``) and ``materials``
 (the structure, for the Li number density); target ``conductivity`` (key ``material_id``).
@@ -9,7 +9,8 @@ DiffusionDocs is used (:func:`superionic.md.arrhenius.conductivity_from_diffusio
 A material is rebuilt (:func:`stale_materials`) when it has no ConductivityDoc, when the set
 of its DiffusionDoc ids differs from the target's ``source_doc_ids`` (a temperature added or
 removed), when one of its DiffusionDocs is newer than the target, or when its material
-document (the structure) is newer. Other materials are not touched: adding one
+document (the structure) is newer, or when it was made under other fit/verdict rules
+(``analysis_version``: version, Ea limits, threshold). Other materials are not touched: adding one
 temperature's result for one material rebuilds that material only.
 """
 
@@ -64,8 +65,10 @@ class ConductivityBuilder(SuperionicBuilder):
             groups.setdefault(str(row["material_id"]), []).append(row)
         materials = {str(d["material_id"]): d for d in self.materials.query(properties=["material_id", "last_updated"])}
         targets = {d["material_id"]: d for d in self.conductivity.query(
-            properties=["material_id", "last_updated", "source_doc_ids"])}
-        todo = stale_materials(groups, targets, materials)
+            properties=["material_id", "last_updated", "source_doc_ids", "analysis_version"])}
+        from superionic.md.arrhenius import conductivity_version
+
+        todo = stale_materials(groups, targets, materials, conductivity_version(self.threshold))
         self.total = len(todo)
         self.logger.info("conductivity: %d of %d materials to build", len(todo), len(groups))
         for material_id in todo:
@@ -96,13 +99,15 @@ class ConductivityBuilder(SuperionicBuilder):
 # Pure functions
 # --------------------------------------------------------------------------------------------
 def stale_materials(
-    groups: dict[str, list[dict]], targets: dict[str, dict], materials: dict[str, dict]
+    groups: dict[str, list[dict]], targets: dict[str, dict], materials: dict[str, dict],
+    version: str | None = None,
 ) -> list[str]:
     """Material ids whose ConductivityDoc must be rebuilt, sorted.
 
     ``groups``: material_id -> its DiffusionDocs (``doc_id``, ``last_updated``);
     ``targets``: material_id -> stored ConductivityDoc (``last_updated``, ``source_doc_ids``);
-    ``materials``: material_id -> material document (``last_updated``).
+    ``materials``: material_id -> material document (``last_updated``);
+    ``version``: the fit and verdict rules now (a target made under others is rebuilt).
     """
     stale = []
     for material_id, docs in sorted(groups.items()):
@@ -111,7 +116,9 @@ def stale_materials(
             stale.append(material_id)
             continue
         built = as_utc(target.get("last_updated"))
-        if {d["doc_id"] for d in docs} != set(target.get("source_doc_ids") or []):
+        if version is not None and target.get("analysis_version") != version:
+            stale.append(material_id)
+        elif {d["doc_id"] for d in docs} != set(target.get("source_doc_ids") or []):
             stale.append(material_id)
         elif max(as_utc(d.get("last_updated")) for d in docs) > built:
             stale.append(material_id)

@@ -18,6 +18,12 @@ Which output makes the document of a ``doc_id`` (:func:`choose_sources`): the ne
 analysed. Without any run, the newest ``DiffusionDoc`` is collected. The target is rebuilt
 (:func:`is_stale`) when it is missing, when the chosen output is newer than it, or when it
 was built from another run (``trajectory_ref`` differs).
+
+Analysis settings: every DiffusionDoc carries ``analysis_version`` (analysis version + hash
+of its ``DiffusionSettings``). An analysis made with other settings than the builder's
+(``diffusion_settings``) is not collected: its run is analysed again, and a stored document
+with another ``analysis_version`` is rebuilt from its run. A DiffusionDoc without a run (from
+files) is collected as it is, whatever its settings.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from superionic.schemas.md import DiffusionDoc, diffusion_doc_id
 
 RUN_CLASS = "MDRunDoc"
 DIFFUSION_CLASS = "DiffusionDoc"
-OUTPUT_FIELDS = ("@class", "last_updated", "doc_id", "material_id", "formula", "temperature", "trajectory_ref")
+OUTPUT_FIELDS = ("@class", "last_updated", "doc_id", "material_id", "formula", "temperature", "trajectory_ref",
+                 "analysis_version")
 
 
 def run_trajectory_ref(uuid: str) -> str:
@@ -75,12 +82,22 @@ class DiffusionBuilder(SuperionicBuilder):
 
         return JobStore(self.jobs, additional_stores={"data": self.data})
 
+    def analysis_version(self) -> str:
+        """The ``analysis_version`` the builder's settings give (see the module docstring)."""
+        from superionic.md.analysis_jobs import _settings
+        from superionic.md.diffusion import analysis_version
+
+        return analysis_version(_settings(self.diffusion_settings))
+
     def get_items(self) -> Iterator[dict]:
         self.reset_counts()
         outputs = list(job_outputs(self.jobs))
-        chosen = choose_sources(outputs)
-        targets = {d["doc_id"]: d for d in self.diffusion.query(properties=["doc_id", "last_updated", "trajectory_ref"])}
-        todo = [source for doc_id, source in sorted(chosen.items()) if is_stale(source, targets.get(doc_id))]
+        version = self.analysis_version()
+        chosen = choose_sources(outputs, version)
+        targets = {d["doc_id"]: d for d in self.diffusion.query(
+            properties=["doc_id", "last_updated", "trajectory_ref", "analysis_version"])}
+        todo = [source for doc_id, source in sorted(chosen.items())
+                if is_stale(source, targets.get(doc_id), version)]
         self.total = len(todo)
         self.logger.info("diffusion: %d of %d material-temperature documents to build (%d job outputs)",
                          len(todo), len(chosen), len(outputs))
@@ -134,6 +151,7 @@ class JobOutput:
     doc_id: str
     last_updated: datetime
     trajectory_ref: str | None  # runs: the ref an analysis of this run carries
+    analysis_version: str | None = None  # analyses: the version + settings hash they used
 
     @classmethod
     def from_job(cls, job: dict) -> JobOutput | None:
@@ -150,15 +168,18 @@ class JobOutput:
                 return None
         except (KeyError, TypeError, ValueError):
             return None
-        return cls(str(job["uuid"]), int(job.get("index") or 1), kind, doc_id, as_utc(out.get("last_updated")), ref)
+        return cls(str(job["uuid"]), int(job.get("index") or 1), kind, doc_id, as_utc(out.get("last_updated")), ref,
+                   out.get("analysis_version") if kind == DIFFUSION_CLASS else None)
 
     @property
     def key(self) -> str:
         return f"{self.uuid}:{self.index}"
 
 
-def choose_sources(outputs: Iterable[JobOutput]) -> dict[str, JobOutput]:
-    """doc_id -> the job output its DiffusionDoc comes from (rule in the module docstring)."""
+def choose_sources(outputs: Iterable[JobOutput], version: str | None = None) -> dict[str, JobOutput]:
+    """doc_id -> the job output its DiffusionDoc comes from (rule in the module docstring);
+    with ``version``, an analysis of a run made with another ``analysis_version`` is passed
+    over (the run is analysed again)."""
     runs: dict[str, JobOutput] = {}
     analyses: dict[str, list[JobOutput]] = {}
     for out in outputs:
@@ -173,7 +194,8 @@ def choose_sources(outputs: Iterable[JobOutput]) -> dict[str, JobOutput]:
         run = runs.get(doc_id)
         candidates = analyses.get(doc_id, [])
         if run is not None:
-            candidates = [a for a in candidates if a.trajectory_ref == run.trajectory_ref]
+            candidates = [a for a in candidates if a.trajectory_ref == run.trajectory_ref
+                          and (version is None or a.analysis_version == version)]
         if candidates:
             chosen[doc_id] = max(candidates, key=lambda a: (a.last_updated, a.key))
         elif run is not None:
@@ -181,9 +203,13 @@ def choose_sources(outputs: Iterable[JobOutput]) -> dict[str, JobOutput]:
     return chosen
 
 
-def is_stale(source: JobOutput, target: dict | None) -> bool:
-    """Whether the stored DiffusionDoc (``last_updated``, ``trajectory_ref``) must be rebuilt."""
+def is_stale(source: JobOutput, target: dict | None, version: str | None = None) -> bool:
+    """Whether the stored DiffusionDoc (``last_updated``, ``trajectory_ref``,
+    ``analysis_version``) must be rebuilt; a run is analysed again when the stored document
+    has another ``analysis_version`` than ``version``."""
     if target is None:
+        return True
+    if version is not None and source.kind == RUN_CLASS and target.get("analysis_version") != version:
         return True
     if source.last_updated > as_utc(target.get("last_updated")):
         return True
@@ -201,7 +227,7 @@ def diffusion_doc_from_output(output: dict, source: JobOutput, settings: dict | 
     if source.kind == DIFFUSION_CLASS:
         doc = DiffusionDoc.model_validate({k: v for k, v in output.items() if not k.startswith("@")})
         return doc.model_copy(update={"last_updated": source.last_updated})
-    from superionic.md.collect import analyze_md_run
+    from superionic.md.collect import _version, analyze_md_run
 
     try:
         run = MontyDecoder().process_decoded(output)
@@ -213,5 +239,5 @@ def diffusion_doc_from_output(output: dict, source: JobOutput, settings: dict | 
             doc_id=source.doc_id, material_id=material_id, formula=str(output.get("formula") or ""),
             temperature=float(temperature.rstrip("K")), engine=str(output.get("engine") or "unknown"),
             preset=output.get("preset"), trajectory_ref=source.trajectory_ref, flags=[reason],
-            usable=False, reason=reason,
+            usable=False, reason=reason, analysis_version=_version(settings),
         )

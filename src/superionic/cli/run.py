@@ -38,12 +38,10 @@ def _recipe(recipe: str, source, path, engine, preset, top):
 
 
 def _fmt_sigma(row: dict) -> str:
-    if row["sigma_300k"] is None:
-        return "-"
-    text = f"{row['sigma_300k']:.1e}"
-    if row["sigma_300k_low"] is not None and row["sigma_300k_high"] is not None:
-        text += f" [{row['sigma_300k_low']:.0e}, {row['sigma_300k_high']:.0e}]"
-    return text
+    from superionic.results import sigma_text
+
+    return sigma_text(row["sigma_300k"], row["sigma_300k_low"], row["sigma_300k_high"],
+                      row.get("sigma_300k_kind"), digits=0) or "-"
 
 
 def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated first, then by ML rank)") -> Table:

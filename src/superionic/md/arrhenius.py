@@ -9,7 +9,12 @@
   J = (1, 1/300), C the fit covariance (normal quantiles).
 * sigma = n q^2 D / (k_B T), n the Li number density (from the structure given, else from the
   simulated cells), q = e, Haven ratio 1. The same factor maps the D interval to sigma.
-* Fewer than two usable temperatures, or Ea <= 0, gives the verdict "insufficient data".
+* Fewer than two resolved temperatures (or Ea <= 0): the range of sigma(300 K) the resolved
+  intervals and the unresolved temperatures' D upper bounds allow, with a stated range of Ea
+  (:func:`superionic.md.bounds.sigma_range_from_bounds`).
+* Verdict (:func:`superionic.md.bounds.md_verdict`): "superionic (MD)" when the range lies
+  above the threshold, "not superionic (MD bound)" below, "undecided (MD): interval spans
+  1e-4" across; "insufficient data" only when no temperature bounds D (all melted/failed).
 """
 
 from __future__ import annotations
@@ -18,6 +23,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from superionic.md.bounds import (
+    EA_MAX_EV,
+    EA_MIN_EV,
+    VERDICT_NONE,
+    md_verdict,
+    sigma_range_from_bounds,
+)
+from superionic.md.diffusion import ANALYSIS_VERSION
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc, ExcludedTemperature
 
 K_B_EV = 8.617333262e-5  # eV / K
@@ -54,6 +67,12 @@ def weighted_arrhenius(temps, d, sigma_ln_d) -> tuple[np.ndarray, np.ndarray, fl
     return beta, cov, chi2
 
 
+def conductivity_version(threshold: float = SUPERIONIC_THRESHOLD, ea_min: float = EA_MIN_EV,
+                         ea_max: float = EA_MAX_EV) -> str:
+    """``ConductivityDoc.analysis_version``: the rules' version, Ea limits and threshold."""
+    return f"{ANALYSIS_VERSION}:ea{ea_min:g}-{ea_max:g}:thr{threshold:g}"
+
+
 def _pick_per_temperature(docs: list[DiffusionDoc]) -> tuple[list[DiffusionDoc], list[str]]:
     by_t: dict[float, DiffusionDoc] = {}
     flags = []
@@ -74,6 +93,8 @@ def conductivity_from_diffusion(
     *,
     threshold: float = SUPERIONIC_THRESHOLD,
     target_temperature: float = ROOM_T,
+    ea_min: float = EA_MIN_EV,
+    ea_max: float = EA_MAX_EV,
 ) -> ConductivityDoc:
     """Per-temperature DiffusionDocs of one material -> ConductivityDoc (see module doc)."""
     docs = [d if isinstance(d, DiffusionDoc) else DiffusionDoc(**d) for d in docs]
@@ -106,17 +127,36 @@ def conductivity_from_diffusion(
         densities = [d.li_density_cm3 for d in (used or docs) if d.li_density_cm3]
         density = float(np.mean(densities)) if densities else None
     out["li_density_cm3"] = density
+    out["analysis_version"] = conductivity_version(threshold, ea_min, ea_max)
+    unrelaxed = [d.temperature for d in docs if d.start_relaxed is False]
+    if unrelaxed:
+        flags.append("unrelaxed_start: the force-field relaxation failed, MD at "
+                     + ", ".join(f"{t:g}" for t in unrelaxed) + " K started from the unrelaxed cell")
     out["method"] = (
         "weighted least squares of ln D vs 1/T (weights from each 95 % interval; covariance "
         "scaled by reduced chi^2 if > 1); D(300 K) interval from the propagated fit "
-        "covariance (normal); Nernst-Einstein with the Li number density, Haven ratio 1"
+        "covariance (normal); Nernst-Einstein with the Li number density, Haven ratio 1. "
+        "Without two resolved temperatures: bounds (superionic.md.bounds)"
     )
-    if len(used) < 2:
+    out["flags"] = flags
+    if len(used) >= 2:
+        _fit(out, used, flags, target_temperature)
+    if out.get("sigma300_kind") is None:
+        _bounds(out, used, docs, density, flags, target_temperature, ea_min, ea_max)
+    lower, upper = out.get("sigma300_lower"), out.get("sigma300_upper")
+    out["verdict"] = md_verdict(lower, upper, threshold)
+    if out["verdict"] == VERDICT_NONE:
         why = "; ".join(f"{e.temperature:g} K: {e.reason}" for e in excluded) or "none excluded"
-        out.update(verdict="insufficient data", flags=flags,
-                   verdict_reason=f"{len(used)} usable temperature(s), need 2 ({why})")
-        return ConductivityDoc(**out)
+        if not density:
+            why = "no Li number density for Nernst-Einstein; " + why
+        out["verdict_reason"] = f"no temperature bounds D ({why})"
+    else:
+        out["verdict_reason"] = _range_text(out, threshold, target_temperature)
+    return ConductivityDoc(**out)
 
+
+def _fit(out: dict, used: list[DiffusionDoc], flags: list[str], target_temperature: float) -> None:
+    """Arrhenius fit of the resolved temperatures into ``out`` (an interval if Ea > 0)."""
     temps = np.array([d.temperature for d in used])
     dvals = np.array([d.diffusivity for d in used])
     lo = np.array([d.diffusivity_ci95[0] for d in used])
@@ -133,27 +173,50 @@ def conductivity_from_diffusion(
     if len(used) == 2:
         flags.append("two_temperatures: Ea from two points; its error comes only from the D "
                      "intervals, the Arrhenius form itself is not tested")
-    if density:
-        sig = nernst_einstein(d300, density, target_temperature)
-        sig_ci = tuple(nernst_einstein(x, density, target_temperature) for x in d_ci)
-        out.update(sigma300=sig, sigma300_ci95=sig_ci)
-    if ea <= 0:
-        out.update(verdict="insufficient data", flags=flags,
-                   verdict_reason=f"Ea = {ea:.2f} eV <= 0: D does not rise with temperature")
-        return ConductivityDoc(**out)
+    density = out["li_density_cm3"]
     if not density:
-        out.update(verdict="insufficient data", flags=flags,
-                   verdict_reason="no Li number density for Nernst-Einstein")
-        return ConductivityDoc(**out)
-    sig, sig_ci = out["sigma300"], out["sigma300_ci95"]
-    verdict = "superionic" if sig >= threshold else "not superionic"
-    if sig_ci[0] < threshold <= sig_ci[1]:
-        flags.append(f"verdict_uncertain: the 95 % interval [{sig_ci[0]:.2g}, {sig_ci[1]:.2g}] "
-                     f"S/cm contains the {threshold:g} S/cm threshold")
-    out.update(
-        verdict=verdict, flags=flags,
-        verdict_reason=f"sigma({target_temperature:g} K) = {sig:.3g} S/cm "
-        f"{'>=' if sig >= threshold else '<'} {threshold:g} S/cm from "
-        f"{len(used)} temperatures ({', '.join(f'{t:g}' for t in temps)} K)",
-    )
-    return ConductivityDoc(**out)
+        return
+    sig = nernst_einstein(d300, density, target_temperature)
+    sig_ci = tuple(nernst_einstein(x, density, target_temperature) for x in d_ci)
+    out.update(sigma300=sig, sigma300_ci95=sig_ci)
+    if ea <= 0:
+        flags.append(f"fit_rejected: Ea = {ea:.2f} eV <= 0 (D does not rise with temperature); "
+                     "the verdict uses the per-temperature bounds")
+        return
+    out.update(sigma300_kind="interval", sigma300_lower=sig_ci[0], sigma300_upper=sig_ci[1])
+
+
+def _bounds(out: dict, used: list[DiffusionDoc], docs: list[DiffusionDoc], density: float | None,
+            flags: list[str], target_temperature: float, ea_min: float, ea_max: float) -> None:
+    """sigma(300 K) range from per-temperature D ranges / upper bounds (superionic.md.bounds)."""
+    points = [(d.temperature, d.diffusivity_ci95[0], d.diffusivity_ci95[1]) for d in used]
+    points += [(d.temperature, None, d.diffusivity_upper95) for d in docs
+               if d.d_status == "upper_bound" and d.diffusivity_upper95]
+    if not points or not density:
+        return
+    lower, upper, ea_low, how = sigma_range_from_bounds(
+        points, lambda x: nernst_einstein(x, density, target_temperature),
+        ea_min=ea_min, ea_max=ea_max, t_to=target_temperature)
+    if lower > upper:
+        flags.append(f"inconsistent_bounds: lower end {lower:.2g} above the upper bound "
+                     f"{upper:.2g} S/cm; the upper bound is kept")
+        lower = 0.0
+    out.update(sigma300_kind="range" if lower > 0 else "upper_bound", sigma300_lower=lower,
+               sigma300_upper=upper, ea_limits=(ea_low, ea_max))
+    out["method"] += "; " + how
+
+
+def _range_text(out: dict, threshold: float, target_temperature: float) -> str:
+    lower, upper, kind = out["sigma300_lower"], out["sigma300_upper"], out["sigma300_kind"]
+    t = f"sigma({target_temperature:g} K)"
+    if kind == "interval":
+        temps = ", ".join(f"{x:g}" for x in out["temperatures_used"])
+        return (f"{t} = {out['sigma300']:.3g} S/cm, 95 % [{lower:.2g}, {upper:.2g}] vs {threshold:g} "
+                f"S/cm; Ea = {out['activation_energy']:.2f} +/- {out['activation_energy_std']:.2f} eV "
+                f"from {temps} K")
+    ea_low, ea_high = out["ea_limits"]
+    if kind == "upper_bound":
+        return (f"{t} <= {upper:.2g} S/cm (95 % bound; Li hops not resolved, Ea >= {ea_low:.2f} eV "
+                f"assumed) vs {threshold:g} S/cm")
+    return (f"{t} in [{lower:.2g}, {upper:.2g}] S/cm (one resolved temperature, Ea between "
+            f"{ea_low:.2f} and {ea_high:g} eV) vs {threshold:g} S/cm")

@@ -212,6 +212,13 @@ def collect_vasp_run(
     )
 
 
+def _version(settings: dict | None) -> str:
+    from superionic.md.analysis_jobs import _settings
+    from superionic.md.diffusion import analysis_version
+
+    return analysis_version(_settings(settings))
+
+
 def li_trajectory(run: MDRunDoc):
     """The run's production trajectory in the analysis' in-memory form (``LiTrajectory``)."""
     from superionic.md.trajectory import from_fractional
@@ -241,7 +248,7 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
     material_id = run.material_id or run.formula
     if run.status != "completed" or run.trajectory is None:
         reason = f"md_failed: {run.failure_reason or 'no production trajectory'}"
-        return DiffusionDoc(
+        return with_start_state(DiffusionDoc(
             doc_id=diffusion_doc_id(material_id, run.temperature),
             material_id=material_id,
             formula=run.formula,
@@ -252,8 +259,9 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
             flags=[reason],
             usable=False,
             reason=reason,
-        )
-    return analyze_diffusion.original(
+            analysis_version=_version(settings),
+        ), run.relaxation)
+    doc = analyze_diffusion.original(
         li_trajectory(run),
         material_id,
         temperature=run.temperature,
@@ -262,3 +270,17 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
         trajectory_ref=trajectory_ref,
         settings=settings,
     )
+    return with_start_state(doc, run.relaxation)
+
+
+def with_start_state(doc, relaxation: dict | None):
+    """Record on the DiffusionDoc whether MD started from a force-field-relaxed cell; a
+    failed (or switched-off) relaxation adds an ``unrelaxed_start`` warning flag."""
+    if not relaxation:
+        return doc
+    relaxed = bool(relaxation.get("relaxed"))
+    flags = list(doc.flags)
+    if not relaxed:
+        flags.append(f"unrelaxed_start: MD started from the unrelaxed cell "
+                     f"({relaxation.get('reason') or 'relaxation did not run'})")
+    return doc.model_copy(update={"start_relaxed": relaxed, "flags": flags})

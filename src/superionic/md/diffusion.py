@@ -20,6 +20,9 @@ Method (defaults in :class:`DiffusionSettings`):
 * Hops: each Li position is averaged over blocks of about 0.5 ps (removes vibration; shorter,
   down to 1/20 of the run, for runs under 10 ps); a hop is counted each time the block average
   is more than 1.5 A from the site where the atom last settled, which then moves there.
+* Not resolved (too few hops, slope within 2 sigma of 0, too short a run, few Li): an upper
+  bound on D instead, the larger of a hop-count (Poisson) and an MSD-slope bound
+  (:mod:`superionic.md.bounds`); ``d_status`` says which the document carries.
 * Framework melting: more than 10 % of all non-Li atoms, or more than half the atoms of one
   non-Li element, leave their site (block average > 1.5 A from the start; one Er of 12
   hopping is a defect, flagged as framework_hops only).
@@ -27,11 +30,14 @@ Method (defaults in :class:`DiffusionSettings`):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.stats import truncnorm
 
+from superionic.md.bounds import hop_upper_bound, slope_upper_bound
 from superionic.md.msd import drift_corrected_segments, group_msd, squared_displacement_moments
 from superionic.md.trajectory import LiTrajectory, load_trajectory
 from superionic.schemas.md import DiffusionDoc, FitWindow, MSDSummary, diffusion_doc_id
@@ -40,7 +46,11 @@ EXCLUDING = {
     "md_failed", "no_li", "too_few_li", "too_short", "too_few_hops", "framework_melting",
     "d_not_resolved", "temperature_off_target",
 }
+BOUNDABLE = {"too_few_hops", "d_not_resolved", "too_few_li", "too_short"}
+"""Exclusions after which the run still bounds D from above (the others say nothing)."""
 A2_PER_FS_TO_CM2_PER_S = 0.1  # 1 A^2/fs = 1e-16 cm^2 / 1e-15 s
+ANALYSIS_VERSION = "2"
+"""Bumped when the analysis changes in a way its settings do not show (2: D upper bounds)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,15 @@ class DiffusionSettings:
     temperature_tolerance: float = 0.1
     d_resolved_sigmas: float = 2.0
     covariance: str = "random_walk"  # or "kinisi" (see msd_covariance)
+    bound_hop_length: float = 3.0  # Angstrom, jump length of the hop-count bound on D
+    bound_confidence: float = 0.95  # one-sided
+
+
+def analysis_version(settings: DiffusionSettings | None = None) -> str:
+    """'<ANALYSIS_VERSION>:<hash of the settings>': a document analysed with other settings
+    (or an older analysis) carries another value, and the builders redo it."""
+    blob = json.dumps(asdict(settings or DiffusionSettings()), sort_keys=True)
+    return f"{ANALYSIS_VERSION}:{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
 
 @dataclass
@@ -137,9 +156,11 @@ def msd_covariance(
     return cov, used
 
 
-def count_hops(segments: list[np.ndarray], atoms: np.ndarray, block: int, distance: float) -> int:
-    """Site-to-site moves of block-averaged positions (see module docstring)."""
-    total = 0
+def count_hops(segments: list[np.ndarray], atoms: np.ndarray, block: int, distance: float,
+               return_longest: bool = False) -> int | tuple[int, float]:
+    """Site-to-site moves of block-averaged positions (see module docstring); with
+    ``return_longest`` also the longest hop (Angstrom, 0 without hops)."""
+    total, longest = 0, 0.0
     for seg in segments:
         nb = seg.shape[0] // block
         if nb < 2 or atoms.size == 0:
@@ -147,10 +168,13 @@ def count_hops(segments: list[np.ndarray], atoms: np.ndarray, block: int, distan
         xb = seg[: nb * block, atoms].reshape(nb, block, atoms.size, 3).mean(axis=1)
         anchor = xb[0].copy()
         for b in range(1, nb):
-            moved = np.linalg.norm(xb[b] - anchor, axis=1) > distance
+            step = np.linalg.norm(xb[b] - anchor, axis=1)
+            moved = step > distance
             total += int(moved.sum())
+            if moved.any():
+                longest = max(longest, float(step[moved].max()))
             anchor[moved] = xb[b][moved]
-    return total
+    return (total, longest) if return_longest else total
 
 
 def displaced_fraction(
@@ -234,6 +258,7 @@ def diffusion_from_trajectory(
         n_segments=len(tr.segments), n_li=int(li.size),
         li_density_cm3=tr.number_density("Li") if li.size else 0.0,
         source=tr.source, trajectory_ref=trajectory_ref, settings=asdict(s),
+        analysis_version=analysis_version(s),
         hop_rule=f"block averages over ~{s.block_fs:g} fs (at most 1/20 of the run); a hop is a "
         f"move > {s.hop_distance} A from the last settled site",
     )
@@ -277,6 +302,18 @@ def diffusion_from_trajectory(
     doc["msd_summary"] = _summary(lag_fs, msd_li, msd_fw)
 
     n_longest = max(b - a for a, b in tr.segments)
+    block = max(1, min(int(np.ceil(s.block_fs / frame_fs)), n_longest // 20))
+    n_hops, longest = count_hops(segments, li, block, s.hop_distance, return_longest=True)
+    doc["n_hops"] = n_hops
+    observed_fs = sum((g.shape[0] - 1) for g in segments) * frame_fs
+    hop_length = max(s.bound_hop_length, longest)
+    d_hop_up = hop_upper_bound(n_hops, int(li.size), observed_fs, hop_length, s.bound_confidence) \
+        if observed_fs > 0 else None
+    doc["diffusivity_upper95"] = d_hop_up
+    doc["upper_bound_method"] = (
+        f"hop count: {n_hops} hops of {li.size} Li in {observed_fs / 1000:.2f} ps, Poisson "
+        f"{s.bound_confidence:.0%} upper limit, jumps of {hop_length:.2f} A (stated {s.bound_hop_length:g} A "
+        "or the longest observed), uncorrelated")
     k0, k1, short = fit_window(n_longest, frame_fs, s)
     if k1 - k0 + 1 < s.min_fit_lags:
         flags.append(f"too_short: {tr.n_frames} frames ({tr.duration_ps:.2f} ps) leave no fit "
@@ -310,13 +347,16 @@ def diffusion_from_trajectory(
     elif abs(slope - 1.0) > s.loglog_tolerance:
         flags.append(f"non_linear_msd: log-log slope of MSD minus its offset {slope:.2f} in the "
                      f"fit window (diffusive = 1 +/- {s.loglog_tolerance})")
+    d_slope_up = slope_upper_bound(fit.slope, fit.slope_std, s.bound_confidence)
+    if d_hop_up is None or d_slope_up > d_hop_up:
+        doc["diffusivity_upper95"] = d_slope_up
+        doc["upper_bound_method"] = (
+            f"MSD slope: one-sided {s.bound_confidence:.0%} quantile of the slope posterior "
+            f"(larger than the hop-count bound {d_hop_up or 0:.2g} cm^2/s)")
     if fit.slope < s.d_resolved_sigmas * fit.slope_std:
         flags.append(f"d_not_resolved: MSD slope {fit.slope:.3g} +/- {fit.slope_std:.2g} A^2/fs "
                      f"is within {s.d_resolved_sigmas:g} sigma of 0")
 
-    block = max(1, min(int(np.ceil(s.block_fs / frame_fs)), n_longest // 20))
-    n_hops = count_hops(segments, li, block, s.hop_distance)
-    doc["n_hops"] = n_hops
     if n_hops < s.min_hops:
         flags.append(f"too_few_hops: {n_hops} Li hops < {s.min_hops}")
 
@@ -354,4 +394,12 @@ def _finish(doc: dict, flags: list[str]) -> DiffusionDoc:
     doc["flags"] = flags
     doc["usable"] = not excluding
     doc["reason"] = "; ".join(excluding) if excluding else None
+    codes = {f.split(":", 1)[0] for f in excluding}
+    if not excluding:
+        doc["d_status"] = "resolved"
+    elif codes <= BOUNDABLE and doc.get("diffusivity_upper95") is not None:
+        doc["d_status"] = "upper_bound"
+    else:
+        doc["d_status"] = "none"
+        doc["diffusivity_upper95"] = None
     return DiffusionDoc(**doc)

@@ -350,6 +350,12 @@ def arrhenius_plot(docs: Sequence[DiffusionDoc], cond: ConductivityDoc | None, t
     ax = fig.add_subplot()
     excluded: list[str] = []
     for d in docs:
+        if d.d_status == "upper_bound" and d.diffusivity_upper95:  # hops not resolved: D <= bound
+            ax.plot([1000.0 / d.temperature], [d.diffusivity_upper95], marker="v", markersize=8,
+                    color=colors[d.temperature], linestyle="none")
+            ax.annotate(f"{d.temperature:g} K (bound)", (1000.0 / d.temperature, d.diffusivity_upper95),
+                        textcoords="offset points", xytext=(7, -4), fontsize=7)
+            continue
         if not d.diffusivity or d.diffusivity <= 0:
             continue
         x, value = 1000.0 / d.temperature, d.diffusivity
@@ -384,6 +390,18 @@ def arrhenius_plot(docs: Sequence[DiffusionDoc], cond: ConductivityDoc | None, t
         ax.annotate(f"$\\sigma$ = {cond.threshold:.0e} S/cm", (1000 / 300 - 0.12, d_threshold),
                     textcoords="offset points", xytext=(-4, -3), ha="right", va="center",
                     fontsize=7, color=POS)
+    if cond and cond.sigma300_kind in ("upper_bound", "range") and cond.li_density_cm3:
+        per_d = nernst_einstein(1.0, cond.li_density_cm3, 300.0)
+        ax.plot([1000.0 / 300.0], [cond.sigma300_upper / per_d], marker="v", markersize=10,
+                color=POS, linestyle="none", label="D(300 K) upper bound, 95 %")
+        if cond.sigma300_lower:
+            ax.plot([1000.0 / 300.0], [cond.sigma300_lower / per_d], marker="^", markersize=10,
+                    color=POS, linestyle="none", label="D(300 K) lower bound")
+        ea = cond.ea_limits[0] if cond.ea_limits else None
+        lines.append(f"$\\sigma$(300 K) <= {cond.sigma300_upper:.1e} S/cm"
+                     + (f" (Ea >= {ea:.2f} eV)" if ea else ""))
+        if cond.sigma300_lower:
+            lines.append(f"$\\sigma$(300 K) >= {cond.sigma300_lower:.1e} S/cm")
     if cond and cond.sigma300 is not None:
         ci = cond.sigma300_ci95
         lines.append(f"$\\sigma$(300 K) = {cond.sigma300:.2e} S/cm")

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from superionic.results import join_row
+from superionic.results import join_row, sigma_text
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 from superionic.schemas.ml import ModelDoc, PredictionDoc, StudyDoc
 from superionic.schemas.screening import FunnelDoc, FunnelStep
@@ -215,13 +215,6 @@ def gather(stores, training_sources: tuple[str, ...] | None = None) -> ReportDat
     return data
 
 
-def _fmt_sigma(value: float | None, ci: tuple[float, float] | None) -> str:
-    if value is None:
-        return ""
-    text = f"{value:.2e}"
-    return f"{text} [{ci[0]:.1e}, {ci[1]:.1e}]" if ci else text
-
-
 def summary_rows(data: ReportData) -> list[dict[str, Any]]:
     """One row per candidate (MD candidates first, then by ML rank): the report's table.
 
@@ -247,7 +240,8 @@ def summary_rows(data: ReportData) -> list[dict[str, Any]]:
         if c is None and diff:
             row["md_verdict"] = "not fitted"
         md, ml = row["md_verdict"], row["ml_verdict"]
-        row["sigma300_text"] = _fmt_sigma(c.sigma300, c.sigma300_ci95) if c else ""
+        row["sigma300_text"] = sigma_text(c.sigma300, c.sigma300_lower, c.sigma300_upper,
+                                          c.sigma300_kind, digits=2) if c else ""
         row["verdict"] = f"MD: {md}" if md else (f"ML: {ml}" if ml else "")
         rows.append(row)
     return rows

@@ -257,12 +257,14 @@ def md_section(data: ReportData) -> Section:
         section.blocks.append(FigureRow(figures))
         if docs:
             section.blocks.append(Table(
-                ["T (K)", "ps", "D (cm2/s)", "95 % interval", "fit window (ps)", "hops", "used", "flags"],
+                ["T (K)", "ps", "D (cm2/s)", "95 % interval", "D upper bound", "fit window (ps)", "hops",
+                 "used", "flags"],
                 [[f"{d.temperature:g}", f"{d.duration_ps:.0f}", _num(d.diffusivity, ".2e"),
                   "-" if not d.diffusivity_ci95 else f"[{d.diffusivity_ci95[0]:.2e}, {d.diffusivity_ci95[1]:.2e}]",
+                  "-" if d.d_status != "upper_bound" else f"<= {d.diffusivity_upper95:.2e}",
                   "-" if not d.fit_window else f"{d.fit_window.start_ps:.1f}-{d.fit_window.end_ps:.1f}",
                   str(d.n_hops), "yes" if d.usable else "no", str(len(d.flags))] for d in docs],
-                numeric={0, 1, 2, 5, 7}))
+                numeric={0, 1, 2, 6, 8}))
         if cond is None:
             section.blocks.append(Note("No ConductivityDoc: the Arrhenius fit has not been stored yet "
                                        "(the MD stage of `superionic md` / `superionic run` writes it)."))

@@ -12,7 +12,12 @@ from pydantic import BaseModel, Field, model_validator
 
 from superionic.schemas.base import SuperionicDoc
 
-Verdict = Literal["superionic", "not superionic", "insufficient data"]
+Verdict = Literal[
+    "superionic (MD)", "not superionic (MD bound)", "undecided (MD): interval spans 1e-4",
+    "insufficient data",
+]
+SigmaKind = Literal["interval", "upper_bound", "range"]
+DStatus = Literal["resolved", "upper_bound", "none"]
 
 
 def diffusion_doc_id(material_id: str, temperature: float) -> str:
@@ -65,6 +70,26 @@ class DiffusionDoc(SuperionicDoc):
     )
     diffusivity_std: float | None = Field(
         None, description="Standard deviation of the MSD slope / 6 (cm^2/s), before D >= 0."
+    )
+    d_status: DStatus = Field(
+        "none",
+        description="'resolved' (D with its interval enters the Arrhenius fit), 'upper_bound' "
+        "(hops not resolved: only diffusivity_upper95 holds) or 'none' (melted, failed, off "
+        "target: nothing can be said).",
+    )
+    diffusivity_upper95: float | None = Field(
+        None,
+        description="One-sided 95 % upper bound on D (cm^2/s): the larger of the hop-count "
+        "(Poisson) and MSD-slope bounds; None when d_status is 'none'.",
+    )
+    upper_bound_method: str = Field("", description="Which bound gave diffusivity_upper95, how.")
+    start_relaxed: bool | None = Field(
+        None,
+        description="Whether the MD started from a force-field-relaxed cell (False: the "
+        "relaxation failed and MD started unrelaxed; None: no relaxation step, e.g. VASP).",
+    )
+    analysis_version: str = Field(
+        "", description="'<analysis version>:<settings hash>'; builders redo a stale analysis."
     )
     msd_intercept: float | None = Field(
         None, description="Intercept of the fitted MSD line (Angstrom^2): vibrational offset."
@@ -171,7 +196,28 @@ class ConductivityDoc(SuperionicDoc):
         None, description="Li conductivity at 300 K (S/cm), Nernst-Einstein, Haven ratio 1."
     )
     sigma300_ci95: tuple[float, float] | None = Field(
-        None, description="95 % interval of sigma(300 K) (S/cm)."
+        None, description="95 % interval of sigma(300 K) (S/cm) from the Arrhenius fit."
+    )
+    sigma300_kind: SigmaKind | None = Field(
+        None,
+        description="What sigma300_lower/upper are: 'interval' (Arrhenius fit of >= 2 resolved "
+        "temperatures), 'upper_bound' (no resolved temperature: D upper bounds carried to "
+        "300 K with the smallest allowed Ea), 'range' (one resolved temperature: carried with "
+        "the smallest and largest allowed Ea).",
+    )
+    sigma300_lower: float | None = Field(
+        None, description="Lower end of the sigma(300 K) range the verdict uses (S/cm); 0 for a "
+        "pure upper bound."
+    )
+    sigma300_upper: float | None = Field(
+        None, description="Upper end (or upper bound) of sigma(300 K) the verdict uses (S/cm)."
+    )
+    ea_limits: tuple[float, float] | None = Field(
+        None, description="Activation energies (eV) assumed for carrying bounds to 300 K: "
+        "(lower limit used, upper limit); None for a fitted interval."
+    )
+    analysis_version: str = Field(
+        "", description="Version and settings hash of the fit and verdict rules."
     )
     li_density_cm3: float | None = Field(
         None, description="Li number density used in Nernst-Einstein (atoms / cm^3)."
@@ -184,8 +230,9 @@ class ConductivityDoc(SuperionicDoc):
     threshold: float = Field(1e-4, description="Conductivity threshold of the verdict (S/cm).")
     verdict: Verdict = Field(
         "insufficient data",
-        description="'superionic' if sigma(300 K) >= threshold, 'not superionic' below, "
-        "'insufficient data' with fewer than two usable temperatures.",
+        description="'superionic (MD)' when the sigma(300 K) range lies above the threshold, "
+        "'not superionic (MD bound)' below, 'undecided (MD): interval spans 1e-4' across it, "
+        "'insufficient data' when no temperature bounds D (all melted or failed).",
     )
     verdict_reason: str = Field("", description="Why the verdict is what it is.")
     flags: list[str] = Field(default_factory=list, description="'code: reason' warnings.")

@@ -54,3 +54,15 @@ def test_screen_bad_store_and_source(tmp_path):
     assert src.exit_code == 2 and "Unknown source" in src.output
     files = runner.invoke(app, ["screen", "--source", "files", str(tmp_path / "nope"), "--store", f"monty://{tmp_path}"])
     assert files.exit_code == 2 and "does not exist" in files.output
+
+
+def test_query_shows_the_physical_voltage_beside_the_seed_verdict(tmp_path):
+    spec = f"monty://{tmp_path / 'store'}"
+    assert runner.invoke(app, ["screen", "--store", spec, "--json"]).exit_code == 0
+    result = runner.invoke(app, ["query", "--store", spec, "--format", "json", "--all"])
+    assert result.exit_code == 0, result.output
+    rows = {r["formula"]: r for r in json.loads(result.stdout)}
+    hit = rows["Li5B7S13"]
+    assert hit["voltage_convention"] == "seed" and hit["v_ox_seed"] - hit["v_ox_li_metal"] > 1.9
+    assert hit["screening_note"] == f"passes the seed's screen; oxidises at {hit['v_ox_li_metal']:.2f} V vs Li"
+    assert rows["Li2Te"]["screening_note"].startswith("fails at oxidation_voltage (the seed's screen)")

@@ -126,13 +126,13 @@ def _voltage_blocks(funnel, data: ReportData) -> list:
         "reconstructed rule, 3.7 V = 1.79 V vs Li/Li+; 'li_metal' = physical V_ox vs Li/Li+). "
         f"Both values are in every ScreeningDoc. Energies used: {sets}.")]
     survivors = [data.screening[m] for m in funnel.survivor_ids if m in data.screening]
-    rows = [[s["material_id"], s.get("formula") or "", _num(s.get("oxidation_limit_v")),
+    rows = [[s.get("formula") or "", s["material_id"], _num(s.get("oxidation_limit_v")),
              _num(s.get("oxidation_voltage_seed_v")), screening_note(s) or ""] for s in survivors]
     if rows:
         low = sum(1 for s in survivors if (s.get("oxidation_limit_v") or 0) < 3.7)
         blocks.append(Details(
             f"V_ox of the {len(rows)} survivors ({low} oxidise below 3.7 V vs Li)",
-            [Table(["material", "formula", "V_ox vs Li (V)", "V seed (V)", "screening"], rows,
+            [Table(["formula", "material", "V_ox vs Li (V)", "V seed (V)", "screening"], rows,
                    numeric={2, 3})]))
     return blocks
 

@@ -22,21 +22,25 @@ def funnel_table(funnel: FunnelDoc) -> Table:
     return table
 
 
-def _print_unknowns(unknown: list, limit: int = 10) -> None:
+def _print_unknowns(unknown: list, limit: int = 8) -> None:
     """What was unknown and why, grouped by step and reason (most frequent first)."""
     if not unknown:
         return
-    from collections import Counter
+    import re
+    from collections import defaultdict
 
-    groups = Counter((d.stopped_at, next(c.reason for c in d.criteria if c.verdict == "unknown"))
-                     for d in unknown)
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for d in unknown:
+        reason = next(c.reason for c in d.criteria if c.verdict == "unknown")
+        generic = re.sub(r"\b[A-Z][a-z]?(?:-[A-Z][a-z]?)+\b", "<system>", reason.replace(d.formula, "<formula>"))
+        groups[(d.stopped_at, generic)].append(d.formula)
     console.print(f"[yellow]{len(unknown)} material(s) unknown (data missing, never a silent pass):[/]")
-    for (step, reason), n in groups.most_common(limit):
-        example = next(d.formula for d in unknown if d.stopped_at == step
-                       and any(c.reason == reason for c in d.criteria))
-        console.print(f"  {n} x {step}: {reason} (e.g. {example})", highlight=False)
-    if len(groups) > limit:
-        console.print(f"  ... and {len(groups) - limit} other reason(s): see the screening store.")
+    ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    for (step, reason), formulas in ranked[:limit]:
+        shown = ", ".join(formulas[:6]) + (", ..." if len(formulas) > 6 else "")
+        console.print(f"  {len(formulas)} at {step}: {reason} ({shown})", highlight=False)
+    if len(ranked) > limit:
+        console.print(f"  ... and {len(ranked) - limit} other reason(s): see the screening store.")
 
 
 def screen(

@@ -54,3 +54,35 @@ def test_screen_bad_store_and_source(tmp_path):
     assert src.exit_code == 2 and "Unknown source" in src.output
     files = runner.invoke(app, ["screen", "--source", "files", str(tmp_path / "nope"), "--store", f"monty://{tmp_path}"])
     assert files.exit_code == 2 and "does not exist" in files.output
+
+
+def test_query_shows_the_physical_voltage_beside_the_seed_verdict(tmp_path):
+    spec = f"monty://{tmp_path / 'store'}"
+    assert runner.invoke(app, ["screen", "--store", spec, "--json"]).exit_code == 0
+    result = runner.invoke(app, ["query", "--store", spec, "--format", "json", "--all"])
+    assert result.exit_code == 0, result.output
+    rows = {r["formula"]: r for r in json.loads(result.stdout)}
+    hit = rows["Li5B7S13"]
+    assert hit["voltage_convention"] == "seed" and hit["v_ox_seed"] - hit["v_ox_li_metal"] > 1.9
+    assert hit["screening_note"] == f"passes the seed's screen; oxidises at {hit['v_ox_li_metal']:.2f} V vs Li"
+    assert rows["Li2Te"]["screening_note"].startswith("fails at oxidation_voltage (the seed's screen)")
+
+
+def test_screen_files_prints_what_was_unknown_and_why(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    # Li6OCl4: a made-up composition that neither MP-2019 nor Wang 2024 holds
+    Structure(Lattice.cubic(7.0), ["Li"] * 6 + ["O"] + ["Cl"] * 4,
+              [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5], [0.25, 0.25, 0.25],
+               [0.75, 0.25, 0.25], [0.5, 0.5, 0.5], [0.75, 0.75, 0.25], [0.75, 0.25, 0.75],
+               [0.25, 0.75, 0.75], [0.75, 0.75, 0.75]]).to(filename=str(folder / "made_up.cif"))
+    result = runner.invoke(app, ["screen", "--source", "files", str(folder),
+                                 "--store", f"monty://{tmp_path / 'store'}"])
+    assert result.exit_code == 0, result.output
+    assert "1 material(s) unknown" in result.output
+    assert "at band_gap" in result.output and "not in the bundled MP-2019 data" in result.output
+    full = runner.invoke(app, ["screen", "--source", "files", str(folder), "--corpus", "full",
+                               "--store", f"monty://{tmp_path / 'store'}"])
+    assert full.exit_code == 2 and "needs --source snapshot" in full.output

@@ -297,6 +297,12 @@ def test_entry_source_feeds_the_stability_window(wire, isolated):
     # the fixture holds the same (legacy) entries as the bundled set: same answer
     assert live.window.oxidation_limit_v == pytest.approx(bundled.window.oxidation_limit_v,
                                                           abs=1e-6)
+    # the energy set names the live MP, its database version and the MP2020 scheme
+    from superionic.screening.conventions import energy_set_label, seed_voltage_v
+
+    assert live.window.entry_source == f"mp-api {FIXTURE_VERSION} GGA_GGA+U"
+    assert "MP2020 corrections" in energy_set_label(live.window)
+    assert seed_voltage_v(live.window) - live.window.oxidation_limit_v == pytest.approx(1.909, abs=0.01)
 
 
 @pytest.mark.timeout(20)

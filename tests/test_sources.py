@@ -118,3 +118,40 @@ def test_files_source_errors(tmp_path):
         load_source("files")
     with pytest.raises(SourceError, match="Unknown source"):
         load_source("icsd")
+
+
+def _made_up(tmp_path) -> Structure:
+    """A Li-Cl-O cell whose composition (Li6OCl4) MP-2019 does not hold."""
+    return Structure(Lattice.cubic(7.0), ["Li"] * 6 + ["O"] + ["Cl"] * 4,
+                     [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5], [0.25, 0.25, 0.25],
+                      [0.75, 0.25, 0.25], [0.5, 0.5, 0.5], [0.75, 0.75, 0.25], [0.75, 0.25, 0.75],
+                      [0.25, 0.75, 0.75], [0.75, 0.75, 0.75]])
+
+
+def test_files_source_fills_what_it_can_and_says_why(tmp_path, memory_stores):
+    from superionic.jobs.screening import run_screening
+
+    _li2o().to(filename=str(tmp_path / "li2o.cif"))
+    _made_up(tmp_path).to(filename=str(tmp_path / "made_up.cif"))
+    _made_up(tmp_path).to(filename=str(tmp_path / "made_up_with_csv.cif"))
+    (tmp_path / "properties.csv").write_text("file,band_gap,energy_above_hull_ev\nmade_up_with_csv.cif,4.2,0\n")
+    docs = {m.material_id.split(":")[1]: m for m in load_source("files", str(tmp_path)).materials}
+    li2o = docs["li2o.cif"]  # composition known to MP-2019: composition-level values, labelled
+    assert li2o.band_gap_ev > 4 and li2o.energy_above_hull_ev == 0.0
+    assert "composition-level" in li2o.value_notes["band_gap_ev"]
+    made_up = docs["made_up.cif"]
+    assert made_up.band_gap_ev is None and "unknown" in made_up.value_notes["band_gap_ev"]
+    supplied = docs["made_up_with_csv.cif"]
+    assert (supplied.band_gap_ev, supplied.energy_above_hull_ev) == (4.2, 0.0)
+    assert "properties.csv" in supplied.value_notes["band_gap_ev"]
+
+    outcome = run_screening(memory_stores, "files", str(tmp_path), show_progress=False)
+    by_file = {d["material_id"].split(":")[1]: d for d in memory_stores.screening.query()}
+    assert by_file["li2o.cif"]["passed"]  # 4.82 V in the seed convention
+    assert by_file["made_up.cif"]["verdict"] == "unknown"
+    assert "Li6Cl4O is not in the bundled MP-2019 data" in by_file["made_up.cif"]["criteria"][1]["reason"]
+    # the CSV row gives gap and E_hull; V_ox is unknown (no energies for Li6OCl4), with the reason
+    csv_doc = by_file["made_up_with_csv.cif"]
+    assert csv_doc["stopped_at"] == "oxidation_voltage" and csv_doc["verdict"] == "unknown"
+    assert len(outcome.unknown) == 2
+

@@ -13,7 +13,27 @@ COLUMNS = (
     "material_id", "formula", "anion_type", "screening", "stopped_at", "votes_gb", "votes_lgbm",
     "n_splits", "probability", "ml_verdict", "sigma_300k", "sigma_300k_low", "sigma_300k_high",
     "activation_energy", "md_verdict", "md_preset", "sigma_300k_kind", "md_reason",
+    "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note",
 )  # fmt: skip
+SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
+                    "oxidation_voltage_seed_v", "voltage_convention"]
+
+
+def screening_note(s: dict) -> str | None:
+    """'passes the seed's screen; oxidises at 2.10 V vs Li': the verdict beside the physical V_ox."""
+    verdict = s.get("verdict")
+    if not verdict:
+        return None
+    convention = s.get("voltage_convention")
+    screen = "the seed's screen" if convention == "seed" else f"the screen ({convention} convention)"
+    if verdict == "pass":
+        text = f"passes {screen}"
+    else:
+        text = f"{'fails' if verdict == 'fail' else 'unknown'} at {s.get('stopped_at')}"
+        if s.get("stopped_at") == "oxidation_voltage":
+            text += f" ({screen})"
+    v_ox = s.get("oxidation_limit_v")
+    return f"{text}; oxidises at {v_ox:.2f} V vs Li" if v_ox is not None else text
 
 
 def _by_id(store, criteria=None, properties=None) -> dict[str, dict]:
@@ -46,6 +66,10 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "md_preset": c.get("preset"),
         "sigma_300k_kind": c.get("sigma300_kind"),
         "md_reason": c.get("verdict_reason"),
+        "v_ox_li_metal": s.get("oxidation_limit_v"),
+        "v_ox_seed": s.get("oxidation_voltage_seed_v"),
+        "voltage_convention": s.get("voltage_convention"),
+        "screening_note": screening_note(s),
     }
 
 
@@ -68,7 +92,7 @@ def candidate_rows(stores: ProjectStores, survivors_only: bool = True) -> list[d
     """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest."""
     screening = _by_id(
         stores.screening, {"passed": True} if survivors_only else {},
-        ["material_id", "formula", "anion_type", "verdict", "stopped_at"],
+        SCREENING_FIELDS,
     )
     preds = _by_id(stores.predictions)
     conductivity = _by_id(stores.conductivity)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from superionic.progress import progress_bar
 from superionic.schemas.screening import FunnelDoc, ScreeningDoc
@@ -18,6 +18,7 @@ class ScreeningOutcome:
     funnel: FunnelDoc
     survivors: list[ScreeningDoc]
     n_materials: int
+    unknown: list[ScreeningDoc] = field(default_factory=list)
 
 
 def _entry_source(source: str):
@@ -35,18 +36,25 @@ def run_screening(
     path: str | None = None,
     thresholds: ScreeningThresholds | None = None,
     show_progress: bool = True,
+    corpus_name: str = "snapshot",
 ) -> ScreeningOutcome:
-    """Read ``source``, screen every material, upsert everything; rerun-safe."""
+    """Read ``source``, screen every material, upsert everything; rerun-safe.
+
+    ``corpus_name="full"`` (snapshot source only): all 21,755 MP 2025.02.12 Li materials,
+    values by composition (``superionic.sources.corpus``); funnel id ``snapshot:full``.
+    """
     thresholds = thresholds or ScreeningThresholds()
-    corpus = load_source(source, path)
+    full = source == "snapshot" and corpus_name == "full"
+    corpus = load_source(source, path, corpus=corpus_name) if source == "snapshot" else load_source(source, path)
     update_changed(stores.materials, [m.to_store() for m in corpus.materials], key="material_id")
     criteria = default_criteria(thresholds, _entry_source(source))
     with progress_bar(f"Screening {len(corpus.materials)} materials", len(corpus.materials), show_progress) as advance:
         docs = screen_all(corpus.materials, criteria, on_progress=advance)
     update_changed(stores.screening, [d.to_store() for d in docs], key="material_id")
-    funnel_id = source if source != "files" else f"files:{path}"
+    funnel_id = "snapshot:full" if full else source if source != "files" else f"files:{path}"
     funnel = build_funnel(
         docs, criteria, source=funnel_id, thresholds=thresholds.model_dump(), issues=corpus.issues
     )
-    stores.funnel.update([funnel.to_store()], key="funnel_id")
-    return ScreeningOutcome(funnel=funnel, survivors=[d for d in docs if d.passed], n_materials=len(docs))
+    update_changed(stores.funnel, [funnel.to_store()], key="funnel_id")
+    return ScreeningOutcome(funnel=funnel, survivors=[d for d in docs if d.passed], n_materials=len(docs),
+                            unknown=[d for d in docs if d.verdict == "unknown"])

@@ -20,7 +20,8 @@ from superionic.schemas.ml import ModelDoc, PredictionDoc, StudyDoc
 from superionic.schemas.screening import FunnelDoc, FunnelStep
 
 SCREENING_FIELDS = ["material_id", "formula", "source", "passed", "verdict", "stopped_at",
-                    "anion_type", "anion_subtype"]
+                    "anion_type", "anion_subtype",
+                    "oxidation_limit_v", "oxidation_voltage_seed_v", "voltage_convention", "energy_set"]
 
 
 @dataclass

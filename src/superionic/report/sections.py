@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from superionic.report import figures as fg
 from superionic.report.gather import ReportData, summary_rows
+from superionic.results import screening_note
 from superionic.report.html_writer import (
     BulletList,
     Details,
@@ -115,6 +116,27 @@ def training_section(data: ReportData) -> Section:
     return section
 
 
+def _voltage_blocks(funnel, data: ReportData) -> list:
+    """The verdict's V_ox convention, and every survivor's physical V_ox beside it."""
+    if not funnel.voltage_convention:
+        return []
+    sets = "; ".join(f"{k}: {v}" for k, v in funnel.energy_sets.items()) or "none"
+    blocks = [Paragraph(
+        f"V_ox verdict convention: {funnel.voltage_convention} ('seed' = V_ox + 1.909 V, the seed's "
+        "reconstructed rule, 3.7 V = 1.79 V vs Li/Li+; 'li_metal' = physical V_ox vs Li/Li+). "
+        f"Both values are in every ScreeningDoc. Energies used: {sets}.")]
+    survivors = [data.screening[m] for m in funnel.survivor_ids if m in data.screening]
+    rows = [[s.get("formula") or "", s["material_id"], _num(s.get("oxidation_limit_v")),
+             _num(s.get("oxidation_voltage_seed_v")), screening_note(s) or ""] for s in survivors]
+    if rows:
+        low = sum(1 for s in survivors if (s.get("oxidation_limit_v") or 0) < 3.7)
+        blocks.append(Details(
+            f"V_ox of the {len(rows)} survivors ({low} oxidise below 3.7 V vs Li)",
+            [Table(["formula", "material", "V_ox vs Li (V)", "V seed (V)", "screening"], rows,
+                   numeric={2, 3})]))
+    return blocks
+
+
 def screening_section(data: ReportData) -> Section:
     section = Section("screening", "Screening funnel and anion types (seed Fig. 1b, 2c)")
     if not data.funnels:
@@ -127,7 +149,9 @@ def screening_section(data: ReportData) -> Section:
         if len(data.funnels) > 1:
             section.blocks.append(Heading(f"Source: {funnel.funnel_id}"))
         section.blocks.append(FigureBlock(
-            f"funnel_{name}", fg.funnel_chart(funnel.steps, f"Screening funnel: {funnel.funnel_id}"),
+            f"funnel_{name}", fg.funnel_chart(funnel.steps, f"Screening funnel: {funnel.funnel_id}"
+                                             + (f" (V_ox {funnel.voltage_convention} convention)"
+                                                if funnel.voltage_convention else "")),
             "Fig. 1b: materials left after each criterion (log scale), this run beside the seed's "
             "counts (MP 2022); removals split into failed rule and unknown (data missing, never a "
             "silent pass)."))
@@ -142,6 +166,7 @@ def screening_section(data: ReportData) -> Section:
         if funnel.window_methods:
             methods = ", ".join(f"{k}: {v}" for k, v in funnel.window_methods.items())
             section.blocks.append(Paragraph(f"How V_ox of the survivors was obtained: {methods}."))
+        section.blocks.extend(_voltage_blocks(funnel, data))
         if funnel.anion_counts:
             section.blocks.append(FigureBlock(
                 f"anions_{name}", fg.anion_types(funnel.anion_counts,

@@ -65,10 +65,12 @@ class MinBandGap:
 
     def evaluate(self, material: MaterialDoc) -> CriterionResult:
         gap = material.band_gap_ev
+        note = material.value_notes.get("band_gap_ev")
         if gap is None:
-            return _result(self, None, "unknown", "band gap missing in the source")
+            return _result(self, None, "unknown", note or "band gap missing in the source")
         verdict = "pass" if gap >= self.min_ev else "fail"
-        return _result(self, gap, verdict, f"{gap:.3f} eV {'>=' if verdict == 'pass' else '<'} {self.min_ev:g} eV")
+        reason = f"{gap:.3f} eV {'>=' if verdict == 'pass' else '<'} {self.min_ev:g} eV"
+        return _result(self, gap, verdict, f"{reason} ({note})" if note else reason)
 
 
 @dataclass
@@ -85,10 +87,12 @@ class MaxEnergyAboveHull:
 
     def evaluate(self, material: MaterialDoc) -> CriterionResult:
         e_hull = material.energy_above_hull_ev
+        note = material.value_notes.get("energy_above_hull_ev")
         if e_hull is None:
-            return _result(self, None, "unknown", "energy above hull missing in the source")
+            return _result(self, None, "unknown", note or "energy above hull missing in the source")
         ok = e_hull <= self.max_ev + self.tolerance_ev
-        return _result(self, e_hull, "pass" if ok else "fail", f"{e_hull:.4f} eV/atom")
+        reason = f"{e_hull:.4f} eV/atom"
+        return _result(self, e_hull, "pass" if ok else "fail", f"{reason} ({note})" if note else reason)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
-from pymatgen.core import Composition, Element
+from pymatgen.core import Composition
 
 ENERGY_SET = "mp2019_e_form"
 ENERGY_SET_LABEL = "MP-2019 formation energies (matbench mp_e_form, MP 2019-04-02, legacy corrections)"
@@ -135,13 +135,12 @@ def _entry(formula: str, e_form: float) -> PDEntry:
 
 @lru_cache(maxsize=4096)
 def _entries(wanted: frozenset[str]) -> tuple[PDEntry, ...]:
+    """Elements at 0 eV (by definition), then every compound of the system's subsystems."""
     energies = formation_energies()
-    entries = [_entry(el, 0.0) for el in sorted(wanted) if Element(el)]
+    entries = [_entry(el, 0.0) for el in sorted(wanted)]
     for system, formulas in _by_system().items():
-        if system <= wanted and len(system) > 1:
+        if len(system) > 1 and system <= wanted:
             entries += [_entry(f, energies[f]) for f in formulas]
-        elif system <= wanted:  # an element row (should be 0): the definition wins
-            continue
     return tuple(entries)
 
 

@@ -8,8 +8,16 @@ SOURCES = ("snapshot", "mp", "files")
 
 
 def load_source(name: str, path: str | None = None, **kwargs) -> SourceResult:
-    """Read a corpus: ``snapshot`` (offline default), ``mp`` (needs MP_API_KEY), ``files PATH``."""
+    """Read a corpus: ``snapshot`` (offline default; ``corpus="full"`` for all 21,755 MP Li
+    materials), ``mp`` (needs MP_API_KEY), ``files PATH``."""
     if name == "snapshot":
+        corpus = kwargs.pop("corpus", "snapshot") or "snapshot"
+        if corpus == "full":
+            from superionic.sources.corpus import load_full_corpus
+
+            return load_full_corpus(**kwargs)
+        if corpus != "snapshot":
+            raise SourceError(f"Unknown corpus {corpus!r}: choose snapshot (560) or full (21,755).")
         from superionic.sources.snapshot import load_snapshot
 
         return load_snapshot(**kwargs)

@@ -22,6 +22,14 @@ SNAPSHOT_NAME = "mp_li_prescreened_560"
 DESCRIPTOR_COLUMNS = ("LLB", "SBI", "AFC", "LASD", "LLSD")
 
 
+def load_snapshot_table() -> list[tuple[str, str]]:
+    """(material_id, reduced formula) of the 560 snapshot rows."""
+    from pymatgen.core import Composition
+
+    table = pd.read_csv(corpus_dir() / f"{SNAPSHOT_NAME}.csv", usecols=["material_id", "formula"])
+    return [(str(m), Composition(str(f)).reduced_formula) for m, f in zip(table.material_id, table.formula)]
+
+
 def load_snapshot(limit: int | None = None, with_structures: bool = False) -> SourceResult:
     """Read the bundled corpus into MaterialDocs (structures bundled, inline on request)."""
     table = pd.read_csv(corpus_dir() / f"{SNAPSHOT_NAME}.csv")

@@ -173,9 +173,9 @@ def _print_calibration(console, report, surrogate) -> None:
 def _print_sanity(console, surrogate, data) -> None:
     from rich.table import Table
 
-    from superionic.ml.sanity import panel_checks, sanity_panel
+    from superionic.ml.sanity import panel_checks, record_panel
 
-    panel = sanity_panel(surrogate, data.provenance["composition_key"] if data.provenance is not None else ())
+    panel = record_panel(surrogate, data)
     table = Table(title="Sanity panel: well-known poor and fast Li conductors (* = in the training data)")
     for name in ("compound", "known", "calibrated p", "verdict", "seed rule", "domain (distance)"):
         table.add_column(name, justify="right" if name == "calibrated p" else "left")

@@ -120,7 +120,10 @@ def train(
         f"training set: {len(data.y)} compositions ({int(data.y.sum())} superionic) from "
         f"{', '.join(data.sources)}; {len(data.skipped)} rows skipped"
     )
-    for row, reason in list(data.skipped.items())[:10]:
+    other = {row: reason for row, reason in data.skipped.items() if not reason.startswith(f"no {mobile_ion} in")}
+    if len(other) < len(data.skipped):
+        console.print(f"  {len(data.skipped) - len(other)} compositions without {mobile_ion} left out (--mobile-ion)")
+    for row, reason in list(other.items())[:10]:
         console.print(f"  skipped {row}: {reason}")
     from superionic.cli.common import open_project_stores
 

@@ -26,7 +26,7 @@ FITTED, UNFITTED = "mp-676361", "mp-19896"
 FULL_FIGURES = {
     "training_conductivity", "training_classes", "funnel_snapshot", "anions_snapshot",
     "accuracy", "confusion", "votes", f"msd_{FITTED}", f"arrhenius_{FITTED}",
-    f"msd_{UNFITTED}", f"arrhenius_{UNFITTED}",
+    f"msd_{UNFITTED}", f"arrhenius_{UNFITTED}", "reliability",
 }
 EMPTY_FIGURES = {"training_conductivity", "training_classes"}
 
@@ -122,6 +122,7 @@ def full(tmp_path_factory, shared_data):
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents
     from superionic.ml.predict import predict_screened
+    from superionic.ml.sanity import record_panel
     from superionic.ml.study import StudyConfig, run_study
     from superionic.ml.surrogate import Surrogate
     from superionic.settings import get_settings
@@ -150,6 +151,8 @@ def full(tmp_path_factory, shared_data):
         study = run_study(data.X, data.y, config, families=data.families)
         stores.models.update([d.to_store() for d in study_documents(study, data)], key="study_id")
         surrogate = Surrogate.from_study(study, data, root / "models")
+        surrogate.calibrate(data, n_repeats=1)
+        record_panel(surrogate, data)
         stores.models.update([surrogate.doc.to_store()], key="model_id")
         predict_screened(stores, surrogate)
 
@@ -177,7 +180,8 @@ def test_full_report_has_every_figure_embedded_and_on_disk(full):
     assert "http://" not in text and "https://" not in text
     assert report.notes == [] or all("not computed yet" not in n.lower() for n in report.notes)
     assert report.problems == []
-    assert report.sections == ["summary", "training", "screening", "classifier", "votes", "md"]
+    assert report.sections == ["summary", "training", "screening", "classifier", "calibration", "votes", "md"]
+    assert any(r and r[0] == "LiCl" and r[2] == "poor" for r in report.rows)  # the sanity panel
 
 
 def test_full_report_numbers_come_from_the_store(full):
@@ -206,7 +210,9 @@ def test_full_report_numbers_come_from_the_store(full):
     best = min(predictions, key=lambda p: p["rank"])
     row = next(r for r in report.rows if r and r[0] == best["material_id"])
     n = best["n_splits"]
-    assert row[3:6] == [f"{best['votes_gb']}/{n}", f"{best['votes_lgbm']}/{n}", f"{best['prob_mean']:.3f}"]
+    assert row[3:6] == [f"{best['votes_gb']}/{n}", f"{best['votes_lgbm']}/{n}", f"{best['prob_calibrated']:.3f}"]
+    assert row[8].startswith(f"{best['votes_gb']}/{n} + {best['votes_lgbm']}/{n} votes, needs all: ")
+    assert row[9] == {True: "in", False: "OUT"}[best["in_domain"]]
     candidate_rows = [r for r in report.rows if r and r[0].startswith("mp-")]
     md_only = {FITTED, UNFITTED} - {p["material_id"] for p in predictions}
     assert len(candidate_rows) == len(predictions) + len(md_only)  # + MD-only candidates

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from superionic.ml.verdicts import probability_verdict, seed_rule_text
 from superionic.stores import ProjectStores
 
 COLUMNS = (
     "material_id", "formula", "anion_type", "screening", "stopped_at", "votes_gb", "votes_lgbm",
-    "n_splits", "probability", "ml_verdict", "sigma_300k", "sigma_300k_low", "sigma_300k_high",
+    "n_splits", "probability", "ml_verdict", "prob_mean", "seed_rule", "in_domain", "domain_distance",
+    "sigma_300k", "sigma_300k_low", "sigma_300k_high",
     "activation_energy", "md_verdict", "md_preset", "sigma_300k_kind", "md_reason",
     "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note",
 )  # fmt: skip
@@ -55,9 +57,15 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "votes_gb": p.get("votes_gb"),
         "votes_lgbm": p.get("votes_lgbm"),
         "n_splits": p.get("n_splits"),
-        "probability": p.get("prob_mean"),
-        "ml_verdict": None if not p or p.get("seed_verdict") is None
-        else ("superionic" if p["seed_verdict"] else "not superionic"),
+        # the ranking probability: calibrated where the surrogate has a calibrator
+        "probability": p.get("prob_calibrated") if p.get("prob_calibrated") is not None else p.get("prob_mean"),
+        # the verdict names its rule (calibrated p >= 0.5, domain flag); the seed rule is its own column
+        "ml_verdict": p.get("verdict") or probability_verdict(p.get("prob_calibrated"), p.get("prob_mean"),
+                                                               p.get("in_domain")),
+        "prob_mean": p.get("prob_mean"),
+        "seed_rule": seed_rule_text(p.get("votes_gb"), p.get("votes_lgbm"), p.get("n_splits"), p.get("seed_verdict")),
+        "in_domain": p.get("in_domain"),
+        "domain_distance": p.get("domain_distance"),
         "sigma_300k": c.get("sigma300"),
         "sigma_300k_low": interval[0],
         "sigma_300k_high": interval[1],
@@ -104,6 +112,13 @@ def candidate_rows(stores: ProjectStores, survivors_only: bool = True) -> list[d
     return [row for row, _ in ranked]
 
 
+def _ml_class(ml_verdict: str | None) -> str | None:
+    """'superionic' / 'not superionic' for the ML verdict text (for ``--verdict`` filters)."""
+    if not ml_verdict:
+        return None
+    return "superionic" if ml_verdict.startswith("likely superionic") else "not superionic"
+
+
 def filter_rows(
     rows: list[dict], anion_type: str | None = None, verdict: str | None = None, min_sigma: float | None = None
 ) -> list[dict]:
@@ -112,7 +127,7 @@ def filter_rows(
     for r in rows:
         if anion_type and r["anion_type"] != anion_type:
             continue
-        if verdict and verdict not in (r["ml_verdict"], r["md_verdict"]) and not (
+        if verdict and verdict not in (r["ml_verdict"], r["md_verdict"], _ml_class(r["ml_verdict"])) and not (
             r["md_verdict"] or ""
         ).startswith(verdict):  # 'superionic' also matches 'superionic (MD)'
             continue

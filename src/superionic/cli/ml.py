@@ -120,7 +120,10 @@ def train(
         f"training set: {len(data.y)} compositions ({int(data.y.sum())} superionic) from "
         f"{', '.join(data.sources)}; {len(data.skipped)} rows skipped"
     )
-    for row, reason in list(data.skipped.items())[:10]:
+    other = {row: reason for row, reason in data.skipped.items() if not reason.startswith(f"no {mobile_ion} in")}
+    if len(other) < len(data.skipped):
+        console.print(f"  {len(data.skipped) - len(other)} compositions without {mobile_ion} left out (--mobile-ion)")
+    for row, reason in list(other.items())[:10]:
         console.print(f"  skipped {row}: {reason}")
     from superionic.cli.common import open_project_stores
 
@@ -173,9 +176,9 @@ def _print_calibration(console, report, surrogate) -> None:
 def _print_sanity(console, surrogate, data) -> None:
     from rich.table import Table
 
-    from superionic.ml.sanity import panel_checks, sanity_panel
+    from superionic.ml.sanity import panel_checks, record_panel
 
-    panel = sanity_panel(surrogate, data.provenance["composition_key"] if data.provenance is not None else ())
+    panel = record_panel(surrogate, data)
     table = Table(title="Sanity panel: well-known poor and fast Li conductors (* = in the training data)")
     for name in ("compound", "known", "calibrated p", "verdict", "seed rule", "domain (distance)"):
         table.add_column(name, justify="right" if name == "calibrated p" else "left")

@@ -49,7 +49,9 @@ def classify_step(store_spec: str, recipe: dict, screened: dict, show_progress: 
         "reused_model": outcome.reused,
         "n_predicted": len(ranked),
         "ranked": [
-            {k: p.get(k) for k in ("material_id", "seed_verdict", "prob_mean", "rank")} for p in ranked
+            {k: p.get(k) for k in ("material_id", "seed_verdict", "prob_mean", "prob_calibrated", "in_domain",
+                                   "domain_distance", "rank")}
+            for p in ranked
         ],
     }
 

@@ -41,6 +41,7 @@ def ensure_surrogate(
     """
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents
+    from superionic.ml.sanity import record_panel
     from superionic.ml.study import StudyConfig, count_fits, run_study
     from superionic.ml.surrogate import ModelMismatchError, Surrogate
 
@@ -66,6 +67,7 @@ def ensure_surrogate(
                           progress=lambda done, total, result: advance())
     surrogate = Surrogate.from_study(study, data, directory, algorithms=ENSEMBLE)
     surrogate.calibrate(data, n_repeats=recipe.calibration_repeats)
+    record_panel(surrogate, data)
     path = surrogate.save()
     pointer.parent.mkdir(parents=True, exist_ok=True)
     pointer.write_text(path.name + "\n")

@@ -8,10 +8,34 @@ from superionic.recipes import CandidateRecipe, MDRecipe
 from superionic.stores import ProjectStores
 
 
+def _probability(pred: dict) -> float:
+    """The ranking probability: calibrated where the surrogate has a calibrator."""
+    calibrated = pred.get("prob_calibrated")
+    return float(calibrated if calibrated is not None else (pred.get("prob_mean") or 0.0))
+
+
+def _why(pred: dict, recipe: CandidateRecipe) -> str:
+    """Why an eligible candidate is chosen, in words."""
+    rank = f"rank {pred.get('rank')}" if pred.get("rank") is not None else "unranked"
+    rule = ("seed rule met (all votes)" if recipe.rule == "seed_verdict"
+            else f"p = {_probability(pred):.2f} >= {recipe.min_probability:g}")
+    distance = pred.get("domain_distance")
+    where = "" if distance is None else f" (distance {distance:.1f})"
+    domain = {True: f"in domain{where}", False: f"out of domain{where}", None: "domain unknown"}[pred.get("in_domain")]
+    return f"{rank}, {rule}, {domain}"
+
+
 def select_candidates(
-    stores: ProjectStores, ranked: list[dict], recipe: CandidateRecipe
+    stores: ProjectStores, ranked: list[dict], recipe: CandidateRecipe, reasons: dict[str, str] | None = None
 ) -> tuple[list[str], dict[str, str]]:
-    """material_ids for MD (best first) and, for passed-over candidates, why."""
+    """material_ids for MD (best first) and, for passed-over candidates, why.
+
+    ``ranked`` holds prediction dicts best first (``material_id``, ``seed_verdict``,
+    ``prob_mean``, ``prob_calibrated``, ``in_domain``, ``domain_distance``, ``rank``).
+    Candidates in the classifier's applicability domain are preferred: an out-of-domain one
+    is chosen only when too few in-domain candidates are eligible, and says so. If
+    ``reasons`` is given, it receives a reason per chosen id.
+    """
     with_structure = {
         d["material_id"]
         for d in stores.materials.query(
@@ -20,11 +44,12 @@ def select_candidates(
     }
     chosen: list[str] = []
     passed_over: dict[str, str] = {}
+    why: dict[str, str] = {}
 
     def eligible(pred: dict) -> str | None:
         if recipe.rule == "seed_verdict" and not pred.get("seed_verdict"):
             return None
-        if recipe.rule == "probability" and (pred.get("prob_mean") or 0) < recipe.min_probability:
+        if recipe.rule == "probability" and _probability(pred) < recipe.min_probability:
             return None
         if recipe.require_structure and pred["material_id"] not in with_structure:
             return "no structure in the corpus (use --source mp for structures)"
@@ -38,6 +63,8 @@ def select_candidates(
             passed_over[material_id] = "requested, but the corpus has no structure for it"
         else:
             chosen.append(material_id)
+            why[material_id] = f"requested in the recipe; {_why(by_id[material_id], recipe)}"
+    out_of_domain: list[dict] = []
     for pred in ranked:
         if len(chosen) >= recipe.top_n:
             break
@@ -49,8 +76,25 @@ def select_candidates(
         if verdict:
             passed_over[pred["material_id"]] = verdict
             continue
+        if pred.get("in_domain") is False:
+            out_of_domain.append(pred)
+            continue
         chosen.append(pred["material_id"])
-    return chosen[: max(recipe.top_n, len(recipe.material_ids))], passed_over
+        why[pred["material_id"]] = _why(pred, recipe)
+    n_in_domain = len(chosen)
+    for pred in out_of_domain:
+        if len(chosen) >= recipe.top_n:
+            passed_over[pred["material_id"]] = (
+                f"out of the classifier's applicability domain ({_why(pred, recipe)}): in-domain candidates preferred"
+            )
+            continue
+        chosen.append(pred["material_id"])
+        why[pred["material_id"]] = (f"{_why(pred, recipe)}; chosen although out of domain: only {n_in_domain} "
+                                    "eligible in-domain candidate(s)")
+    chosen = chosen[: max(recipe.top_n, len(recipe.material_ids))]
+    if reasons is not None:
+        reasons.update({mid: why[mid] for mid in chosen})
+    return chosen, passed_over
 
 
 def md_maker_for(recipe: MDRecipe):

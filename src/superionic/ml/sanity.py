@@ -53,3 +53,11 @@ def panel_checks(panel: pd.DataFrame) -> dict[str, bool | float]:
     worst_fast = float(score[panel["known"] == "fast"].min())
     best_poor = float(score[panel["known"] == "poor"].max())
     return {"fast_above_poor": worst_fast > best_poor, "lowest_fast": worst_fast, "highest_poor": best_poor}
+
+
+def record_panel(surrogate, data) -> pd.DataFrame:
+    """The panel of ``surrogate`` (trained on ``data``), also stored in its ModelDoc."""
+    keys = data.provenance["composition_key"] if data.provenance is not None else ()
+    panel = sanity_panel(surrogate, keys)
+    surrogate.doc.sanity_panel = panel.astype(object).where(panel.notna(), None).to_dict("records")
+    return panel

@@ -432,3 +432,31 @@ def arrhenius_plot(docs: Sequence[DiffusionDoc], cond: ConductivityDoc | None, t
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False, loc="lower left")
     return to_png(fig)
+
+
+# --- calibration (reliability diagram) -----------------------------------------------------
+
+
+def reliability_diagram(calibration: dict) -> bytes:
+    """Observed fraction superionic against predicted probability, raw and calibrated."""
+    fig = _figure(4.6, 4.0)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
+    for key, label, color in (("reliability_raw", f"raw mean p (ECE {calibration.get('ece_raw', float('nan')):.3f})",
+                               "tab:gray"),
+                              ("reliability", f"calibrated (ECE {calibration.get('ece_calibrated', float('nan')):.3f})",
+                               "tab:blue")):
+        bins = calibration.get(key) or []
+        if bins:
+            x = [b["mean_probability"] for b in bins]
+            y = [b["observed_fraction"] for b in bins]
+            sizes = [12 + 0.6 * b["n"] for b in bins]
+            ax.plot(x, y, color=color, linewidth=1.2)
+            ax.scatter(x, y, s=sizes, color=color, alpha=0.7, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability (bin mean)")
+    ax.set_ylabel("observed fraction superionic")
+    ax.set_title("Reliability on grouped out-of-fold rows", fontsize=10)
+    ax.legend(fontsize=7.5, frameon=False, loc="upper left")
+    return to_png(fig)

@@ -68,15 +68,18 @@ def summary_section(data: ReportData) -> Section:
         return section
     section.blocks.append(Paragraph(
         "One row per candidate: MD-validated ones first, then by the classifier's rank. Votes are "
-        "split models calling the composition superionic; probability is the mean of the GB and "
-        "LightGBM mean probabilities; sigma(300 K) is the Arrhenius extrapolation with its 95 % "
+        "split models calling the composition superionic; probability is the calibrated probability "
+        "(the mean of the GB and LightGBM mean probabilities where no calibrator exists); sigma(300 K) is the Arrhenius extrapolation with its 95 % "
         "interval (Nernst-Einstein, Haven ratio 1); the verdict is the MD one where MD ran, else "
-        "the seed's ML rule (superionic in every split of both models)."))
+        "the ML one, naming its rule (calibrated p >= 0.5, flagged when out of the applicability "
+        "domain); the seed's unanimity rule has its own column."))
     headers = ["candidate", "formula", "anion type", "votes GB", "votes LGBM", "probability",
-               "sigma(300 K) S/cm [95 %]", "verdict"]
+               "sigma(300 K) S/cm [95 %]", "verdict", "seed rule", "domain"]
     cells = [[r["material_id"], r["formula"], r["anion_type"] or "-",
               _votes(r["votes_gb"], r["n_splits"]), _votes(r["votes_lgbm"], r["n_splits"]),
-              _num(r["probability"]), r["sigma300_text"] or "-", r["verdict"] or "-"] for r in rows]
+              _num(r["probability"]), r["sigma300_text"] or "-", r["verdict"] or "-",
+              "-" if r.get("seed_rule") is None else r["seed_rule"].removeprefix("seed rule: "),
+              {True: "in", False: "OUT", None: "-"}[r.get("in_domain")]] for r in rows]
     n_first = len(data.md_materials) + TABLE_TOP
     section.blocks.append(Table(headers, cells[:n_first], numeric={3, 4, 5}))
     if len(cells) > n_first:
@@ -305,6 +308,34 @@ def md_section(data: ReportData) -> Section:
     return section
 
 
+def calibration_section(data: ReportData) -> Section | None:
+    """Calibration (reliability diagram, ECE), the applicability domain and the sanity panel."""
+    model = data.model
+    if model is None or not model.calibration:
+        return None
+    cal = model.calibration
+    section = Section("calibration", "Calibrated probability, applicability domain, sanity panel")
+    section.blocks.append(Paragraph(
+        f"The ranking score is the calibrated probability: the GB + LightGBM mean probability mapped "
+        f"by isotonic regression fitted on {cal.get('protocol')}. On {cal.get('n_rows')} grouped "
+        f"out-of-fold rows: ECE {cal.get('ece_raw', 0):.3f} raw, {cal.get('ece_calibrated', 0):.3f} "
+        f"calibrated (cross-fitted); ROC-AUC {cal.get('roc_auc', 0):.3f}; balanced accuracy "
+        f"{cal.get('balanced_accuracy', 0):.3f}. Applicability domain: {model.domain_rule}; a candidate "
+        "outside it is flagged 'out of domain' (its probability is an extrapolation). The seed's "
+        "unanimity rule (every split model of both algorithms) is reported separately as 'seed rule'."))
+    section.blocks.append(FigureBlock("reliability", fg.reliability_diagram(cal),
+                                      "Reliability diagram: marker area grows with the rows in the bin."))
+    if model.sanity_panel:
+        section.blocks.append(Table(
+            ["compound", "formula", "known", "calibrated p", "verdict", "seed rule", "domain", "in training"],
+            [[r["name"], r["formula"], r["known"], _num(r.get("prob_calibrated")), r.get("verdict") or "-",
+              r.get("seed_rule") or "-",
+              f"{'in' if r.get('in_domain') else 'out'} ({_num(r.get('domain_distance'))})",
+              "yes" if r.get("in_training") else "no"] for r in model.sanity_panel],
+            numeric={3}))
+    return section
+
+
 def problems_section(data: ReportData) -> Section | None:
     if not data.problems:
         return None
@@ -316,6 +347,7 @@ BUILDERS: list[tuple[str, str, Callable[[ReportData], Section | None]]] = [
     ("training", "Training set", training_section),
     ("screening", "Screening funnel", screening_section),
     ("classifier", "Classifier", study_section),
+    ("calibration", "Calibration", calibration_section),
     ("votes", "Votes", votes_section),
     ("md", "MD validation", md_section),
     ("problems", "Documents left out", problems_section),

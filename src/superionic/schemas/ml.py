@@ -132,6 +132,11 @@ class ModelDoc(SuperionicDoc):
         None, description="Largest domain_distance counted as in the applicability domain."
     )
     domain_rule: str | None = Field(None, description="The applicability-domain rule, in words.")
+    sanity_panel: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Well-known poor and fast Li conductors through this surrogate: name, formula, "
+        "known class, prob_calibrated, verdict, seed_rule, in_domain, domain_distance, in_training.",
+    )
 
 
 class PredictionDoc(SuperionicDoc):

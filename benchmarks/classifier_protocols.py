@@ -1,0 +1,75 @@
+"""Balanced accuracy / ROC-AUC of every algorithm and of the final model under four protocols.
+
+Random (the seed's), grouped (composition clusters), leave-one-family-out and external
+(train on one source, test on the other's unseen compositions, both ways); see
+``superionic.ml.protocols``. Algorithms use library defaults (``n_iter=0``); the final model
+is the shipped recipe (GB + LightGBM, isotonic calibration on grouped out-of-fold rows).
+
+    PYTHONPATH=src .venv/bin/python benchmarks/classifier_protocols.py              # Li set
+    PYTHONPATH=src .venv/bin/python benchmarks/classifier_protocols.py --with-na    # Na kept
+    PYTHONPATH=src .venv/bin/python benchmarks/classifier_protocols.py -a gb lgbm final
+
+Test rows are always Li compounds; ``--with-na`` only adds the Na compounds to training.
+Wall time is printed with the load average (other users of the cores make it longer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import pandas as pd
+
+from superionic.ml.algorithms import ALGORITHMS
+from superionic.ml.dataset import training_matrix
+from superionic.ml.protocols import FinalModel, all_folds, evaluate
+from superionic.ml.splits import composition_clusters
+
+COLUMNS = ["random", "grouped", "lofo", "external kang2023 -> obelix", "external obelix -> kang2023"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-a", "--algorithms", nargs="+", default=[*ALGORITHMS, "final"])
+    parser.add_argument("--sources", nargs="+", default=["kang2023", "obelix", "xu2020"])
+    parser.add_argument("--random-splits", type=int, default=20)
+    parser.add_argument("--grouped-splits", type=int, default=10)
+    parser.add_argument("--with-na", action="store_true", help="Keep Na compounds in training (tests stay Li).")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    data = training_matrix(args.sources, mobile_ion=None if args.with_na else "Li")
+    X, y = data.X.to_numpy(float), np.asarray(data.y, bool)
+    li = np.array(["Li" in [t.rstrip("0123456789.") for t in k.split()] for k in data.provenance["composition_key"]])
+    clusters = composition_clusters(X)
+    folds = all_folds(y, clusters, data.families, data.provenance["source"].tolist(),
+                      args.random_splits, args.grouped_splits)
+    if args.with_na:  # train on everything, test on Li rows only
+        folds = [type(f)(f.protocol, f.name, f.train, f.test[li[f.test]]) for f in folds]
+        folds = [f for f in folds if len(f.test)]
+    print(f"training set: {len(y)} compositions ({int(y.sum())} superionic) from {', '.join(args.sources)}"
+          f"{' (Na compounds kept)' if args.with_na else ' (Li compounds only)'}; {len(np.unique(clusters))} "
+          f"composition clusters")
+    tests = {f.name: len(f.test) for f in folds if f.protocol == "external"}
+    print(f"external test rows (unseen compositions): {tests}")
+    rows = []
+    for name in args.algorithms:
+        t0 = time.perf_counter()
+        make = (lambda seed: FinalModel(seed)) if name == "final" else (lambda seed, n=name: ALGORITHMS[n].pipeline(seed))
+        table = evaluate(make, X, y, folds).set_index("protocol")
+        row = {"algorithm": name}
+        for col in COLUMNS:
+            if col in table.index:
+                row[col] = f"{table.loc[col, 'balanced_accuracy']:.3f} / {table.loc[col, 'roc_auc']:.3f}"
+        rows.append(row)
+        print(f"  {name}: {time.perf_counter() - t0:.0f} s", flush=True)
+    frame = pd.DataFrame(rows).set_index("algorithm")
+    print("\nbalanced accuracy / ROC-AUC (random, grouped: mean over splits; lofo, external: pooled)")
+    print(frame.to_markdown())
+    print(f"\nwall {time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

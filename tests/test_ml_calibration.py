@@ -1,0 +1,164 @@
+"""Calibration, applicability domain, protocols, verdict words and the MD candidate choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from superionic.ml.calibration import (
+    Calibrator,
+    DomainModel,
+    expected_calibration_error,
+    fit_calibration,
+    reliability_bins,
+)
+from superionic.ml.protocols import external_folds, family_folds
+from superionic.ml.verdicts import probability_verdict, seed_rule_text
+from superionic.recipes import CandidateRecipe
+
+
+def test_ece_is_small_for_calibrated_and_large_for_overconfident_scores():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=20000)
+    y = rng.uniform(size=p.size) < p
+    assert expected_calibration_error(p, y) < 0.02
+    overconfident = np.where(p > 0.5, 0.99, 0.01)
+    assert expected_calibration_error(overconfident, y) > 0.2
+    bins = reliability_bins(p, y)
+    assert sum(b["n"] for b in bins) == p.size and len(bins) == 10
+    assert all(b["low"] <= b["mean_probability"] <= b["high"] for b in bins)
+
+
+def test_isotonic_calibration_fixes_a_distorted_score_cross_fitted():
+    rng = np.random.default_rng(1)
+    n = 3000
+    true_p = rng.uniform(size=n)
+    y = rng.uniform(size=n) < true_p
+    distorted = true_p**3  # monotone, badly calibrated
+    prob = np.vstack([distorted, distorted])
+    folds = np.vstack([np.arange(n) % 5, np.arange(n) % 5])
+    calibrator, report = fit_calibration(prob, folds, y)
+    assert report.ece_raw > 0.15 and report.ece_calibrated < 0.05
+    out = calibrator(np.linspace(0, 1, 50))
+    assert np.all(np.diff(out) >= 0) and out.min() >= 0 and out.max() <= 1
+    assert isinstance(calibrator, Calibrator) and report.n_rows == n
+
+
+def test_domain_flags_far_rows_and_keeps_the_training_cloud():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 6))
+    X[:, 5] = 1.0  # constant column: dropped, not a division by zero
+    domain = DomainModel.fit(X)
+    own = domain.distance(X)  # includes the row itself: below the leave-one-out distances
+    assert np.mean(own <= domain.threshold) > 0.95
+    far = np.array([[8.0, 8.0, -8.0, 8.0, 8.0, 1.0]])
+    assert domain.distance(far)[0] > domain.threshold
+    with_nan = np.array([[0.0, np.nan, 0.0, 0.0, 0.0, 1.0]])
+    assert np.isfinite(domain.distance(with_nan)).all()
+    with pytest.raises(ValueError, match="more than 5"):
+        DomainModel.fit(X[:5])
+
+
+def test_external_folds_test_only_unseen_compositions_of_the_other_source():
+    sources = ["kang2023", "kang2023+obelix", "obelix", "obelix", "obelix", "kang2023", "xu2020"]
+    clusters = np.array([0, 1, 2, 0, 3, 4, 5])
+    folds = {f.name: f for f in external_folds(sources, clusters)}
+    k2o = folds["kang2023 -> obelix"]
+    assert list(k2o.train) == [0, 1, 5]
+    assert list(k2o.test) == [2, 4]  # row 3 shares cluster 0 with a kang row; row 1 is in both
+    o2k = folds["obelix -> kang2023"]
+    assert list(o2k.train) == [1, 2, 3, 4] and list(o2k.test) == [5]  # row 0 shares cluster 0
+    lofo = family_folds(["A"] * 20 + ["B"] * 3 + ["C"] * 15)
+    assert [f.name for f in lofo] == ["A", "C"] and all(22 not in f.test for f in lofo)
+
+
+def test_verdicts_name_their_rule():
+    assert probability_verdict(0.86, 0.9, True) == "likely superionic (calibrated p >= 0.5)"
+    low = probability_verdict(0.2, 0.3, False)
+    assert low.startswith("unlikely superionic (calibrated p < 0.5)") and "out of domain" in low
+    assert "uncalibrated" in probability_verdict(None, 0.7, None)
+    assert probability_verdict(None, None) is None
+    text = seed_rule_text(19, 20, 20, False)
+    assert text == "seed rule: 19/20 + 20/20 votes, needs all: not superionic"
+    assert seed_rule_text(None, 20, 20, None) is None
+
+
+def test_select_candidates_prefers_in_domain_and_says_why(memory_stores):
+    from superionic.jobs.md_stage import select_candidates
+
+    memory_stores.materials.update(
+        [{"material_id": f"mp-{i}", "structure": {"fake": i}} for i in range(1, 5)], key="material_id"
+    )
+    ranked = [
+        {"material_id": "mp-1", "prob_calibrated": 0.95, "prob_mean": 0.9, "in_domain": False,
+         "domain_distance": 12.0, "rank": 1, "seed_verdict": True},
+        {"material_id": "mp-9", "prob_calibrated": 0.9, "prob_mean": 0.9, "in_domain": True,
+         "domain_distance": 2.0, "rank": 2, "seed_verdict": True},  # no structure
+        {"material_id": "mp-2", "prob_calibrated": 0.8, "prob_mean": 0.7, "in_domain": True,
+         "domain_distance": 3.0, "rank": 3, "seed_verdict": False},
+        {"material_id": "mp-3", "prob_calibrated": 0.3, "prob_mean": 0.7, "in_domain": True,
+         "domain_distance": 1.0, "rank": 4, "seed_verdict": False},
+    ]
+    reasons: dict[str, str] = {}
+    recipe = CandidateRecipe(top_n=2, rule="probability", min_probability=0.5)
+    chosen, passed = select_candidates(memory_stores, ranked, recipe, reasons)
+    # mp-3 is below the calibrated threshold although its mean probability is 0.7
+    assert chosen == ["mp-2", "mp-1"]
+    assert "out of domain" in reasons["mp-1"] and "only 1 eligible in-domain" in reasons["mp-1"]
+    assert reasons["mp-2"].startswith("rank 3, p = 0.80 >= 0.5, in domain")
+    assert "no structure" in passed["mp-9"]
+    chosen, passed = select_candidates(memory_stores, ranked, CandidateRecipe(top_n=1, rule="probability"))
+    assert chosen == ["mp-2"] and "in-domain candidates preferred" in passed["mp-1"]
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    from superionic.ml.dataset import training_matrix
+    from superionic.ml.study import StudyConfig, run_study
+    from superionic.ml.surrogate import Surrogate
+
+    data = training_matrix(("kang2023", "obelix"), mobile_ion="Li")
+    study = run_study(data.X, data.y, StudyConfig(algorithms=["gb", "lgbm"], n_splits=2, n_iter=0))
+    model = Surrogate.from_study(study, data, tmp_path_factory.mktemp("models"))
+    report = model.calibrate(data, n_repeats=1)
+    model.save()
+    return model, report, data
+
+
+def test_calibrated_surrogate_predicts_probability_domain_and_verdict(calibrated):
+    from superionic.ml.predict import predict_formulas, predictions_frame
+    from superionic.ml.surrogate import Surrogate
+
+    model, report, data = calibrated
+    assert 0 <= report.ece_calibrated < 0.2 and report.roc_auc > 0.7 and report.n_rows == len(data.y)
+    assert model.doc.calibration["ece_calibrated"] == report.ece_calibrated
+    assert model.doc.domain_threshold == model.domain.threshold > 0
+    docs = predict_formulas(["Li10GeP2S12", "LiF", "Xx2"], model)
+    lgps, lif, bad = docs
+    assert 0 <= lif.prob_calibrated <= 1 and lgps.prob_calibrated > lif.prob_calibrated
+    assert lgps.in_domain is True and lgps.domain_distance < model.domain.threshold
+    assert lif.domain_distance > lgps.domain_distance
+    assert lgps.verdict.startswith("likely superionic (calibrated p >= 0.5)") and lgps.rank == 1
+    assert bad.skip_reason and bad.prob_calibrated is None and bad.verdict is None
+    frame = predictions_frame(docs)
+    for column in ("prob_calibrated", "verdict", "in_domain", "domain_distance", "seed_rule", "votes_gb"):
+        assert column in frame.columns
+    assert frame.seed_rule[0].startswith("seed rule: ") and frame.seed_rule[0].endswith("needs all: superionic") \
+        or frame.seed_rule[0].endswith("not superionic")
+    again = Surrogate.load(model.doc.path)
+    assert predict_formulas(["LiF"], again)[0].prob_calibrated == pytest.approx(lif.prob_calibrated)
+
+
+def test_sanity_panel_marks_training_compounds(calibrated):
+    from superionic.ml.sanity import FAST, POOR, panel_checks, sanity_panel
+
+    model, _, data = calibrated
+    panel = sanity_panel(model, data.provenance["composition_key"])
+    assert len(panel) == len(POOR) + len(FAST)
+    assert set(panel.known) == {"poor", "fast"}
+    # LGPS and Li3PO4 are in the Kang 2023 / OBELiX rows; LiF is in neither
+    by_name = panel.set_index("name")
+    assert by_name.loc["LGPS", "in_training"] and by_name.loc["Li3PO4", "in_training"]
+    assert not by_name.loc["LiF", "in_training"]
+    checks = panel_checks(panel)
+    assert checks["lowest_fast"] == panel[panel.known == "fast"].prob_calibrated.min()

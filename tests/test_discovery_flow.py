@@ -72,7 +72,8 @@ def test_discovery_flow_runs_locally_then_resumes_after_interrupt(tmp_path, monk
     assert summary["md_candidates"] == [CANDIDATE]
     conductivity = stores.conductivity.query_one({"material_id": CANDIDATE})
     assert "quick" in conductivity["preset"]
-    assert conductivity["verdict"] in ("superionic", "not superionic", "insufficient data")
+    usable = [d for d in stores.diffusion.query({"material_id": CANDIDATE}) if d["usable"]]
+    assert conductivity["verdict"].startswith("insufficient data") == (len(usable) < 2)
     assert sorted(d["temperature"] for d in stores.diffusion.query({"material_id": CANDIDATE})) == [1000, 1200]
     # finished MD segments were taken over, not recomputed
     segments = [d["output"] for d in stores.jobs.query({"output.segment_key": {"$in": sorted(finished)}})]

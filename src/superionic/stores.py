@@ -224,7 +224,10 @@ def _keys() -> dict[str, str]:
 
 
 def _repo_store_dirs() -> list[Path]:
-    return [Path.cwd() / "stores", Path(__file__).resolve().parents[2] / "stores"]
+    """Where store spec names are looked up: ./stores, then the checkout's or wheel's."""
+    from superionic.package_files import bundled_dir
+
+    return [Path.cwd() / "stores", bundled_dir("stores")]
 
 
 def resolve_spec(spec: str) -> dict[str, Any]:

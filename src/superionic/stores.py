@@ -187,6 +187,11 @@ class ProjectStores:
     _job_store: Any = field(default=None, repr=False)
 
     @property
+    def safe_spec(self) -> str:
+        """The spec for messages and logs: any password or key replaced by ``***``."""
+        return redact(self.spec)
+
+    @property
     def named(self) -> dict[str, Store]:
         """Every store by collection name."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("spec", "_job_store")}

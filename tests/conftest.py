@@ -15,12 +15,33 @@ def _shared_data_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "data"
 
 
+REFERENCE_DATA = REPO / "tests" / "data"
+"""Reference data shipped with the repository (licences and sources in tests/data/README.md),
+laid out as in ../shared/data so a test can swap one fixture for the other."""
+
+UNLICENSED = (
+    "data without a redistribution licence is not shipped with the repository (the seed "
+    "authors' AIMD trajectories and simulation cells, kang2023; the seoinback Li-S-X windows; "
+    "the originals the bundled copies are checked against): it lives in ../shared/data"
+)
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    """tests/data: the licensed reference data the science tests need (always present)."""
+    return REFERENCE_DATA
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The project's shared data folder (../shared/data); tests skip if it is absent."""
+    """../shared/data (or SUPERIONIC_SHARED_DATA), for data the repository may not ship.
+
+    Only tests that need unlicensed data use it; they skip with that reason on a clone
+    without ../shared. Everything with a licence that allows it is in ``reference_data``.
+    """
     path = _shared_data_dir()
     if not path.is_dir():
-        pytest.skip(f"shared data not found at {path} (set SUPERIONIC_SHARED_DATA)")
+        pytest.skip(f"{UNLICENSED}; not found at {path} (set SUPERIONIC_SHARED_DATA)")
     return path
 
 

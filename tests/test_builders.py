@@ -119,7 +119,6 @@ def test_md_builders_are_incremental_on_montydb(monty_stores, shared_data, tmp_p
     from superionic.md.diffusion import diffusion_from_trajectory
     from click.testing import CliRunner
 
-    pytest.importorskip("superionic.md.collect", reason="the MD run documents are not installed")
     stores = monty_stores
     upsert_materials(stores, [CL, BR])
     # Li3ErCl6: runs + the MD flow's analysis jobs; Li3ErBr6: runs only (the builder analyses)

@@ -75,6 +75,9 @@ def test_discovery_flow_runs_locally_then_resumes_after_interrupt(tmp_path, monk
     from superionic.md.bounds import VERDICTS
 
     assert conductivity["verdict"] in VERDICTS
+    # "insufficient data" only when no temperature gave a D or a bound on D
+    said = [d for d in stores.diffusion.query({"material_id": CANDIDATE}) if d["d_status"] != "none"]
+    assert conductivity["verdict"].startswith("insufficient data") == (not said)
     assert sorted(d["temperature"] for d in stores.diffusion.query({"material_id": CANDIDATE})) == [1000, 1200]
     # finished MD segments were taken over, not recomputed
     segments = [d["output"] for d in stores.jobs.query({"output.segment_key": {"$in": sorted(finished)}})]

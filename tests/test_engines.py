@@ -121,7 +121,6 @@ def test_cli_submit_fireworks_launch_runs_the_check_flow(fireworks_on_mongomock,
 
 def test_cli_submit_discovery_flow_to_fireworks(fireworks_on_mongomock, tmp_path):
     """The lead's discovery flow converts and queues (not run: that is `superionic run`)."""
-    pytest.importorskip("superionic.flows.discovery")
     spec = f"monty://{tmp_path / 'store'}"
     result = runner.invoke(app, ["submit", "-e", "fireworks", "--store", spec, "--recipe", "quick", "--json"])
     assert result.exit_code == 0, result.output

@@ -42,7 +42,6 @@ def reference() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def matminer_featurizer():
-    pytest.importorskip("matminer")
     from matminer.featurizers.base import MultipleFeaturizer
     from matminer.featurizers.composition import (
         ElementProperty,

@@ -154,8 +154,8 @@ def test_ase_traj_file(tmp_path):
     assert tr.frame_interval_fs == 10.0 and tr.measured_temperatures is not None
 
 
-def test_join_detects_the_broken_li6ps5i_join(shared):
-    runs = [load_trajectory(shared / MORGAN / f"Li6PS5I/100p/run{i}/actual_XDATCAR.gz",
+def test_join_detects_the_broken_li6ps5i_join(reference_data):
+    runs = [load_trajectory(reference_data / MORGAN / f"Li6PS5I/100p/run{i}/actual_XDATCAR.gz",
                             **XDATCAR_KW) for i in (1, 2, 3, 4)]
     joined = join_trajectories(runs)
     assert [j.is_break for j in joined.joins] == [False, False, True]
@@ -180,10 +180,10 @@ def test_join_drops_a_repeated_frame_and_stitches_continuously():
                                atol=1e-9)
 
 
-def test_vasprun_multi_md_segments(shared):
+def test_vasprun_multi_md_segments(reference_data):
     """atomate2's recorded VASP MultiMD (Si, 3 x 3 steps): TEBEG/POTIM read, joins continuous,
     and a trajectory without Li is a recorded, unusable document."""
-    root = shared / "vasp_md/atomate2_si_md/Si_multi_md"
+    root = reference_data / "vasp_md/atomate2_si_md/Si_multi_md"
     files = [root / f"molecular_dynamics_{i}/outputs/vasprun.xml.gz" for i in (1, 2, 3)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -264,8 +264,8 @@ def test_kang2023_msd_curve_is_diffusion_analyzers(shared):
     np.testing.assert_allclose(msd[lag], da.msd, rtol=1e-8)
 
 
-def test_morgan_li6ps5cl_run1_against_kinisi_and_pymatgen(shared):
-    path = shared / MORGAN / "Li6PS5Cl/50p/run1/actual_XDATCAR.gz"
+def test_morgan_li6ps5cl_run1_against_kinisi_and_pymatgen(reference_data):
+    path = reference_data / MORGAN / "Li6PS5Cl/50p/run1/actual_XDATCAR.gz"
     doc = diffusion_from_trajectory(path, material_id="Li6PS5Cl-50p", engine="vasp",
                                     **XDATCAR_KW)
     lo, hi = doc.diffusivity_ci95
@@ -281,8 +281,8 @@ def test_morgan_li6ps5cl_run1_against_kinisi_and_pymatgen(shared):
     assert kin.diffusivity_ci95[1] == pytest.approx(1.51e-5, rel=0.05)
 
 
-def test_lgps_diffusion_analyzer_dump(shared):
-    doc = diffusion_from_trajectory(shared / LGPS, material_id="LGPS")
+def test_lgps_diffusion_analyzer_dump(reference_data):
+    doc = diffusion_from_trajectory(reference_data / LGPS, material_id="LGPS")
     assert doc.temperature == 600 and doc.n_frames == 1000
     assert doc.diffusivity == pytest.approx(1.16e-6, rel=0.05)
     assert doc.diffusivity_ci95[0] < 1.16e-6 < doc.diffusivity_ci95[1]

@@ -170,20 +170,20 @@ def test_vasp_inputs_follow_the_seed(shared_data, tmp_path):
 
 
 @pytest.fixture
-def mock_vasp(monkeypatch, shared_data):
-    """atomate2's own VASP replay (``atomate2.utils.testing.vasp``) on the shared recordings."""
+def mock_vasp(monkeypatch, reference_data):
+    """atomate2's own VASP replay (``atomate2.utils.testing.vasp``) on its shipped recordings."""
     from atomate2.utils.testing.vasp import monkeypatch_vasp
 
-    yield from monkeypatch_vasp(monkeypatch, shared_data / SI_MD)
+    yield from monkeypatch_vasp(monkeypatch, reference_data / SI_MD)
 
 
 REPLAY_INCAR_KEYS = ["NSW", "POTIM", "MDALGO", "IBRION", "ISIF", "SMASS", "TEBEG", "ISYM"]
 
 
-def test_vasp_md_chain_replayed(mock_vasp, shared_data, tmp_path, monkeypatch):
+def test_vasp_md_chain_replayed(mock_vasp, reference_data, tmp_path, monkeypatch):
     """Equilibration + two production segments at one temperature: atomate2's recorded Si
     multi-MD (run 2 continues run 1, run 3 continues run 2), 1 fs, 3 steps each."""
-    ref = shared_data / SI_MD / "Si_multi_md"
+    ref = reference_data / SI_MD / "Si_multi_md"
     si = Structure.from_file(ref / "molecular_dynamics_1/inputs/POSCAR.gz")
     preset = MDPreset(name="replay", temperatures=(300.0,), time_step_fs=1.0, equilibration_steps=3,
                       production_steps=6, segment_steps=3, save_interval_steps=1, min_image_distance=0.0)
@@ -221,9 +221,9 @@ def test_vasp_md_chain_replayed(mock_vasp, shared_data, tmp_path, monkeypatch):
     assert run_doc["output"]["trajectory"]["store"] == "data"
 
 
-def test_vasp_md_energies_replayed(mock_vasp, shared_data, tmp_path, monkeypatch):
+def test_vasp_md_energies_replayed(mock_vasp, reference_data, tmp_path, monkeypatch):
     """atomate2's recorded Si MD at 2 fs: the energies atomate2's own test expects."""
-    ref = shared_data / SI_MD / "Si_molecular_dynamics/molecular_dynamics"
+    ref = reference_data / SI_MD / "Si_molecular_dynamics/molecular_dynamics"
     si = Structure.from_file(ref / "inputs/POSCAR.gz")
     preset = MDPreset(name="replay", temperatures=(300.0,), equilibration_steps=0, production_steps=3,
                       segment_steps=3, save_interval_steps=1, min_image_distance=0.0)

@@ -6,7 +6,6 @@ recipe validates with messages that name the field and the file.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -119,8 +118,9 @@ class Recipe(BaseModel):
 
 def recipes_dir() -> Path:
     """The ``flows/`` folder of a source checkout, else the copies bundled in the package."""
-    repo = Path(__file__).resolve().parents[2] / "flows"
-    return repo if repo.is_dir() else Path(str(resources.files("superionic") / "data" / "flows"))
+    from superionic.package_files import bundled_dir
+
+    return bundled_dir("flows")
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:

@@ -187,6 +187,11 @@ class ProjectStores:
     _job_store: Any = field(default=None, repr=False)
 
     @property
+    def safe_spec(self) -> str:
+        """The spec for messages and logs: any password or key replaced by ``***``."""
+        return redact(self.spec)
+
+    @property
     def named(self) -> dict[str, Store]:
         """Every store by collection name."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("spec", "_job_store")}
@@ -224,7 +229,10 @@ def _keys() -> dict[str, str]:
 
 
 def _repo_store_dirs() -> list[Path]:
-    return [Path.cwd() / "stores", Path(__file__).resolve().parents[2] / "stores"]
+    """Where store spec names are looked up: ./stores, then the checkout's or wheel's."""
+    from superionic.package_files import bundled_dir
+
+    return [Path.cwd() / "stores", bundled_dir("stores")]
 
 
 def resolve_spec(spec: str) -> dict[str, Any]:

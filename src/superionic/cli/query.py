@@ -39,7 +39,7 @@ def query(
             console.print("No matching materials. Run `superionic screen` or `superionic run` first, or relax the filters.")
             return
         shown = rows if limit == 0 else rows[:limit]
-        console.print(candidates_table(shown, title=f"{len(rows)} material(s) in {stores.spec}"))
+        console.print(candidates_table(shown, title=f"{len(rows)} material(s) in {stores.safe_spec}"))
 
 
 def register(app: typer.Typer) -> None:

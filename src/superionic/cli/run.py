@@ -84,7 +84,7 @@ def run(
     if r.md.engine == "vasp":
         fail("VASP MD cannot run locally: submit it with `superionic submit --engine jobflow-remote|fireworks`.")
     stores = open_project_stores(store)
-    err_console.print(f"[bold]superionic run[/] recipe [cyan]{r.name}[/], source {r.source}, store {redact(stores.spec)}")
+    err_console.print(f"[bold]superionic run[/] recipe [cyan]{r.name}[/], source {r.source}, store {stores.safe_spec}")
     flow = DiscoveryFlowMaker(recipe=r, show_progress=True).make(stores.spec)
     logging.getLogger("jobflow").setLevel(logging.WARNING)
     start = time.perf_counter()
@@ -109,7 +109,7 @@ def run(
     log_path = write_failure_log(failures, run_dir) if failures else None
     if report and (missing or failures):
         mark_report(report, missing, failures, log_path)
-    console.print(f"Finished in {elapsed / 60:.1f} min. Store: {redact(stores.spec)}" + (f"; report: {report}" if report else ""))
+    console.print(f"Finished in {elapsed / 60:.1f} min. Store: {stores.safe_spec}" + (f"; report: {report}" if report else ""))
     if missing or failures:
         _print_failures(missing, failures, log_path)
         raise typer.Exit(1)

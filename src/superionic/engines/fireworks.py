@@ -196,7 +196,7 @@ def submit(
         next_step = f"ran here: {done}/{len(states)} Fireworks COMPLETED" + (
             "" if done == len(states) else f"; see `lpad{lp_arg} get_fws -s FIZZLED`"
         )
-    where = f"LaunchPad {launchpad or '(FireWorks default)'}; outputs in {stores.spec}"
+    where = f"LaunchPad {launchpad or '(FireWorks default)'}; outputs in {stores.safe_spec}"
     return Submission(
         engine="fireworks",
         flow_name=flow.name,

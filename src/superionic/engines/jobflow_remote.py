@@ -134,7 +134,7 @@ def submit(
         n_jobs=count_jobs(flow),
         ids=list(db_ids),
         where=f"jobflow-remote project {proj.name!r}, worker {worker or next(iter(proj.workers), '?')}; "
-        f"documents in {stores.spec}",
+        f"documents in {stores.safe_spec}",
         next_step=("(queue database initialised) " if initialised else "")
         + f"jf -p {proj.name} runner start   (then: jf -p {proj.name} flow list)",
     )

@@ -157,7 +157,7 @@ def run_local(
         raise EngineError(
             f"Flow {flow.name!r} did not finish on the local engine:\n"
             f"{failure_summary(run.failures, run.log_path)}\n"
-            f"Outputs of the jobs that finished are in the 'jobs' collection of {stores.spec}."
+            f"Outputs of the jobs that finished are in the 'jobs' collection of {stores.safe_spec}."
         )
     responses = run.responses
     outputs = {uuid: by_index[max(by_index)].output for uuid, by_index in responses.items() if by_index}
@@ -168,7 +168,7 @@ def run_local(
         flow_name=flow.name,
         n_jobs=len(all_jobs),
         ids=list(states),
-        where=stores.spec,
+        where=stores.safe_spec,
         states=states,
         outputs=outputs,
         failures={f.job: f.reason for f in run.failures},

@@ -551,3 +551,23 @@ def test_interrupted_extension_resumes_without_redoing_a_finished_segment(tmp_pa
     assert all(s["steps_run"] == 0 for s in second if s["segment_key"] in before)
     final = _final_output(store, flow)
     assert any("budget: 60 production steps" in f for f in final["flags"])
+
+
+def test_extending_flow_serialises_for_remote_managers(tmp_path):
+    """The extension decision travels as JSON with its segment maker (r2SCAN weights kept)."""
+    from monty.serialization import dumpfn, loadfn
+
+    from superionic.md.extension import ExtensionPolicy
+    from superionic.md.forcefield import segment_maker_for
+
+    maker = ConductivityMDMaker(preset=tiny_preset(), segment_maker=segment_maker_for("chgnet-r2scan"),
+                                extension=ExtensionPolicy(max_production_steps=100))
+    dumpfn(maker.make(li2o(), material_id="li2o-json"), tmp_path / "flow.json")
+    again = loadfn(tmp_path / "flow.json")
+    decide = next(j for j, _ in again.iterflow() if j.name.startswith("md extension decision"))
+    context = decide.function_args[3]
+    assert isinstance(context["segment_maker"], ForceFieldSegmentMaker)
+    assert context["segment_maker"].calculator_kwargs == {"model_name": "r2scan"}
+    assert context["policy"]["max_production_steps"] == 100
+    with pytest.raises(ValueError, match="unknown force field"):
+        segment_maker_for("mace")

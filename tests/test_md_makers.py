@@ -522,6 +522,7 @@ def test_undecided_md_extends_itself_until_the_budget_is_spent():
     assert sorted(d["n_frames"] for d in rounds) == [5, 9, 13]
 
 
+@pytest.mark.slow
 def test_interrupted_extension_resumes_without_redoing_a_finished_segment(tmp_path):
     from superionic.md import progress
 

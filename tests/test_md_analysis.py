@@ -488,3 +488,17 @@ def test_every_field_is_described():
     for model in (DiffusionDoc, ConductivityDoc):
         missing = [n for n, f in model.model_fields.items() if not f.description]
         assert not missing, f"{model.__name__}: {missing}"
+
+
+def test_bound_verdicts_reach_the_query_rows_and_the_table_text(shared):
+    from superionic.results import filter_rows, join_row, sigma_text
+
+    docs = [kang_doc(shared, "mp-557892", t) for t in (800, 1100)]  # bounds only
+    cond = conductivity_from_diffusion(docs).to_store()
+    row = join_row("mp-557892", {"formula": "BaLi(BS2)3"}, {}, cond)
+    assert row["sigma_300k"] is None and row["sigma_300k_kind"] == "upper_bound"
+    assert row["sigma_300k_low"] == 0.0 and row["sigma_300k_high"] == cond["sigma300_upper"]
+    assert row["md_verdict"] == "undecided (MD): interval spans 1e-4" and "<=" in row["md_reason"]
+    text = sigma_text(row["sigma_300k"], row["sigma_300k_low"], row["sigma_300k_high"], row["sigma_300k_kind"])
+    assert text == f"<= {cond['sigma300_upper']:.1e}"
+    assert filter_rows([row], verdict="undecided") == [row] and filter_rows([row], verdict="superionic") == []

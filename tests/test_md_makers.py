@@ -483,3 +483,92 @@ def test_forcefield_flow_serialises_for_remote_managers(tmp_path):
     segments = [j for j, _ in again.iterflow() if j.name.startswith("forcefield md segment")]
     assert len(segments) == 3 and all(j.config.expose_store for j in segments)
     assert segments[0].maker.force_field_name == "CHGNet"
+
+
+# ------------------------------------------------------------------------------------------
+# MD that runs until it has decided (jobflow responses)
+# ------------------------------------------------------------------------------------------
+def _extending_flow(material_id: str):
+    from superionic.md.extension import ExtensionPolicy
+
+    maker = ConductivityMDMaker(
+        preset=tiny_preset(production_steps=20),
+        segment_maker=ForceFieldSegmentMaker(n_threads=1),
+        extension=ExtensionPolicy(extend_steps=20, max_production_steps=60, max_rounds=5),
+        diffusion_settings={"temperature_tolerance": 10.0},  # 3 atoms: T fluctuates wildly
+    )
+    return maker.make(li2o(), material_id=material_id)
+
+
+def _final_output(store, flow):
+    decide = next(j for j in flow.jobs if j.name.startswith("md extension decision"))
+    out = store.get_output(decide.uuid, which="last", load=True)
+    return out if isinstance(out, dict) else out.model_dump()
+
+
+def test_undecided_md_extends_itself_until_the_budget_is_spent():
+    """3 Li atoms, 40 fs: D is only bounded, the verdict undecided, so production is extended
+    by responses (20 steps a round) until the 60-step budget per temperature is spent."""
+    store = memory_job_store()
+    flow = _extending_flow("li2o-extend")
+    run_locally(flow, store=store, ensure_success=True, log=False)
+    final = _final_output(store, flow)
+    assert final["verdict"].startswith("undecided (MD)"), final["verdict_reason"]
+    assert any("md_extension: round 2: budget: 60 production steps" in f for f in final["flags"])
+    runs = sorted((d["output"]["production_steps_done"], d["output"]["n_segments"])
+                  for d in store.docs_store.query({"output.@class": "MDRunDoc"}))
+    assert runs == [(20, 3), (40, 5), (60, 7)]  # one run doc per round, segments chained
+    rounds = [d["output"] for d in store.docs_store.query({"output.@class": "DiffusionDoc"})]
+    assert sorted(d["n_frames"] for d in rounds) == [5, 9, 13]
+
+
+@pytest.mark.slow
+def test_interrupted_extension_resumes_without_redoing_a_finished_segment(tmp_path):
+    from superionic.md import progress
+
+    store_path = tmp_path / "store"
+
+    def interrupt(event):  # in extension round 1, during its second segment
+        if event.kind == "advance" and event.label.endswith("1000 K production 4/4"):
+            raise _Interrupt
+
+    progress.add_listener(interrupt)
+    try:
+        with pytest.raises(_Interrupt):
+            run_locally(_extending_flow("li2o-ext-resume"), store=monty_job_store(store_path), log=False)
+    finally:
+        progress.remove_listener(interrupt)
+    before = {d["output"]["segment_key"] for d in monty_job_store(store_path).docs_store.query(
+        {"output.segment_key": {"$exists": True}, "output.status": "completed"})}
+    assert len(before) == 4  # equilibration, production 1-2, extension segment 3
+
+    store = monty_job_store(store_path)
+    flow = _extending_flow("li2o-ext-resume")
+    run_locally(flow, store=store, ensure_success=True, log=False)
+    segments = [d["output"] for d in store.docs_store.query({"output.@class": "MDSegmentDoc"})]
+    second = [s for s in segments if s["reused_from"] or s["segment_key"] not in before]
+    integrated = sorted((s["index"], s["steps_run"]) for s in second if s["steps_run"])
+    assert integrated == [(3, 10), (4, 10), (5, 10)]  # only what was not finished
+    assert all(s["steps_run"] == 0 for s in second if s["segment_key"] in before)
+    final = _final_output(store, flow)
+    assert any("budget: 60 production steps" in f for f in final["flags"])
+
+
+def test_extending_flow_serialises_for_remote_managers(tmp_path):
+    """The extension decision travels as JSON with its segment maker (r2SCAN weights kept)."""
+    from monty.serialization import dumpfn, loadfn
+
+    from superionic.md.extension import ExtensionPolicy
+    from superionic.md.forcefield import segment_maker_for
+
+    maker = ConductivityMDMaker(preset=tiny_preset(), segment_maker=segment_maker_for("chgnet-r2scan"),
+                                extension=ExtensionPolicy(max_production_steps=100))
+    dumpfn(maker.make(li2o(), material_id="li2o-json"), tmp_path / "flow.json")
+    again = loadfn(tmp_path / "flow.json")
+    decide = next(j for j, _ in again.iterflow() if j.name.startswith("md extension decision"))
+    context = decide.function_args[3]
+    assert isinstance(context["segment_maker"], ForceFieldSegmentMaker)
+    assert context["segment_maker"].calculator_kwargs == {"model_name": "r2scan"}
+    assert context["policy"]["max_production_steps"] == 100
+    with pytest.raises(ValueError, match="unknown force field"):
+        segment_maker_for("mace")

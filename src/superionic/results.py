@@ -88,7 +88,7 @@ def sigma_text(sigma: float | None, lower: float | None, upper: float | None,
     f = f".{digits}e"
     if kind == "upper_bound" and upper is not None:
         return f"<= {upper:{f}}"
-    if kind == "range" and lower is not None and upper is not None:
+    if (kind == "range" or sigma is None) and lower is not None and upper is not None:
         return f"[{lower:{f}}, {upper:{f}}]"
     if sigma is None:
         return ""

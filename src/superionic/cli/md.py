@@ -77,6 +77,9 @@ def md(
     min_image_distance: float = typer.Option(None, "--min-image-distance", help="Override the supercell's minimum image distance (A)."),
     max_atoms: int = typer.Option(None, "--max-atoms", help="Override the supercell's atom cap."),
     threads: int = typer.Option(None, "--threads", help="torch CPU threads (default: idle cores now)."),
+    force_field: str = typer.Option("chgnet-0.3.0", "--force-field", help="chgnet-0.3.0 or chgnet-r2scan (weights in the wheel)."),
+    extend_to: int = typer.Option(None, "--extend-to", help="forcefield: extend production (500 steps a round) "
+                                  "until the verdict is decided, D is tight or this many production steps."),
     output_dir: Path = typer.Option(Path("md_vasp"), "--output-dir", help="vasp: where inputs and the flow JSON go."),
     json_out: bool = typer.Option(False, "--json", help="forcefield: print the ConductivityDoc as JSON only."),
 ) -> None:
@@ -85,7 +88,8 @@ def md(
 
     if engine not in ("forcefield", "vasp"):
         fail(f"--engine must be forcefield or vasp, not {engine!r}")
-    from superionic.md.forcefield import ForceFieldSegmentMaker
+    from superionic.md.extension import ExtensionPolicy
+    from superionic.md.forcefield import segment_maker_for
     from superionic.md.makers import ConductivityMDMaker
     from superionic.md.presets import get_preset
 
@@ -98,7 +102,8 @@ def md(
             engine=engine,
             preset=chosen,
             temperatures=_temperatures(temperatures),
-            segment_maker=ForceFieldSegmentMaker(n_threads=threads),
+            segment_maker=segment_maker_for(force_field, n_threads=threads),
+            extension=ExtensionPolicy(max_production_steps=extend_to) if extend_to else None,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -202,7 +207,8 @@ def _print_result(result, preset) -> None:
             f"{run.steps_run} / {run.n_segments_reused}",
             _fmt(run.mean_temperature, ".0f"),
             _fmt(getattr(d, "diffusivity", None)),
-            "-" if not ci else f"[{ci[0]:.2g}, {ci[1]:.2g}]",
+            f"D <= {d.diffusivity_upper95:.2g}" if d is not None and d.d_status == "upper_bound"
+            else "-" if not ci else f"[{ci[0]:.2g}, {ci[1]:.2g}]",
             "-" if d is None else ("yes" if d.usable else f"no: {d.reason}"),
         )
     out.print(table)
@@ -210,12 +216,13 @@ def _print_result(result, preset) -> None:
     if c is None:
         out.print("[red]no ConductivityDoc[/]: " + "; ".join(result.errors))
         return
-    ci = c.sigma300_ci95
     out.print(
-        f"Ea = {_fmt(c.activation_energy)} eV, sigma(300 K) = {_fmt(c.sigma300)} S/cm "
-        f"{'' if not ci else f'[{ci[0]:.2g}, {ci[1]:.2g}]'}; verdict: [bold]{c.verdict}[/] "
-        f"({c.verdict_reason})" + ("  [yellow](QUICK protocol)[/]" if preset.is_quick else "")
+        f"verdict: [bold]{c.verdict}[/] ({c.verdict_reason})"
+        + ("  [yellow](QUICK protocol)[/]" if preset.is_quick else "")
     )
+    for flag in c.flags:
+        if flag.startswith("md_extension"):
+            out.print(flag)
 
 
 def register(app: typer.Typer) -> None:

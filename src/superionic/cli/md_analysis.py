@@ -118,15 +118,19 @@ def analyze(
 
 
 def _print_tables(docs, cond) -> None:
+    from superionic.results import sigma_text
+
     out = Console()
     table = Table(title=f"Li diffusion: {docs[0].formula} ({docs[0].material_id})")
-    for col in ("T (K)", "ps", "D (cm2/s)", "95 % interval", "fit (ps)", "hops", "use", "flags"):
+    for col in ("T (K)", "ps", "D (cm2/s)", "95 % interval", "D bound", "fit (ps)", "hops", "use", "flags"):
         table.add_column(col, no_wrap=True)
     for d in docs:
         window = f"{d.fit_window.start_ps:.0f}-{d.fit_window.end_ps:.0f}" if d.fit_window else "-"
         table.add_row(
             f"{d.temperature:g}", f"{d.duration_ps:.0f}", _fmt(d.diffusivity, ".2e"),
-            _interval(d.diffusivity_ci95), window, str(d.n_hops), "yes" if d.usable else "no",
+            _interval(d.diffusivity_ci95),
+            f"<= {d.diffusivity_upper95:.2e}" if d.d_status == "upper_bound" else "-",
+            window, str(d.n_hops), "yes" if d.usable else "no",
             str(len(d.flags)),
         )
     out.print(table)
@@ -137,14 +141,15 @@ def _print_tables(docs, cond) -> None:
         out.print("One temperature: no Arrhenius fit (give two or more).")
         return
     summary = Table(title="Arrhenius extrapolation to 300 K (Nernst-Einstein, Haven ratio 1)")
-    for col in ("used (K)", "Ea (eV)", "D300 (cm2/s)", "sigma300 (S/cm)", "95 % interval",
+    for col in ("used (K)", "Ea (eV)", "D300 (cm2/s)", "sigma300 (S/cm)", "range (S/cm)",
                 "verdict"):
         summary.add_column(col, no_wrap=True)
     ea = "-" if cond.activation_energy is None else (
         f"{cond.activation_energy:.2f}+/-{cond.activation_energy_std:.2f}")
     summary.add_row(",".join(f"{t:g}" for t in cond.temperatures_used) or "-", ea,
                     _fmt(cond.d300, ".2e"), _fmt(cond.sigma300, ".2e"),
-                    _interval(cond.sigma300_ci95), cond.verdict)
+                    sigma_text(None, cond.sigma300_lower, cond.sigma300_upper, cond.sigma300_kind, 2)
+                    or "-", cond.verdict)
     out.print(summary)
     out.print(f"  {cond.verdict_reason}")
     for e in cond.excluded:

@@ -107,7 +107,16 @@ def md_maker_for(recipe: MDRecipe):
         equilibration_steps=recipe.equilibration_steps,
         production_steps=recipe.production_steps,
     )
-    return ConductivityMDMaker(engine=recipe.engine, preset=preset)
+    from superionic.md.extension import ExtensionPolicy
+    from superionic.md.forcefield import segment_maker_for
+
+    extension = None
+    if recipe.extend and recipe.engine == "forcefield":
+        extension = ExtensionPolicy(extend_steps=recipe.extend_steps,
+                                    max_production_steps=recipe.max_production_steps,
+                                    max_wall_s=recipe.max_wall_s)
+    return ConductivityMDMaker(engine=recipe.engine, preset=preset, extension=extension,
+                               segment_maker=segment_maker_for(recipe.force_field))
 
 
 def material_structure(stores: ProjectStores, material_id: str) -> Structure:

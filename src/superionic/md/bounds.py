@@ -63,6 +63,28 @@ def slope_upper_bound(slope: float, slope_std: float, confidence: float = 0.95) 
     return float(q) * A2_PER_FS_TO_CM2_PER_S / 6.0
 
 
+def d_upper_bound(n_hops: int, n_li: int, time_fs: float, longest_hop: float, hop_length: float,
+                  confidence: float = 0.95, slope: float | None = None,
+                  slope_std: float | None = None) -> tuple[float | None, str]:
+    """(upper bound on D in cm^2/s, how): the larger of the hop-count bound (jumps of the
+    stated ``hop_length`` or the ``longest_hop`` observed) and, given an MSD fit, the slope
+    bound. None without Li or observation time."""
+    if n_li <= 0 or time_fs <= 0:
+        return None, ""
+    length = max(hop_length, longest_hop)
+    value = hop_upper_bound(n_hops, n_li, time_fs, length, confidence)
+    how = (f"hop count: {n_hops} hops of {n_li} Li in {time_fs / 1000:.2f} ps, Poisson "
+           f"{confidence:.0%} upper limit, uncorrelated jumps of {length:.2f} A (stated "
+           f"{hop_length:g} A or the longest observed)")
+    if slope is not None and slope_std is not None:
+        from_slope = slope_upper_bound(slope, slope_std, confidence)
+        if from_slope > value:
+            how = (f"MSD slope: one-sided {confidence:.0%} quantile of the slope posterior "
+                   f"(above the hop-count bound {value:.2g} cm^2/s)")
+            value = from_slope
+    return value, how
+
+
 def arrhenius_carry(d: float, t_from: float, ea: float, t_to: float = 300.0) -> float:
     """D at ``t_to`` on the Arrhenius line of activation energy ``ea`` through (t_from, d)."""
     return float(d * np.exp(-ea / K_B_EV * (1.0 / t_to - 1.0 / t_from)))

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import truncnorm
 
-from superionic.md.bounds import hop_upper_bound, slope_upper_bound
+from superionic.md.bounds import d_upper_bound
 from superionic.md.msd import drift_corrected_segments, group_msd, squared_displacement_moments
 from superionic.md.trajectory import LiTrajectory, load_trajectory
 from superionic.schemas.md import DiffusionDoc, FitWindow, MSDSummary, diffusion_doc_id
@@ -305,15 +305,9 @@ def diffusion_from_trajectory(
     block = max(1, min(int(np.ceil(s.block_fs / frame_fs)), n_longest // 20))
     n_hops, longest = count_hops(segments, li, block, s.hop_distance, return_longest=True)
     doc["n_hops"] = n_hops
-    observed_fs = sum((g.shape[0] - 1) for g in segments) * frame_fs
-    hop_length = max(s.bound_hop_length, longest)
-    d_hop_up = hop_upper_bound(n_hops, int(li.size), observed_fs, hop_length, s.bound_confidence) \
-        if observed_fs > 0 else None
-    doc["diffusivity_upper95"] = d_hop_up
-    doc["upper_bound_method"] = (
-        f"hop count: {n_hops} hops of {li.size} Li in {observed_fs / 1000:.2f} ps, Poisson "
-        f"{s.bound_confidence:.0%} upper limit, jumps of {hop_length:.2f} A (stated {s.bound_hop_length:g} A "
-        "or the longest observed), uncorrelated")
+    bound_args = (n_hops, int(li.size), sum(g.shape[0] - 1 for g in segments) * frame_fs, longest,
+                  s.bound_hop_length, s.bound_confidence)
+    doc["diffusivity_upper95"], doc["upper_bound_method"] = d_upper_bound(*bound_args)
     k0, k1, short = fit_window(n_longest, frame_fs, s)
     if k1 - k0 + 1 < s.min_fit_lags:
         flags.append(f"too_short: {tr.n_frames} frames ({tr.duration_ps:.2f} ps) leave no fit "
@@ -347,12 +341,8 @@ def diffusion_from_trajectory(
     elif abs(slope - 1.0) > s.loglog_tolerance:
         flags.append(f"non_linear_msd: log-log slope of MSD minus its offset {slope:.2f} in the "
                      f"fit window (diffusive = 1 +/- {s.loglog_tolerance})")
-    d_slope_up = slope_upper_bound(fit.slope, fit.slope_std, s.bound_confidence)
-    if d_hop_up is None or d_slope_up > d_hop_up:
-        doc["diffusivity_upper95"] = d_slope_up
-        doc["upper_bound_method"] = (
-            f"MSD slope: one-sided {s.bound_confidence:.0%} quantile of the slope posterior "
-            f"(larger than the hop-count bound {d_hop_up or 0:.2g} cm^2/s)")
+    doc["diffusivity_upper95"], doc["upper_bound_method"] = d_upper_bound(
+        *bound_args, slope=fit.slope, slope_std=fit.slope_std)
     if fit.slope < s.d_resolved_sigmas * fit.slope_std:
         flags.append(f"d_not_resolved: MSD slope {fit.slope:.3g} +/- {fit.slope_std:.2g} A^2/fs "
                      f"is within {s.d_resolved_sigmas:g} sigma of 0")

@@ -75,19 +75,29 @@ def run_conductivity_md(
 
     result = LocalMDResult(material_id=material_id)
     for job, _ in flow.iterflow():
-        by_index = responses.get(job.uuid)
-        if not by_index:
+        if not responses.get(job.uuid):
             result.errors.append(f"job '{job.name}' did not finish (see the log)")
-            continue
+    # every job that ran, including the extension rounds the flow added to itself: per
+    # temperature the longest run and its analysis; the final fit (marked md_extension) wins
+    runs: dict[float, MDRunDoc] = {}
+    diffusion: dict[float, DiffusionDoc] = {}
+    fits: list[ConductivityDoc] = []
+    for by_index in responses.values():
         output = by_index[max(by_index)].output
         if isinstance(output, MDRunDoc):
-            result.runs.append(output)
+            old = runs.get(output.temperature)
+            if old is None or output.production_steps_done > old.production_steps_done:
+                runs[output.temperature] = output
         elif isinstance(output, DiffusionDoc):
-            result.diffusion.append(output)
+            old = diffusion.get(output.temperature)
+            if old is None or output.n_frames > old.n_frames:
+                diffusion[output.temperature] = output
         elif isinstance(output, ConductivityDoc):
-            result.conductivity = output
-    result.runs.sort(key=lambda r: r.temperature)
-    result.diffusion.sort(key=lambda d: d.temperature)
+            fits.append(output)
+    result.runs = [runs[t] for t in sorted(runs)]
+    result.diffusion = [diffusion[t] for t in sorted(diffusion)]
+    final = [c for c in fits if any(f.startswith("md_extension") for f in c.flags)]
+    result.conductivity = (final or fits or [None])[-1]
 
     if stores is not None:
         if result.diffusion:

@@ -30,6 +30,7 @@ from jobflow import Flow, Maker, OnMissing, job
 from pymatgen.core import Structure
 
 from superionic.md.collect import analyze_md_run, collect_forcefield_run, collect_vasp_run
+from superionic.md.extension import ExtensionPolicy, extend_or_finish, run_info
 from superionic.md.forcefield import ForceFieldSegmentMaker
 from superionic.md.relax import relax_for_md
 from superionic.md.presets import MDPreset, get_preset
@@ -67,6 +68,10 @@ class ConductivityMDMaker(Maker):
         Add the diffusion analysis and the Arrhenius fit (the analysis developer's jobs).
     diffusion_settings : dict | None
         Passed to the diffusion analysis (``DiffusionSettings`` fields).
+    extension : ExtensionPolicy | None
+        Force-field engine: extend production round by round until the verdict is decided,
+        D is tight or the budget is spent (:mod:`superionic.md.extension`); None = the
+        preset's production only.
     """
 
     name: str = "conductivity md"
@@ -78,6 +83,7 @@ class ConductivityMDMaker(Maker):
     user_kpoints_settings: Any = None
     analyze: bool = True
     diffusion_settings: dict | None = None
+    extension: ExtensionPolicy | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ("forcefield", "vasp"):
@@ -100,10 +106,11 @@ class ConductivityMDMaker(Maker):
             relaxed = relax_for_md(
                 cell.output["structure"], preset_dict, force_field_name=sm.force_field_name,
                 calculator_meta=sm.calculator_meta, min_distance=sm.min_distance, n_threads=sm.n_threads,
+                calculator_kwargs=sm.calculator_kwargs,
             )
             relaxed.name = "force-field relaxation"
             jobs.append(relaxed)
-        runs, analyses = [], []
+        runs, analyses, infos = [], [], []
         for temperature in preset.temperatures:
             if self.engine == "forcefield":
                 t_jobs, collect = self._forcefield_temperature(
@@ -115,6 +122,7 @@ class ConductivityMDMaker(Maker):
             jobs.extend(t_jobs)
             jobs.append(collect)
             runs.append(collect.output)
+            infos.append(run_info(collect.output, temperature))
             if self.analyze:
                 analysis = analyze_md_run(
                     collect.output,
@@ -132,6 +140,19 @@ class ConductivityMDMaker(Maker):
             fit.name = "arrhenius conductivity"
             jobs.append(fit)
             output = fit.output
+            if self.extension is not None and self.engine == "forcefield":
+                from dataclasses import asdict
+
+                context = {
+                    "segment_maker": self.segment_maker, "preset": preset_dict,
+                    "policy": asdict(self.extension), "material_id": material_id,
+                    "supercell": cell.output["summary"], "relaxation": relaxed.output["summary"],
+                    "structure": cell.output["structure"], "diffusion_settings": self.diffusion_settings,
+                }
+                decide = extend_or_finish(fit.output, analyses, infos, context, 0)
+                decide.name = "md extension decision (round 0)"
+                jobs.append(decide)
+                output = decide.output
         flow_name = f"{self.name} {material_id or ''} [{preset.name}, {self.engine}]".replace("  ", " ")
         return Flow(jobs, output=output, name=flow_name)
 

@@ -22,6 +22,7 @@ def relax_for_md(
     calculator_meta: str | None = FAST_CHGNET,
     min_distance: float = DEFAULT_MIN_DISTANCE,
     n_threads: int | None = None,
+    calculator_kwargs: dict | None = None,
 ) -> Job:
     """Job: relax positions (fixed cell) with the force field -> ``{"structure", "summary"}``.
 
@@ -30,13 +31,15 @@ def relax_for_md(
     same relaxed cell (a recomputed relaxation could differ in the last digits with another
     thread count, and the segment keys would no longer match).
     """
-    relax_job = _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads)
+    relax_job = _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads,
+                              calculator_kwargs or {})
     relax_job.config = JobConfig(expose_store=True)
     return relax_job
 
 
 @job
-def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads) -> dict:
+def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads,
+                  calculator_kwargs=None) -> dict:
     """Never raises: overlapping atoms or an engine error keep the input structure and say why
     (the MD segments then fail with their own, recorded reason)."""
     import torch
@@ -45,6 +48,7 @@ def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_dist
     key = segment_key(
         structure_fingerprint(structure), stage="relaxation", steps=preset.relax_steps,
         fmax=preset.relax_fmax, force_field=force_field_name, calculator=calculator_meta,
+        **({"calculator_kwargs": calculator_kwargs} if calculator_kwargs else {}),
     )
     summary: dict[str, Any] = {"max_steps": preset.relax_steps, "fmax": preset.relax_fmax, "relaxed": False}
     if preset.relax_steps <= 0:
@@ -72,6 +76,7 @@ def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_dist
             steps=preset.relax_steps,
             relax_kwargs={"fmax": preset.relax_fmax},
             optimizer_kwargs={"optimizer": "FIRE"},
+            calculator_kwargs=dict(calculator_kwargs or {}),
             **kwargs,
         )
         start = time.perf_counter()

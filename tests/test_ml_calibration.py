@@ -162,3 +162,20 @@ def test_sanity_panel_marks_training_compounds(calibrated):
     assert not by_name.loc["LiF", "in_training"]
     checks = panel_checks(panel)
     assert checks["lowest_fast"] == panel[panel.known == "fast"].prob_calibrated.min()
+
+
+def test_results_row_names_the_rule_and_keeps_the_seed_rule_apart():
+    from superionic.results import filter_rows, join_row
+
+    prediction = {"votes_gb": 19, "votes_lgbm": 20, "n_splits": 20, "prob_mean": 0.86, "seed_verdict": False,
+                  "prob_calibrated": 0.81, "in_domain": False, "domain_distance": 11.2}
+    row = join_row("mp-1", {"formula": "LiX"}, prediction, {})
+    assert row["probability"] == 0.81 and row["prob_mean"] == 0.86
+    assert row["ml_verdict"] == "likely superionic (calibrated p >= 0.5); out of domain: extrapolation"
+    assert row["seed_rule"] == "seed rule: 19/20 + 20/20 votes, needs all: not superionic"
+    assert row["in_domain"] is False and row["domain_distance"] == 11.2
+    assert filter_rows([row], verdict="superionic") == [row]
+    assert filter_rows([row], verdict="not superionic") == []
+    old = join_row("mp-2", {}, {"votes_gb": 1, "votes_lgbm": 0, "n_splits": 2, "prob_mean": 0.3,
+                                "seed_verdict": False}, {})
+    assert old["probability"] == 0.3 and old["ml_verdict"] == "unlikely superionic (uncalibrated mean p < 0.5)"

@@ -248,3 +248,26 @@ def test_bundled_entries_match_shared_sources(shared):
         assert [(e["entry_id"], e["energy"], e["correction"]) for e in original] == [
             (e["entry_id"], e["energy"], e["correction"]) for e in shipped
         ]
+
+
+def test_mp2019_energies_agree_with_the_bundled_mp2020_sets():
+    """Cross-check: V_ox from the MP-2019 formation energies vs the bundled Li-S-X entries."""
+    from statistics import median
+
+    from superionic.screening.mp2019_energies import MP2019FormationEnergies
+    from superionic.sources.snapshot import load_snapshot_table
+
+    mp2019, li_s_x = MP2019FormationEnergies(), bundle("mp_li_s_x")
+    diffs = {}
+    for _, formula in load_snapshot_table():
+        comp = Composition(formula)
+        symbols = [e.symbol for e in comp.elements]
+        if not mp2019.has_formula(formula) or (entries := li_s_x.get_entries_in_chemsys(symbols)) is None:
+            continue
+        ours = stability_window(comp, mp2019.phase_diagram([*symbols, "Li"]), entry_source="mp2019_e_form")
+        diffs[formula] = ours.oxidation_limit_v - stability_window(comp, entries).oxidation_limit_v
+    spread = sorted(abs(d) for d in diffs.values())
+    print(f"MP-2019 vs bundled Li-S-X: {len(diffs)} compositions, median {median(diffs.values()):+.3f} V, "
+          f"mean |diff| {sum(spread) / len(spread):.3f} V, max {spread[-1]:.2f} V")
+    assert len(diffs) >= 15
+    assert abs(median(diffs.values())) < 0.05 and sum(spread) / len(spread) < 0.15

@@ -149,7 +149,7 @@ class Surrogate:
         )
         return cls(models=models, doc=doc)
 
-    def calibrate(self, data, n_repeats: int = 3, n_jobs: int = 1):
+    def calibrate(self, data, n_repeats: int = 3):
         """Fit the calibrator on grouped out-of-fold predictions and the domain on ``data``.
 
         The out-of-fold models are the ensemble's algorithms with the hyper-parameters chosen

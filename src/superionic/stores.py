@@ -80,6 +80,10 @@ class _BulkUpsertMixin:
             for doc in self._collection.find({}, {k: 1 for k in keys})
             if tuple(_freeze(doc.get(k)) for k in keys) in unique
         ]
+        stale_ids = set(stale)
+        for doc in batch:  # a re-upserted document read from the store: it gets a new _id
+            if doc.get("_id") in stale_ids:
+                del doc["_id"]
         self._replace(stale, batch)
 
     def _replace(self, stale: list, batch: list[dict]) -> None:

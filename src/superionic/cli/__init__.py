@@ -65,7 +65,8 @@ class LazyCommandGroup(TyperGroup):
             self._listing = False
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
-        self.commands = {name: None for name in COMMANDS}  # typo suggestions ("Did you mean")
+        # typer suggests close names ("Did you mean 'run'?") from ``self.commands``
+        self.commands = {name: click.Command(name, help=text) for name, (_, text) in COMMANDS.items()}
         return super().resolve_command(ctx, args)
 
 

@@ -30,13 +30,32 @@ def _run(args, env, cwd, **kwargs):
 
 
 def _segments_done(spec: str) -> int:
+    """Finished MD segments in the store, read from a copy of its folder.
+
+    The running ``superionic run`` owns the montydb folder: opening it here at the same time
+    races with its creation (half-written storage config, tables not made yet), so the poll
+    reads a snapshot and counts 0 when the snapshot is not readable yet.
+    """
+    import shutil
+    import tempfile
+
     from superionic.stores import open_stores
 
-    stores = open_stores(spec)
-    try:
-        return stores.jobs.count({"output.segment_key": {"$exists": True}})
-    finally:
-        stores.close()
+    folder = Path(spec.removeprefix("monty://"))
+    if not any(folder.glob("*/jobs.collection")):
+        return 0  # no job has finished yet (and the storage config may be mid-write)
+    with tempfile.TemporaryDirectory() as snapshot:
+        try:
+            shutil.copytree(folder, Path(snapshot) / "store")
+            stores = open_stores(f"monty://{Path(snapshot) / 'store'}")
+        except Exception:  # a file copied mid-write: try again at the next poll
+            return 0
+        try:
+            return stores.jobs.count({"output.segment_key": {"$exists": True}})
+        except Exception:
+            return 0
+        finally:
+            stores.close()
 
 
 def test_ctrl_c_then_rerun_resumes(tmp_path):

@@ -8,6 +8,7 @@ the same montydb store (a second machine, as far as one machine can show it).
 
 from __future__ import annotations
 
+import io
 import re
 
 import pandas as pd
@@ -134,5 +135,16 @@ def test_retraining_keeps_the_old_models_predictions(trained, tmp_path):
         rows = candidate_rows(stores)
         assert {r["ml_model"] for r in rows} == {new_id}
         assert {r["n_splits"] for r in rows} == {3}
+        from superionic.report.gather import gather
+
+        report = gather(stores)
+        assert {p.model_id for p in report.predictions} == {new_id} and len(report.predictions) == 2
+        assert report.model.model_id == new_id
     finally:
         stores.close()
+    # `superionic query --model` shows an older model's predictions, and names it
+    result = runner.invoke(app, ["query", "--store", f"monty://{tmp_path / 'store'}", "--format", "csv",
+                                 "--model", old.doc.model_id])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert len(table) == 2 and set(table.ml_model) == {old.doc.model_id} and set(table.n_splits) == {2}

@@ -310,10 +310,12 @@ def _most_common(params: list[dict]) -> dict:
     return params[keys.index(best)]
 
 
-# --- the latest trained surrogate ------------------------------------------------------
+# --- surrogates exported to a folder (``train --model-dir`` / ``--no-store``) -----------------
+# The project's surrogates live in the store (superionic.ml.model_store); these files are
+# an optional export, read back with ``predict --model-dir`` or ``--model FILE.joblib``.
 
 LATEST = "latest.txt"
-"""File in the models directory naming the most recently trained surrogate (``superionic train``)."""
+"""File in an export folder naming the surrogate ``superionic train`` saved there last."""
 
 
 def models_dir(override: Path | str | None = None) -> Path:

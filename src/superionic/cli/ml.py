@@ -103,8 +103,8 @@ def train(
     from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS, resolve_algorithms
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents, tuning_description
-    from superionic.ml.study import StudyConfig, count_fits, run_study
     from superionic.ml.model_store import save_surrogate
+    from superionic.ml.study import StudyConfig, count_fits, run_study
     from superionic.ml.surrogate import Surrogate, mark_latest, models_dir
     from superionic.progress import progress_bar
     from superionic.settings import get_settings

@@ -29,7 +29,8 @@ def query(
     if fmt not in ("table", "json", "csv"):
         fail(f"Unknown format {fmt!r}: choose table, json or csv.")
     stores = open_project_stores(store)
-    rows = filter_rows(candidate_rows(stores, survivors_only=not all_materials, model_id=model), anion, verdict, min_sigma)
+    rows = candidate_rows(stores, survivors_only=not all_materials, model_id=model)
+    rows = filter_rows(rows, anion, verdict, min_sigma)
     if fmt == "json":
         print_json(rows)
     elif fmt == "csv":

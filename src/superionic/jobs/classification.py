@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+
 from superionic.progress import progress_bar
 from superionic.recipes import ENSEMBLE, ClassifierRecipe
 from superionic.settings import get_settings

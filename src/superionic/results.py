@@ -1,5 +1,8 @@
 """One joined view of the stores: each screened material with its votes and conductivity.
 
+Each material is joined to its prediction by the latest model that classified it
+(``ml_model`` names that model); older models' predictions stay in the store.
+
 Used by ``superionic run`` (the summary table), ``superionic query`` and the report.
 """
 
@@ -7,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from superionic.ml.model_store import latest_predictions
 from superionic.ml.verdicts import probability_verdict, seed_rule_text
 from superionic.stores import ProjectStores
 
@@ -15,7 +19,7 @@ COLUMNS = (
     "n_splits", "probability", "ml_verdict", "prob_mean", "seed_rule", "in_domain", "domain_distance",
     "sigma_300k", "sigma_300k_low", "sigma_300k_high",
     "activation_energy", "md_verdict", "md_preset", "sigma_300k_kind", "md_reason",
-    "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note",
+    "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model",
 )  # fmt: skip
 SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
                     "oxidation_voltage_seed_v", "voltage_convention"]
@@ -78,6 +82,7 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "v_ox_seed": s.get("oxidation_voltage_seed_v"),
         "voltage_convention": s.get("voltage_convention"),
         "screening_note": screening_note(s),
+        "ml_model": p.get("model_id"),  # which surrogate's prediction the row shows (the latest model's)
     }
 
 
@@ -96,13 +101,17 @@ def sigma_text(sigma: float | None, lower: float | None, upper: float | None,
     return f"{text} [{lower:{f}}, {upper:{f}}]" if lower is not None and upper is not None else text
 
 
-def candidate_rows(stores: ProjectStores, survivors_only: bool = True) -> list[dict[str, Any]]:
-    """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest."""
+def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
+                   model_id: str | None = None) -> list[dict[str, Any]]:
+    """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest.
+
+    Predictions: each material's by the latest model, or by ``model_id`` where given.
+    """
     screening = _by_id(
         stores.screening, {"passed": True} if survivors_only else {},
         SCREENING_FIELDS,
     )
-    preds = _by_id(stores.predictions)
+    preds = latest_predictions(stores.predictions.query({"model_id": model_id} if model_id else {}), stores.models)
     conductivity = _by_id(stores.conductivity)
     ranked = []
     for mid, s in screening.items():

@@ -223,7 +223,7 @@ def _keys() -> dict[str, str]:
         "screening": "material_id",
         "features": "formula",
         "models": "model_id",
-        "predictions": "material_id",
+        "predictions": "prediction_id",
         "diffusion": "doc_id",
         "conductivity": "material_id",
         "funnel": "funnel_id",
@@ -314,6 +314,11 @@ def _make_store(resolved: dict[str, Any], collection: str, key: str) -> Store:
         )
     uri = resolved["uri"]
     database = resolved.get("database")
+    if collection == "data":  # large objects (trajectories, surrogate binaries): GridFS, no 16 MB limit
+        from maggma.stores import GridFSStore
+
+        return GridFSStore(database=database, collection_name=name, uri=uri, key=key, compression=True,
+                           mongoclient_kwargs={"serverSelectionTimeoutMS": MONGO_TIMEOUT_MS})
     return MongoStore(
         database=database,
         collection_name=name,

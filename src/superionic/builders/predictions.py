@@ -1,13 +1,15 @@
 """``PredictionBuilder``: descriptors of the screening survivors -> ``PredictionDoc`` s.
 
 Sources ``screening`` (survivors: ``passed: True``), ``features`` (FeatureDocs by reduced
-formula) and ``models`` (ModelDocs, to find the saved surrogate); target ``predictions``
-(key ``material_id``).
+formula), ``models`` (ModelDocs) and ``data`` (the surrogate binaries); target
+``predictions`` (key ``prediction_id``: one document per material and model, so retraining
+keeps the old model's predictions).
 
-The surrogate: ``model_path`` if given, else the newest ``ModelDoc`` in ``models`` whose
-joblib file exists, else the one named by ``DATA_DIR/models/latest.txt`` (what
-``superionic train`` writes). Without any, the builder skips with a message that says how to
-train one; a surrogate made for another featuriser version is refused the same way.
+The surrogate: ``model_path`` if given, else the newest ``ModelDoc`` whose binary is in
+the ``data`` store (:mod:`superionic.ml.model_store`; no local file needed, so the builder
+runs on any machine that reaches the store), else the newest ModelDoc whose ``path`` file
+exists. Without any, the builder skips with a message that says how to train one; a
+surrogate made for another featuriser version is refused the same way.
 
 A prediction is rebuilt when it is missing, was made by another model, or is older than
 its screening document or its FeatureDoc (or its formula changed). A survivor without a
@@ -20,15 +22,15 @@ every stored prediction of the model at the end (the documents keep their ``last
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from maggma.core import Store
 
 from superionic.builders.base import SuperionicBuilder, as_utc, query_in
 from superionic.schemas.features import FeatureDoc
-from superionic.schemas.ml import PredictionDoc
+from superionic.schemas.ml import PredictionDoc, prediction_key
 
 class PredictionBuilder(SuperionicBuilder):
     """GB + LightGBM votes for every screening survivor (see module docstring)."""
@@ -41,14 +43,18 @@ class PredictionBuilder(SuperionicBuilder):
         features: Store,
         models: Store,
         predictions: Store,
+        data: Store | None = None,
         model_path: str | None = None,
+        model_id: str | None = None,
         query: dict | None = None,
         chunk_size: int = 500,
     ):
         """
         Args:
             screening, features, models, predictions: the project's stores.
+            data: the project's data store (surrogate binaries); None: files only.
             model_path: saved surrogate (.joblib); default: see the module docstring.
+            model_id: use this surrogate of the store instead of the newest.
             query: which screening documents to classify (default ``{"passed": True}``).
             chunk_size: survivors per batch (one vectorised ensemble call per batch).
         """
@@ -56,10 +62,14 @@ class PredictionBuilder(SuperionicBuilder):
         self.features = features
         self.models = models
         self.predictions = predictions
+        self.data = data
         self.model_path = model_path
+        self.model_id = model_id
         self.query = query
         self._model_id: str | None = None
-        super().__init__(sources=[screening, features, models], targets=[predictions], chunk_size=chunk_size)
+        self._surrogate = None
+        sources = [screening, features, models] + ([data] if data is not None else [])
+        super().__init__(sources=sources, targets=[predictions], chunk_size=chunk_size)
 
     def get_items(self) -> Iterator[dict]:
         from superionic.features.composition import parse_many
@@ -67,16 +77,12 @@ class PredictionBuilder(SuperionicBuilder):
 
         self.reset_counts()
         self._model_id = None
-        path, tried = find_surrogate(self.model_path, self.models)
-        if path is None:
-            self.skip(f"no trained surrogate ({tried}); train one with `superionic train` "
-                      "(or `superionic run`), then build again")
-            return
         try:
-            surrogate = load_surrogate(str(path), path.stat().st_mtime)
-        except (FileNotFoundError, ModelMismatchError) as exc:
+            surrogate = self._find_surrogate()
+        except (FileNotFoundError, LookupError, ModelMismatchError) as exc:
             self.skip(str(exc))
             return
+        self._surrogate = surrogate
         self._model_id = surrogate.doc.model_id
         query = {"passed": True} if self.query is None else self.query
         survivors = list(self.screening.query(criteria=query, properties=["material_id", "formula", "last_updated"]))
@@ -86,7 +92,7 @@ class PredictionBuilder(SuperionicBuilder):
             criteria={"featurizer_version": surrogate.doc.featurizer_version},
             properties=["formula", "last_updated"])}
         stored = {d["material_id"]: d for d in self.predictions.query(
-            properties=["material_id", "formula", "model_id", "last_updated"])}
+            {"model_id": surrogate.doc.model_id}, properties=["material_id", "formula", "model_id", "last_updated"])}
         todo = stale_predictions(survivors, features, stored, surrogate.doc.model_id)
         self.total = len(todo)
         self.logger.info("predictions: %d of %d survivors to classify with %s", len(todo), len(survivors),
@@ -96,11 +102,34 @@ class PredictionBuilder(SuperionicBuilder):
             wanted = sorted({d["feature_key"] for d in batch if d["feature_key"] in features})
             docs = {f["formula"]: f for f in query_in(self.features, "formula", wanted,
                                                       {"featurizer_version": surrogate.doc.featurizer_version})}
-            yield {"model_path": str(path), "survivors": [{k: d.get(k) for k in ("material_id", "formula", "feature_key")}
+            yield {"model_id": surrogate.doc.model_id, "survivors": [{k: d.get(k) for k in ("material_id", "formula", "feature_key")}
                                                           for d in batch], "features": docs}
 
+    def _find_surrogate(self):
+        """The surrogate to use (see the module docstring); raises with what was tried."""
+        from superionic.ml.model_store import ModelNotFoundError, load_surrogate
+
+        if self.model_path:
+            return _load_file(str(Path(self.model_path).expanduser()))
+        tried = []
+        if self.data is not None:
+            try:
+                return load_surrogate(SimpleNamespace(models=self.models, data=self.data,
+                                                      safe_spec="of this build"), model_id=self.model_id)
+            except ModelNotFoundError as exc:
+                if self.model_id:
+                    raise
+                tried.append(str(exc).split(";")[0])
+        path, why = find_surrogate_file(self.models)
+        if path is None:
+            raise ModelNotFoundError(f"no trained surrogate ({'; '.join([*tried, why])}); train one with "
+                                     "`superionic train` (or `superionic run`), then build again")
+        return _load_file(str(path))
+
     def process_item(self, item: dict) -> list[dict]:
-        surrogate = load_surrogate(item["model_path"], Path(item["model_path"]).stat().st_mtime)
+        surrogate = self._surrogate
+        if surrogate is None or surrogate.doc.model_id != item["model_id"]:  # e.g. in a worker process
+            self._surrogate = surrogate = self._find_surrogate()
         features = {k: FeatureDoc(**v) for k, v in item["features"].items()}
         docs = predict_survivors(item["survivors"], features, surrogate)
         return [d.to_store() for d in docs]
@@ -108,7 +137,7 @@ class PredictionBuilder(SuperionicBuilder):
     def update_targets(self, items: list[list[dict]]) -> None:
         docs = [d for batch in items for d in batch]
         if docs:
-            self.predictions.update(docs, key="material_id")
+            self.predictions.update(docs, key="prediction_id")
             self.n_processed += len(docs)
 
     def finalize(self) -> None:
@@ -127,41 +156,27 @@ class PredictionBuilder(SuperionicBuilder):
         docs = list(query_in(self.predictions, "material_id", changed, {"model_id": model_id}))
         for doc in docs:
             doc["rank"] = ranks.get(doc["material_id"])
-        self.predictions.update(docs, key="material_id")
+            doc["prediction_id"] = prediction_key(doc["material_id"], model_id)  # also on pre-key documents
+        self.predictions.update(docs, key="prediction_id")
         self.logger.info("predictions: %d ranks updated", len(docs))
 
 
-@lru_cache(maxsize=4)
-def load_surrogate(path: str, mtime: float):
-    """A saved surrogate, loaded once per file version (``mtime`` keys the cache)."""
+def _load_file(path: str):
     from superionic.ml.surrogate import Surrogate
 
     return Surrogate.load(path)
 
 
-def find_surrogate(model_path: str | None, models: Store | None) -> tuple[Path | None, str]:
-    """The surrogate file to use and, when there is none, where it was looked for."""
-    if model_path:
-        path = Path(model_path).expanduser()
-        return (path if path.is_file() else None), f"{path} does not exist"
+def find_surrogate_file(models: Store | None) -> tuple[Path | None, str]:
+    """The newest ModelDoc's local surrogate file and, when there is none, why."""
     tried = []
     if models is not None:
         docs = models.query(criteria={"model_id": {"$exists": True}}, properties=["model_id", "path", "last_updated"])
         for doc in sorted(docs, key=lambda d: as_utc(d.get("last_updated")), reverse=True):
             if doc.get("path") and Path(doc["path"]).expanduser().is_file():
                 return Path(doc["path"]).expanduser(), ""
-            tried.append(f"ModelDoc {doc.get('model_id')}: {doc.get('path')} missing")
-    from superionic.ml.surrogate import LATEST, latest_surrogate_path, models_dir
-
-    directory = models_dir()
-    path = latest_surrogate_path(directory)
-    if path is None:
-        tried.append(f"no ModelDoc with a file in the models store and no {directory / LATEST}")
-    elif path.is_file():
-        return path, ""
-    else:
-        tried.append(f"{directory / LATEST} names {path.name}, which is missing")
-    return None, "; ".join(tried)
+            tried.append(f"ModelDoc {doc.get('model_id')}: no file {doc.get('path')}")
+    return None, "; ".join(tried) or "no ModelDoc with a local file in the models store"
 
 
 # --------------------------------------------------------------------------------------------

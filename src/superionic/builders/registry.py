@@ -22,7 +22,8 @@ BuilderFactory = Callable[..., SuperionicBuilder]
 
 BUILDERS: dict[str, BuilderFactory] = {
     "features": lambda s, **kw: FeatureBuilder(s.materials, s.features, **kw),
-    "predictions": lambda s, **kw: PredictionBuilder(s.screening, s.features, s.models, s.predictions, **kw),
+    "predictions": lambda s, **kw: PredictionBuilder(s.screening, s.features, s.models, s.predictions, s.data,
+                                                    **kw),
     "diffusion": lambda s, **kw: DiffusionBuilder(s.jobs, s.data, s.diffusion, **kw),
     "conductivity": lambda s, **kw: ConductivityBuilder(s.diffusion, s.materials, s.conductivity, **kw),
 }

@@ -20,9 +20,9 @@ def build(
         None, help="One builder: features, predictions, diffusion or conductivity (default: all, in that order)."
     ),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    model: Optional[Path] = typer.Option(
-        None, "--model", "-m", help="Saved surrogate (.joblib) for predictions (default: the newest in the store, "
-        "else DATA_DIR/models/latest.txt)."
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Surrogate for predictions: a model id in the store or a saved .joblib "
+        "(default: the newest in the store)."
     ),
     export: Optional[Path] = typer.Option(
         None, "--export", help="Write the builders as JSON for maggma's `mrun FILE` instead of running them."
@@ -36,7 +36,10 @@ def build(
     from superionic.builders import UnknownBuilderError
     from superionic.builders import build as run_build
 
-    options = {"predictions": {"model_path": str(model)}} if model else None
+    options = None
+    if model:
+        is_file = Path(model).expanduser().is_file() or model.endswith(".joblib")
+        options = {"predictions": {"model_path": model} if is_file else {"model_id": model}}
     stores = open_project_stores(store)
     try:
         if export is not None:

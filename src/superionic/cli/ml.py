@@ -92,7 +92,10 @@ def train(
         None, "--mobile-ion", help="Keep only training compositions with this element (Li); default: all rows."
     ),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: settings n_jobs)."),
-    model_dir: Path = typer.Option(None, "--model-dir", help="Where to save the surrogate (default DATA_DIR/models)."),
+    model_dir: Path = typer.Option(
+        None, "--model-dir", help="Also save the surrogate to a file here (with --no-store: default "
+        "DATA_DIR/models); otherwise it goes to the store only.",
+    ),
     store: str = typer.Option(None, "--store", help="Store spec for StudyDoc/ModelDoc (default: settings)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not write documents to a store."),
 ) -> None:
@@ -100,6 +103,7 @@ def train(
     from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS, resolve_algorithms
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents, tuning_description
+    from superionic.ml.model_store import save_surrogate
     from superionic.ml.study import StudyConfig, count_fits, run_study
     from superionic.ml.surrogate import Surrogate, mark_latest, models_dir
     from superionic.progress import progress_bar
@@ -145,23 +149,28 @@ def train(
     docs = [d.to_store() for d in study_documents(study, data)]
     surrogate = None
     if "random" in config.protocols and all(a in names for a in ENSEMBLE_ALGORITHMS):
-        directory = models_dir(model_dir)
+        # a local file only where asked for (--model-dir) or where there is no store
+        directory = models_dir(model_dir) if (model_dir or stores is None) else None
         surrogate = Surrogate.from_study(study, data, directory)
         _print_calibration(console, surrogate.calibrate(data, n_repeats=calibration_repeats), surrogate)
         _print_sanity(console, surrogate, data)
-        path = surrogate.save()
-        mark_latest(directory, path)
-        console.print(f"saved surrogate {surrogate.doc.model_id} ({surrogate.n_splits} splits x GB + LightGBM) to {path}")
+        if directory is not None:
+            path = surrogate.save()
+            mark_latest(directory, path)
+            console.print(f"saved surrogate {surrogate.doc.model_id} ({surrogate.n_splits} splits x GB + LightGBM) "
+                          f"to {path}")
     else:
         console.print("[yellow]no surrogate saved: it needs gb and lgbm under the random protocol[/]")
     if stores is not None:
         try:
             stores.models.update(docs, key="study_id")
             if surrogate is not None:
-                stores.models.update([surrogate.doc.to_store()], key="model_id")
+                save_surrogate(stores, surrogate)
         finally:
             stores.close()
-        console.print(f"wrote {len(docs)} StudyDoc(s){' and a ModelDoc' if surrogate else ''} to {stores.spec}")
+        console.print(f"wrote {len(docs)} StudyDoc(s)"
+                      + (f" and surrogate {surrogate.doc.model_id} (ModelDoc + binary in the data store)"
+                         if surrogate else "") + f" to {stores.safe_spec}")
 
 
 def _print_calibration(console, report, surrogate) -> None:
@@ -194,20 +203,30 @@ def _print_sanity(console, surrogate, data) -> None:
     )
 
 
-def _load_surrogate(model: Path | None, model_dir: Path | None):
+def _load_surrogate(model: str | None, model_dir: Path | None, store: str | None):
+    """--model (a .joblib file or a model id in the store), --model-dir (its latest.txt), else
+    the latest surrogate in the store."""
+    from superionic.ml.model_store import ModelNotFoundError, load_surrogate
     from superionic.ml.surrogate import ModelMismatchError, Surrogate, latest_surrogate_path, models_dir
 
-    if model is None:
-        directory = models_dir(model_dir)
-        model = latest_surrogate_path(directory)
-        if model is None:
-            raise typer.BadParameter(
-                f"no trained surrogate in {directory}; run `superionic train` first or give --model",
-                param_hint="--model",
-            )
     try:
-        return Surrogate.load(model)
-    except (FileNotFoundError, ModelMismatchError) as exc:
+        if model is not None and (Path(model).expanduser().is_file() or model.endswith(".joblib")):
+            return Surrogate.load(model)
+        if model is None and model_dir is not None:
+            directory = models_dir(model_dir)
+            path = latest_surrogate_path(directory)
+            if path is None:
+                raise ModelNotFoundError(f"no trained surrogate in {directory}; run `superionic train` first "
+                                         "or give --model")
+            return Surrogate.load(path)
+        from superionic.cli.common import open_project_stores
+
+        stores = open_project_stores(store)
+        try:
+            return load_surrogate(stores, model_id=model)
+        finally:
+            stores.close()
+    except (FileNotFoundError, ModelMismatchError, ModelNotFoundError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
 
 
@@ -218,8 +237,12 @@ def predict(
     ),
     output: Path = typer.Option(None, "--output", "-o", help="CSV to write (with --formulas)."),
     formula_column: str = typer.Option("formula", "--formula-column", help="Column holding the formulas."),
-    model: Path = typer.Option(None, "--model", "-m", help="Saved surrogate (.joblib); default: the latest."),
-    model_dir: Path = typer.Option(None, "--model-dir", help="Where trained surrogates live."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="A model id in the store, or a saved surrogate (.joblib); default: the "
+        "store's latest.",
+    ),
+    model_dir: Path = typer.Option(None, "--model-dir", help="Use the latest surrogate saved in this folder "
+                                   "(`train --model-dir`) instead of the store's."),
     store: str = typer.Option(None, "--store", help="Store spec (default: settings)."),
 ) -> None:
     """Classify the screened candidates in the store, or the compositions of a CSV file."""
@@ -227,7 +250,7 @@ def predict(
     from superionic.ml.predict import predict_formulas, predict_screened, predictions_frame
 
     console = _console()
-    surrogate = _load_surrogate(model, model_dir)
+    surrogate = _load_surrogate(model, model_dir, store)
     if formulas is None:
         if output is not None:
             raise typer.BadParameter("--output needs --formulas (store predictions go to the store)")

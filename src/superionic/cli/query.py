@@ -19,6 +19,8 @@ def query(
     all_materials: bool = typer.Option(False, "--all", help="Every screened material, not only the survivors."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv (json/csv: data only on stdout)."),
     limit: int = typer.Option(50, "--limit", "-n", min=0, help="Rows to show in a table (0: all)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Predictions of this model id (default: "
+                                        "each material's by the latest model; column ml_model)."),
 ) -> None:
     """List candidates from the store; filter by anion type, verdict and sigma(300 K)."""
     from superionic.cli.run import candidates_table
@@ -27,7 +29,8 @@ def query(
     if fmt not in ("table", "json", "csv"):
         fail(f"Unknown format {fmt!r}: choose table, json or csv.")
     stores = open_project_stores(store)
-    rows = filter_rows(candidate_rows(stores, survivors_only=not all_materials), anion, verdict, min_sigma)
+    rows = candidate_rows(stores, survivors_only=not all_materials, model_id=model)
+    rows = filter_rows(rows, anion, verdict, min_sigma)
     if fmt == "json":
         print_json(rows)
     elif fmt == "csv":
@@ -39,7 +42,9 @@ def query(
             console.print("No matching materials. Run `superionic screen` or `superionic run` first, or relax the filters.")
             return
         shown = rows if limit == 0 else rows[:limit]
-        console.print(candidates_table(shown, title=f"{len(rows)} material(s) in {stores.safe_spec}"))
+        used = sorted({r["ml_model"] for r in rows if r.get("ml_model")})
+        models = f"; predictions of {', '.join(used)}" if used else ""
+        console.print(candidates_table(shown, title=f"{len(rows)} material(s) in {stores.safe_spec}{models}"))
 
 
 def register(app: typer.Typer) -> None:

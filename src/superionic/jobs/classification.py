@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from superionic.progress import progress_bar
 from superionic.recipes import ENSEMBLE, ClassifierRecipe
@@ -19,10 +18,6 @@ class SurrogateOutcome:
     study_table: object | None = None  # pandas summary when trained now
 
 
-def models_dir() -> Path:
-    return Path(get_settings().data_dir).expanduser() / "models"
-
-
 def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
     payload = recipe.model_dump_json() + data_hash
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -31,28 +26,28 @@ def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
 def ensure_surrogate(
     stores: ProjectStores,
     recipe: ClassifierRecipe,
-    directory: Path | None = None,
     show_progress: bool = True,
 ) -> SurrogateOutcome:
-    """The surrogate trained with ``recipe`` on its training set: loaded if saved, else trained.
+    """The surrogate trained with ``recipe`` on its training set: from the store if there, else trained.
 
-    A trained surrogate is remembered by a fingerprint of the recipe and the training set,
-    so a rerun with the same recipe reuses it and a changed recipe or data retrains.
+    A trained surrogate goes to the project store (binary in ``data``, ModelDoc in ``models``)
+    with a fingerprint of the recipe and the training set, so a rerun with the same recipe
+    reuses it (on any machine pointed at the same store) and a changed recipe or data retrains.
     """
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents
+    from superionic.ml.model_store import ModelNotFoundError, load_surrogate, save_surrogate
     from superionic.ml.sanity import record_panel
     from superionic.ml.study import StudyConfig, count_fits, run_study
     from superionic.ml.surrogate import ModelMismatchError, Surrogate
 
-    directory = Path(directory or models_dir())
     data = training_matrix(sources=recipe.training_sources, mobile_ion=recipe.mobile_ion)
-    pointer = directory / f"recipe-{_fingerprint(recipe, data.data_hash())}.txt"
-    if pointer.is_file():
-        try:
-            return SurrogateOutcome(Surrogate.load(directory / pointer.read_text().strip()), reused=True)
-        except (FileNotFoundError, ModelMismatchError):
-            pass  # stale pointer: retrain below
+    fingerprint = _fingerprint(recipe, data.data_hash())
+    try:
+        surrogate = load_surrogate(stores, criteria={"recipe_fingerprint": fingerprint})
+        return SurrogateOutcome(surrogate, reused=True)
+    except (ModelNotFoundError, ModelMismatchError):
+        pass  # none stored, or one of another featuriser: train below
     config = StudyConfig(
         algorithms=list(recipe.algorithms),
         protocols=tuple(dict.fromkeys(["random", *recipe.protocols])),
@@ -65,14 +60,11 @@ def ensure_surrogate(
     with progress_bar("Classifier study (algorithm x split)", total, show_progress) as advance:
         study = run_study(data.X, data.y, config, families=data.families,
                           progress=lambda done, total, result: advance())
-    surrogate = Surrogate.from_study(study, data, directory, algorithms=ENSEMBLE)
+    surrogate = Surrogate.from_study(study, data, algorithms=ENSEMBLE)
     surrogate.calibrate(data, n_repeats=recipe.calibration_repeats)
     record_panel(surrogate, data)
-    path = surrogate.save()
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    pointer.write_text(path.name + "\n")
     stores.models.update([d.to_store() for d in study_documents(study, data)], key="study_id")
-    stores.models.update([surrogate.doc.to_store()], key="model_id")
+    save_surrogate(stores, surrogate, recipe_fingerprint=fingerprint)
     return SurrogateOutcome(surrogate, reused=False, study_table=study.summary())
 
 

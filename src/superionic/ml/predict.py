@@ -4,7 +4,8 @@
 rows that cannot be featurised kept and marked with the reason). ``predict_screened`` is
 the store shell: it reads the screening survivors (``passed: True``), takes their
 descriptors from the ``features`` store (computing and caching the missing ones), and
-upserts one ``PredictionDoc`` per material into ``predictions``.
+upserts one ``PredictionDoc`` per material and model into ``predictions`` (another model's
+predictions of the same materials are kept).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def predict_screened(stores, surrogate: Surrogate, criteria: dict | None = None)
     formulas = [str(doc.get("formula") or "") for doc in rows]
     features, failures = load_features(formulas, stores.features, material_ids=ids)
     docs = predictions_from_features(features, failures, formulas, surrogate, ids)
-    stores.predictions.update([d.to_store() for d in docs], key="material_id")
+    stores.predictions.update([d.to_store() for d in docs], key="prediction_id")
     report.n_predicted = sum(d.skip_reason is None for d in docs)
     report.n_seed_positive = sum(bool(d.seed_verdict) for d in docs)
     report.skipped = {d.material_id: d.skip_reason for d in docs if d.skip_reason}

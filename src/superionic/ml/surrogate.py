@@ -7,7 +7,8 @@ probabilities (mean and std reported). The seed's verdict is "superionic in all 
 both models"; ``prob_mean`` (mean of the two models' mean probabilities) ranks candidates
 as a softer alternative.
 
-Saved with joblib together with a ``ModelDoc`` (feature names, hyper-parameters, library
+Saved with joblib (to a file, or into the project's ``data`` store: :mod:`superionic.ml.model_store`)
+together with a ``ModelDoc`` (feature names, hyper-parameters, library
 versions, featuriser version, training-set hash). ``Surrogate.load`` refuses a file whose
 feature names or featuriser version differ from the running featuriser's: descriptors from
 another featuriser version could differ silently, and a model fed misaligned columns gives
@@ -17,6 +18,7 @@ confident nonsense.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -106,7 +108,7 @@ class Surrogate:
         cls,
         study,
         data,
-        model_dir: Path | str = ".",
+        model_dir: Path | str | None = None,
         algorithms: tuple[str, ...] = ENSEMBLE_ALGORITHMS,
     ) -> Surrogate:
         """Collect the study's per-split random-protocol models of ``algorithms``.
@@ -134,7 +136,7 @@ class Surrogate:
         }
         doc = ModelDoc(
             model_id=model_id,
-            path=str(Path(model_dir).expanduser() / f"{model_id}.joblib"),
+            path=str(Path(model_dir).expanduser() / f"{model_id}.joblib") if model_dir else None,
             algorithms=list(algorithms),
             n_splits=len(seeds),
             split_seeds=seeds,
@@ -217,15 +219,26 @@ class Surrogate:
 
     # --- persistence -----------------------------------------------------------------
 
+    def _payload(self) -> dict:
+        return {"format": SURROGATE_FORMAT, "doc": self.doc.model_dump(mode="json"), "models": self.models,
+                "calibrator": self.calibrator, "domain": self.domain}
+
     def save(self, path: Path | str | None = None) -> Path:
         """Write models + metadata with joblib (default: ``doc.path``); returns the path."""
-        path = Path(path or self.doc.path).expanduser()
+        path = path or self.doc.path
+        if not path:
+            raise ValueError(f"Surrogate {self.doc.model_id} has no file path; give one to save().")
+        path = Path(path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.doc.path = str(path)
-        payload = {"format": SURROGATE_FORMAT, "doc": self.doc.model_dump(mode="json"), "models": self.models,
-                   "calibrator": self.calibrator, "domain": self.domain}
-        joblib.dump(payload, path, compress=3)
+        joblib.dump(self._payload(), path, compress=3)
         return path
+
+    def to_bytes(self) -> bytes:
+        """The joblib file's content (what the project's ``data`` store holds)."""
+        buffer = io.BytesIO()
+        joblib.dump(self._payload(), buffer, compress=3)
+        return buffer.getvalue()
 
     @classmethod
     def load(
@@ -242,9 +255,25 @@ class Surrogate:
         path = Path(path).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"No saved surrogate at {path}; train one with `superionic train`.")
-        payload = joblib.load(path)
+        surrogate = cls._from_payload(joblib.load(path), str(path), feature_names, featurizer_version)
+        surrogate.doc.path = str(path)
+        return surrogate
+
+    @classmethod
+    def from_bytes(
+        cls,
+        content: bytes,
+        source: str = "the store",
+        feature_names: list[str] | None = None,
+        featurizer_version: str | None = None,
+    ) -> Surrogate:
+        """A surrogate from :meth:`to_bytes` content, checked as :meth:`load` checks a file."""
+        return cls._from_payload(joblib.load(io.BytesIO(content)), source, feature_names, featurizer_version)
+
+    @classmethod
+    def _from_payload(cls, payload, source: str, feature_names, featurizer_version) -> Surrogate:
         if not isinstance(payload, dict) or payload.get("format") != SURROGATE_FORMAT:
-            raise ModelMismatchError(f"{path} is not a superionic surrogate file (format {SURROGATE_FORMAT}).")
+            raise ModelMismatchError(f"{source} is not a superionic surrogate (format {SURROGATE_FORMAT}).")
         doc = ModelDoc.model_validate(payload["doc"])
         if feature_names is None or featurizer_version is None:
             from superionic.features.magpie import FEATURIZER_VERSION, MAGPIE_FEATURE_LABELS
@@ -267,8 +296,7 @@ class Surrogate:
                    if k in ("scikit-learn", "lightgbm") and current.get(k) != v}
         if changed:
             warnings.warn(f"Surrogate {doc.model_id} was saved with other library versions: {changed}.",
-                          stacklevel=2)
-        doc.path = str(path)
+                          stacklevel=3)
         return cls(models=payload["models"], doc=doc, calibrator=payload.get("calibrator"),
                    domain=payload.get("domain"))
 
@@ -282,10 +310,12 @@ def _most_common(params: list[dict]) -> dict:
     return params[keys.index(best)]
 
 
-# --- the latest trained surrogate ------------------------------------------------------
+# --- surrogates exported to a folder (``train --model-dir`` / ``--no-store``) -----------------
+# The project's surrogates live in the store (superionic.ml.model_store); these files are
+# an optional export, read back with ``predict --model-dir`` or ``--model FILE.joblib``.
 
 LATEST = "latest.txt"
-"""File in the models directory naming the most recently trained surrogate (``superionic train``)."""
+"""File in an export folder naming the surrogate ``superionic train`` saved there last."""
 
 
 def models_dir(override: Path | str | None = None) -> Path:

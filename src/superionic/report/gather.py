@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from superionic.ml.model_store import latest_predictions
 from superionic.results import join_row, sigma_text
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 from superionic.schemas.ml import ModelDoc, PredictionDoc, StudyDoc
@@ -189,6 +190,10 @@ def gather(stores, training_sources: tuple[str, ...] | None = None) -> ReportDat
     data.predictions = _validate(PredictionDoc, _query(stores.predictions, problems, "predictions"),
                                  "predictions", problems)
     raw_models = _query(stores.models, problems, "models")
+    latest = {id(d["doc"]) for d in latest_predictions(  # the latest model's prediction of each material
+        [{"material_id": p.material_id, "model_id": p.model_id, "last_updated": p.last_updated, "doc": p}
+         for p in data.predictions], raw_models).values()}
+    data.predictions = [p for p in data.predictions if id(p) in latest]
     studies = _validate(StudyDoc, [d for d in raw_models if "study_id" in d], "models", problems)
     models = _validate(ModelDoc, [d for d in raw_models if "study_id" not in d and "model_id" in d],
                        "models", problems)

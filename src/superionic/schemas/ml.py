@@ -3,16 +3,16 @@
 - ``StudyDoc``  (collection ``models``, key ``study_id``): one algorithm under one
   validation protocol: metrics per split, summary, chosen hyper-parameters, confusion.
 - ``ModelDoc``  (collection ``models``, key ``model_id``): metadata of a saved GB + LightGBM
-  surrogate (the binary stays on disk, ``path``).
-- ``PredictionDoc`` (collection ``predictions``, key ``material_id``): the ensemble's votes
-  and probabilities for one candidate.
+  surrogate (the binary in the ``data`` store, ``blob_uuid``; or a local file, ``path``).
+- ``PredictionDoc`` (collection ``predictions``, key ``prediction_id`` = material + model):
+  the ensemble's votes and probabilities for one candidate by one model.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from superionic.schemas.base import SuperionicDoc
 
@@ -104,7 +104,14 @@ class ModelDoc(SuperionicDoc):
     """A saved GB + LightGBM surrogate (per-split models) and how it was made."""
 
     model_id: str = Field(description="Stable key of the saved surrogate (also its file stem).")
-    path: str = Field(description="Where the joblib file of the fitted models lies.")
+    path: str | None = Field(None, description="A local joblib file of the fitted models, if one was written.")
+    blob_uuid: str | None = Field(
+        None, description="Key (blob_uuid) of the joblib binary in the project's data store "
+        "(GridFS on MongoDB); None for a surrogate kept only in a file."
+    )
+    recipe_fingerprint: str | None = Field(
+        None, description="Hash of the classifier recipe + training set that produced it (a rerun reuses it)."
+    )
     algorithms: list[str] = Field(description="Algorithms of the ensemble (gb, lgbm).")
     n_splits: int = Field(description="Fitted models per algorithm (one per random split).")
     split_seeds: list[int] = Field(description="Seeds of the random splits the models were fitted on.")
@@ -143,11 +150,15 @@ class PredictionDoc(SuperionicDoc):
     """The surrogate's verdict on one candidate composition."""
 
     material_id: str = Field(
-        description="Key: the Materials Project id of the candidate, or for a composition "
+        description="The Materials Project id of the candidate, or for a composition "
         "given without one, the formula itself."
     )
     formula: str = Field(description="Composition that was featurised.")
     model_id: str = Field(description="ModelDoc.model_id of the surrogate that voted.")
+    prediction_id: str = Field(
+        "", description="Key: 'material_id|model_id' (one prediction per material and model, so "
+        "retraining keeps the old model's)."
+    )
     n_splits: int = Field(description="Models per algorithm, i.e. the maximum number of votes.")
     votes_gb: int | None = Field(
         None, description="Splits whose gradient-boosting model calls it superionic (None: not featurised)."
@@ -193,3 +204,13 @@ class PredictionDoc(SuperionicDoc):
     skip_reason: str | None = Field(
         None, description="Why the composition could not be classified (None when it was)."
     )
+
+    @model_validator(mode="after")
+    def _key(self) -> PredictionDoc:
+        self.prediction_id = prediction_key(self.material_id, self.model_id)
+        return self
+
+
+def prediction_key(material_id: str, model_id: str) -> str:
+    """The ``prediction_id`` of a material's prediction by a model."""
+    return f"{material_id}|{model_id}"

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+
+from superionic.builders.base import as_utc
 
 ENCODING = "joblib+base64"
 
@@ -27,14 +28,6 @@ class ModelNotFoundError(LookupError):
 def blob_key(model_id: str) -> str:
     """The ``blob_uuid`` of a surrogate's binary in the data store."""
     return f"surrogate-{model_id}"
-
-
-def _utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def save_surrogate(stores, surrogate, recipe_fingerprint: str | None = None) -> str:
@@ -61,7 +54,7 @@ def model_docs(models_store, criteria: dict | None = None) -> list[dict]:
     """ModelDocs with a binary in the data store matching ``criteria``, newest first."""
     query = {"model_id": {"$exists": True}, "blob_uuid": {"$ne": None}, **(criteria or {})}
     docs = [d for d in models_store.query(criteria=query) if d.get("blob_uuid") and "study_id" not in d]
-    return sorted(docs, key=lambda d: _utc(d.get("last_updated")), reverse=True)
+    return sorted(docs, key=lambda d: as_utc(d.get("last_updated")), reverse=True)
 
 
 def load_surrogate(stores, model_id: str | None = None, criteria: dict | None = None):
@@ -103,12 +96,12 @@ def latest_predictions(predictions: Iterable[dict], models=None) -> dict[str, di
     """
     if models is not None and hasattr(models, "query"):
         models = models.query({"model_id": {"$exists": True}}, properties=["model_id", "last_updated", "study_id"])
-    made: dict[str, datetime] = {d["model_id"]: _utc(d.get("last_updated")) for d in models or []
+    made: dict[str, datetime] = {d["model_id"]: as_utc(d.get("last_updated")) for d in models or []
                                  if "study_id" not in d and d.get("model_id")}
     best: dict[str, tuple[tuple, dict]] = {}
     for p in predictions:
-        when = made.get(p.get("model_id"), _utc(p.get("last_updated")))
-        order = (when, _utc(p.get("last_updated")))
+        when = made.get(p.get("model_id"), as_utc(p.get("last_updated")))
+        order = (when, as_utc(p.get("last_updated")))
         mid = p["material_id"]
         if mid not in best or order > best[mid][0]:
             best[mid] = (order, p)

@@ -54,7 +54,7 @@ def _load_structure(target: str, store_spec: str | None, material_id: str | None
     if doc is None:
         fail(
             f"{target!r} is neither a structure file nor a material_id in the store "
-            f"({stores.spec}). Give a CIF/POSCAR/JSON path, or load the corpus first "
+            f"({stores.safe_spec}). Give a CIF/POSCAR/JSON path, or load the corpus first "
             "(superionic screen / run)."
         )
     if not doc.get("structure"):

@@ -202,6 +202,8 @@ def _print_stages(outputs: dict, segments) -> None:
             f"{segments['end']} segment(s) run now, {segments['reused']} reused from an earlier run, "
             f"{segments['failed']} failed; documents built {md['builders']}"
         )
+        for mid, why in md.get("chosen_because", {}).items():
+            console.print(f"  chose {mid}: {why}", highlight=False)
         passed_over = md.get("passed_over", {})
         for mid, why in list(passed_over.items())[:3]:
             console.print(f"  passed over {mid}: {why}", highlight=False)

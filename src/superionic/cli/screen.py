@@ -104,7 +104,7 @@ def screen(
                   f"{funnel.voltage_convention}")
     for energy_set, n in funnel.energy_sets.items():
         console.print(f"  energies: {energy_set}: {n} material(s)", highlight=False)
-    console.print(f"Stored in {stores.spec}")
+    console.print(f"Stored in {stores.safe_spec}")
 
 
 def register(app: typer.Typer) -> None:

@@ -63,22 +63,26 @@ def md_step(store_spec: str, recipe: dict, classified: dict) -> Response:
 
     r = Recipe.model_validate(recipe)
     stores = project_stores(store_spec)
-    chosen, passed_over = select_candidates(stores, classified["ranked"], r.candidates)
+    reasons: dict[str, str] = {}
+    chosen, passed_over = select_candidates(stores, classified["ranked"], r.candidates, reasons)
     maker = md_maker_for(r.md)
     flows = [maker.make(material_structure(stores, mid), material_id=mid) for mid in chosen]
-    summary = summarize_step(store_spec, [f.output for f in flows], chosen, passed_over)
+    summary = summarize_step(store_spec, [f.output for f in flows], chosen, passed_over, reasons)
     summary.config.on_missing_references = OnMissing.NONE  # summarise what finished
     return Response(replace=Flow([*flows, summary], output=summary.output, name="md validation"))
 
 
 @job
-def summarize_step(store_spec: str, md_outputs: list, chosen: list[str], passed_over: dict) -> dict:
+def summarize_step(
+    store_spec: str, md_outputs: list, chosen: list[str], passed_over: dict, chosen_because: dict | None = None
+) -> dict:
     """Build diffusion and conductivity documents from the finished MD (incremental)."""
     from superionic.builders import run_builders
 
     stores = project_stores(store_spec)
     processed = run_builders(stores, ["diffusion", "conductivity"])
-    return {"md_candidates": chosen, "passed_over": passed_over, "builders": processed}
+    return {"md_candidates": chosen, "chosen_because": chosen_because or {}, "passed_over": passed_over,
+            "builders": processed}
 
 
 @dataclass

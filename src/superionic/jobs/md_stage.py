@@ -52,7 +52,7 @@ def select_candidates(
         if recipe.rule == "probability" and _probability(pred) < recipe.min_probability:
             return None
         if recipe.require_structure and pred["material_id"] not in with_structure:
-            return "no structure in the corpus (use --source mp for structures)"
+            return "no structure in the corpus (give the structure with --source files, or use --source mp)"
         return ""
 
     by_id = {p["material_id"]: p for p in ranked}

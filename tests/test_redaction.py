@@ -67,3 +67,30 @@ def test_cli_error_and_log_records_are_redacted(tmp_path):
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "connect to %s failed", (f"mongodb://a:{SECRET}@h/db",), None)
     RedactingFilter().filter(record)
     assert SECRET not in record.getMessage()
+
+
+def test_installed_redaction_covers_handlers_added_later_and_tracebacks():
+    """jobflow adds its own handler per run: records reach it redacted, tracebacks too."""
+    import io
+
+    from superionic.redaction import install_log_redaction
+
+    before = logging.getLogRecordFactory()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("jobflow.test_redaction")
+    try:
+        install_log_redaction()
+        install_log_redaction()  # idempotent: one wrapper, not two
+        logger.addHandler(handler)  # added after the install, like jobflow's
+        try:
+            raise RuntimeError(f"cannot reach mongodb://me:{SECRET}@h:1/db")
+        except RuntimeError:
+            logger.exception("job failed with store %s", f"mongodb://me:{SECRET}@h:1/db")
+    finally:
+        logger.removeHandler(handler)
+        logging.setLogRecordFactory(before)
+    text = stream.getvalue()
+    assert "job failed with store mongodb://me:***@h:1/db" in text
+    assert "RuntimeError: cannot reach mongodb://me:***@h:1/db" in text
+    assert SECRET not in text

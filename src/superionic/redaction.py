@@ -57,3 +57,26 @@ class RedactingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+def install_log_redaction() -> None:
+    """Redact every log record of this process as it is made (idempotent).
+
+    A filter on a handler only guards that handler; jobflow's ``run_locally`` adds its own
+    stream handler each run, and a failing job's traceback can quote a store URI. Wrapping the
+    log-record factory redacts the message and the traceback of every record, whichever
+    handler prints it.
+    """
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "superionic_redacting", False):
+        return
+    redactor = RedactingFilter()
+
+    def redacting_factory(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        redactor.filter(record)
+        return record
+
+    redacting_factory.superionic_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)
+

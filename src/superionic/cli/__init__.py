@@ -95,4 +95,7 @@ def main() -> None:
     # for users of the command line; the test suite still sees every warning.
     for category in (FutureWarning, DeprecationWarning, UserWarning):
         warnings.filterwarnings("ignore", category=category)
+    from superionic.redaction import install_log_redaction
+
+    install_log_redaction()  # job tracebacks that jobflow logs never carry a password
     app()

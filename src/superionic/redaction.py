@@ -74,7 +74,10 @@ def install_log_redaction() -> None:
 
     def redacting_factory(*args, **kwargs) -> logging.LogRecord:
         record = factory(*args, **kwargs)
-        redactor.filter(record)
+        try:
+            redactor.filter(record)
+        except Exception:  # a malformed record is the handler's to report, as before
+            pass
         return record
 
     redacting_factory.superionic_redacting = True  # type: ignore[attr-defined]

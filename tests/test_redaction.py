@@ -81,7 +81,9 @@ def test_installed_redaction_covers_handlers_added_later_and_tracebacks():
     logger = logging.getLogger("jobflow.test_redaction")
     try:
         install_log_redaction()
+        wrapped = logging.getLogRecordFactory()
         install_log_redaction()  # idempotent: one wrapper, not two
+        assert logging.getLogRecordFactory() is wrapped
         logger.addHandler(handler)  # added after the install, like jobflow's
         try:
             raise RuntimeError(f"cannot reach mongodb://me:{SECRET}@h:1/db")

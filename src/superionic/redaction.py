@@ -82,4 +82,3 @@ def install_log_redaction() -> None:
 
     redacting_factory.superionic_redacting = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(redacting_factory)
-

@@ -350,10 +350,10 @@ def test_blow_up_is_recorded_and_other_temperatures_go_on():
     outputs = outputs_by_name(flow, responses)
     cool, hot = outputs["md run 600K"], outputs["md run 1000000000K"]
     assert cool.status == "completed" and cool.production_steps_done == 100
-    # CHGNet at 1e9 K: atoms run into each other (caught as too close, or as the temperature
-    # runaway their collision causes between two checks)
+    # CHGNet at 1e9 K: atoms start at ~20 A/fs; the per-step check stops the run at its first
+    # step, before the force field's neighbour graph can grow (it reached 16 GB without it)
     assert hot.status == "failed" and "MDBlowUpError" in hot.failure_reason
-    assert "atoms too close" in hot.failure_reason or "temperature runaway" in hot.failure_reason
+    assert "atoms flung at step 1" in hot.failure_reason, hot.failure_reason
     assert not outputs["diffusion 1000000000K"].usable and "md_failed" in outputs["diffusion 1000000000K"].reason
     conductivity = outputs["arrhenius conductivity"]
     assert conductivity.sigma300 is None and conductivity.sigma300_kind in (None, "upper_bound")

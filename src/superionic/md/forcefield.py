@@ -42,6 +42,7 @@ from superionic.md import progress
 from superionic.md.checkpoint import decoded, find_finished_segment, segment_key, structure_fingerprint
 from superionic.md.dynamics import (
     DEFAULT_CHECK_INTERVAL,
+    DEFAULT_MAX_STEP_DISPLACEMENT,
     DEFAULT_MAX_TEMPERATURE_FACTOR,
     DEFAULT_MIN_DISTANCE,
     GuardedNoseHooverChainNVT,
@@ -173,7 +174,7 @@ class ForceFieldSegmentMaker(Maker):
         Passed to the calculator.
     n_threads : int | None
         torch CPU threads; ``None`` = :func:`auto_threads`.
-    min_distance, max_temperature_factor, check_interval
+    min_distance, max_temperature_factor, max_step_displacement, check_interval
         Blow-up checks (see :mod:`superionic.md.dynamics`).
     """
 
@@ -184,6 +185,7 @@ class ForceFieldSegmentMaker(Maker):
     n_threads: int | None = None
     min_distance: float = DEFAULT_MIN_DISTANCE
     max_temperature_factor: float = DEFAULT_MAX_TEMPERATURE_FACTOR
+    max_step_displacement: float = DEFAULT_MAX_STEP_DISPLACEMENT
     check_interval: int = DEFAULT_CHECK_INTERVAL
 
     def make(
@@ -328,6 +330,7 @@ class ForceFieldSegmentMaker(Maker):
                 "check_interval": self.check_interval,
                 "min_distance": self.min_distance,
                 "max_temperature_factor": self.max_temperature_factor,
+                "max_step_displacement": self.max_step_displacement,
             },
             **kwargs,
         )

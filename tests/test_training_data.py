@@ -171,3 +171,24 @@ def test_merged_li_set_has_provenance_per_row():
     assert len(both) > 10 and all(r.count(";") >= 1 for r in both["rows"])
     assert (prov["sigma_bound"] == "<").sum() > 10  # '<1E-10' rows kept as upper bounds
     assert not data.y[(prov["sigma_bound"] == "<").to_numpy()].any()
+
+
+def test_poor_conductors_source_is_labelled_negative_with_a_reference_per_row():
+    ts = load_training_set(("poor_conductors",))
+    frame = ts.frame.set_index("formula")
+    assert ts.skipped == [] and len(frame) == ts.n_rows_read["poor_conductors"] >= 8
+    assert {"LiF", "LiCl", "LiBr", "LiI", "Li2O", "Li2S"} <= set(frame.index)
+    assert (frame["label"] == 0).all() and (frame["sigma"] < SUPERIONIC_THRESHOLD_S_PER_CM).all()
+    assert frame.loc["LiF", "sigma_bound"] == "<" and frame.loc["LiI", "sigma_bound"] == ""
+    assert all(len(ref) > 20 for ref in frame["reference"])  # a citation or a stated basis each
+    assert "Liang" in frame.loc["LiI", "reference"]
+
+
+def test_quick_recipe_trains_on_the_poor_conductors_too():
+    from superionic.recipes import load_recipe
+
+    recipe = load_recipe("quick")
+    assert "poor_conductors" in recipe.classifier.training_sources
+    merged = load_training_set(tuple(recipe.classifier.training_sources), mobile_ion="Li")
+    licl = merged.frame[merged.frame["formula"] == "LiCl"]
+    assert len(licl) == 1 and licl["label"].iloc[0] == 0 and licl["source"].iloc[0] == "poor_conductors"

@@ -37,7 +37,7 @@ class ClassifierRecipe(BaseModel):
         default_factory=lambda: ["random"], description="Validation protocols of the study."
     )
     training_sources: list[str] = Field(
-        default_factory=lambda: ["kang2023"], description="Training sets (kang2023, obelix, xu2020)."
+        default_factory=lambda: ["kang2023"], description="Training sets (kang2023, obelix, xu2020, poor_conductors) or CSV paths."
     )
     inner_cv: Literal["stratified", "grouped"] = Field(
         "stratified",

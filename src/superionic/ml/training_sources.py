@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-KNOWN_SOURCES = ("kang2023", "obelix", "xu2020")
+KNOWN_SOURCES = ("kang2023", "obelix", "xu2020", "poor_conductors")
 
 # OBELiX families spelled as the seed's where they are the same family.
 _FAMILY_ALIASES = {
@@ -57,6 +57,7 @@ _BUNDLED = {
     "kang2023": ["kang2023_database.csv"],
     "obelix": ["obelix_train.csv"],
     "xu2020": ["xu2020_nasicon_train.csv", "xu2020_nasicon_lisicon_test.csv"],
+    "poor_conductors": ["poor_conductors.csv"],
 }
 
 
@@ -113,7 +114,11 @@ def _record(source, filename, i, formula, sigma, family, reference) -> dict:
 
 
 def _read_generic(frame: pd.DataFrame, source: str, filename: str):
-    """The seed's file and user files: formula, sigma_rt_S_per_cm[, family, source_doi]."""
+    """The seed's file, the curated poor conductors and user files.
+
+    Columns: formula, sigma_rt_S_per_cm[, family, source_doi, note]; the reference is the DOI
+    and the note together.
+    """
     required = ["formula", "sigma_rt_S_per_cm"] + (["family"] if source == "kang2023" else [])
     _require(frame, required, source, filename)
     rows = [
@@ -124,7 +129,7 @@ def _read_generic(frame: pd.DataFrame, source: str, filename: str):
             r["formula"],
             r["sigma_rt_S_per_cm"],
             r.get("family", ""),
-            r.get("source_doi", ""),
+            "; ".join(x for x in (r.get("source_doi", "").strip(), r.get("note", "").strip()) if x),
         )
         for i, r in enumerate(frame.to_dict("records"))
     ]

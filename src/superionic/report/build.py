@@ -30,6 +30,7 @@ TRAINING_CITATIONS = {
     "kang2023": "Kang, Kim, Min, J. Phys. Chem. C 127, 19335 (2023), doi:10.1021/acs.jpcc.3c02908",
     "obelix": "OBELiX training split, Therrien et al., arXiv:2502.14234 (CC BY 4.0)",
     "xu2020": "Xu, Zong, Hippalgaonkar, J. Phys. Commun. 4, 055015 (2020)",
+    "poor_conductors": "eight well-known poor Li conductors curated for superionic (references per row)",
 }
 
 

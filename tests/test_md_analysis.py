@@ -9,6 +9,7 @@ here), kinisi 2.1 on the Li6PS5Cl 50 % run1 XDATCAR (D = 1.36e-5 cm2/s, 95 % [1.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from functools import cache
 from pathlib import Path
@@ -208,6 +209,39 @@ def test_hop_counter_counts_planted_hops():
     vib = rng.normal(scale=0.25, size=sites.shape)  # thermal rattling, ~0.4 A rms in 3D
     count = count_hops([sites + vib], np.arange(n_li), block=5, distance=1.5)
     assert count == planted == 15
+
+
+def _short_run_with_rattling_framework(displace: int = 0, seed: int = 5) -> LiTrajectory:
+    """0.8 ps, a frame every 10 fs (the quick preset's): 12 Li, 36 anions rattling around
+    their sites with 0.6 A per axis of smooth (correlated over ~60 fs) thermal motion;
+    ``displace`` of them move 3 A for good halfway."""
+    rng = np.random.default_rng(seed)
+    n_frames, n_fw = 81, 36
+    kernel = np.exp(-0.5 * (np.arange(-12, 13) / 3.0) ** 2)
+    noise = rng.normal(size=(n_frames + 24, n_fw, 3))
+    smooth = np.apply_along_axis(lambda x: np.convolve(x, kernel, "valid"), 0, noise)
+    fw = rng.uniform(0, 15, (n_fw, 3)) + 0.6 * smooth / smooth.std()
+    fw[n_frames // 2:, :displace, 0] += 3.0
+    li = rng.uniform(0, 15, (12, 3)) + np.cumsum(rng.normal(0, 0.05, (n_frames, 12, 3)), axis=0)
+    return LiTrajectory(["Li"] * 12 + ["Cl"] * n_fw, np.concatenate([li, fw], axis=1),
+                        np.eye(3) * 15.0, frame_interval_fs=10.0, temperature=1000.0)
+
+
+def test_framework_test_averages_long_enough_in_short_runs():
+    """Thermal rattling is not melting, however short the run: the framework's positions are
+    averaged over ~0.5 ps (two blocks in a 0.8 ps run), not over 1/20 of the run (40 fs), where
+    single rattles pass 1.5 A. Atoms that really move are still caught."""
+    from superionic.md.diffusion import displaced_fraction, framework_block
+
+    rattling = _short_run_with_rattling_framework()
+    fw = np.arange(12, 48)
+    assert displaced_fraction([rattling.positions], fw, 4, 1.5) > 0.1  # the old 40 fs blocks
+    assert framework_block(81, 10.0, 500.0) == 40 and framework_block(1000, 10.0, 500.0) == 50
+    doc = diffusion_from_trajectory(rattling, material_id="x", engine="test")
+    assert not any(f.startswith("framework") for f in doc.flags), doc.flags
+    molten = diffusion_from_trajectory(_short_run_with_rattling_framework(displace=8), material_id="x")
+    moved = re.search(r"framework_melting: (\d+) of 36", molten.reason)
+    assert moved and 8 <= int(moved.group(1)) <= 10, molten.reason  # the drift correction may add one
 
 
 # ------------------------------------------------------------------------------------------

@@ -98,7 +98,12 @@ def test_preset_validation_and_overrides():
     with pytest.raises(ValueError, match="unknown MD preset"):
         get_preset("fast")
     assert SEED.with_overrides(temperatures=(900.0,)).name == "seed"
-    assert SEED.with_overrides(production_steps=2000).name == "seed+custom"
+    assert SEED.with_overrides(production_steps=2000).name == "seed+production_steps=2000"
+    # the seed recipe's own values keep the name (it was 'seed+custom', so {"preset": "seed"} found nothing)
+    same = SEED.with_overrides(temperatures=(600.0, 800.0, 1000.0, 1200.0), equilibration_steps=3000,
+                               production_steps=10000)
+    assert same.name == "seed" and same == SEED
+    assert SEED.with_overrides(time_step_fs=1.0, equilibration_steps=3000).name == "seed+time_step_fs=1"
     assert SEED.with_overrides(segment_steps=3000).segment_lengths("production") == [3000, 3000, 3000, 1000]
 
 
@@ -454,7 +459,8 @@ def test_cli_md_forcefield_runs_and_stores(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "verdict" in result.output and "QUICK" in result.output
-    assert open_stores(spec).conductivity.query_one({"material_id": "li2o-cli"})["preset"] == "quick+custom"
+    preset = open_stores(spec).conductivity.query_one({"material_id": "li2o-cli"})["preset"]
+    assert preset.startswith("quick+") and "production_steps=10" in preset  # named after its changes
 
 
 def test_segment_output_is_json_round_trippable():

@@ -47,7 +47,9 @@ def query(
         shown = rows if limit == 0 else rows[:limit]
         used = sorted({r["ml_model"] for r in rows if r.get("ml_model")})
         models = f"; predictions of {', '.join(used)}" if used else ""
-        console.print(candidates_table(shown, title=f"{len(rows)} material(s) in {stores.safe_spec}{models}"))
+        n_materials = len({r["material_id"] for r in rows})
+        per_protocol = f" ({len(rows)} rows: one per MD protocol)" if all_protocols and len(rows) > n_materials else ""
+        console.print(candidates_table(shown, title=f"{n_materials} material(s){per_protocol} in {stores.safe_spec}{models}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -31,7 +31,8 @@ class MDPreset(BaseModel):
 
     name: str = Field(
         description="Preset name, e.g. 'seed' or 'quick'; after overrides that change its values, "
-        "the name plus the changes, e.g. 'seed+production_steps=20000'."
+        "the name plus the changes, e.g. 'seed+prod=20000' (eq, prod, seg, save: equilibration, "
+        "production, segment, save-interval steps; dt_fs: time step; image_A: image distance)."
     )
     description: str = Field("", description="What the preset is for, in words.")
     is_quick: bool = Field(
@@ -133,7 +134,7 @@ class MDPreset(BaseModel):
 
         The name says whether the protocol changed: it stays the preset's own when every
         given value equals the preset's (the seed recipe's 600-1200 K, 3,000 + 10,000 steps
-        is ``seed``), and becomes :func:`changed_name` (e.g. ``'seed+production_steps=20000'``)
+        is ``seed``), and becomes :func:`changed_name` (e.g. ``'seed+prod=20000'``)
         when a value differs. Temperatures do not rename it (a subset of the series is run
         with the same protocol; every document keys its temperature). An explicit ``name``
         wins.
@@ -194,16 +195,24 @@ PRESETS: dict[str, MDPreset] = {p.name: p for p in (SEED, QUICK)}
 NAME_NEUTRAL = frozenset({"name", "description", "temperatures"})
 """Fields whose change leaves a preset's name as it is (see ``MDPreset.with_overrides``)."""
 
+SHORT_NAMES = {
+    "equilibration_steps": "eq", "production_steps": "prod", "segment_steps": "seg",
+    "save_interval_steps": "save", "time_step_fs": "dt_fs", "min_image_distance": "image_A",
+}
+"""How a changed field is written in a preset name (other fields by their own name)."""
+
 
 def changed_name(base: MDPreset, changed: MDPreset) -> str:
     """``base``'s name, plus ``+field=value`` for each protocol value ``changed`` has
-    otherwise (fields in alphabetical order); the name alone when nothing changed."""
+    otherwise (field names shortened by ``SHORT_NAMES``, in the order of the fields), e.g.
+    ``'seed+prod=20000'``; the name alone when nothing changed."""
     parts = []
-    for key in sorted(MDPreset.model_fields):
+    for key in MDPreset.model_fields:
         old, new = getattr(base, key), getattr(changed, key)
         if key in NAME_NEUTRAL or old == new:
             continue
-        parts.append(f"{key}={new:g}" if isinstance(new, float) else f"{key}={new}")
+        value = f"{new:g}" if isinstance(new, float) else str(new)
+        parts.append(f"{SHORT_NAMES.get(key, key)}={value}")
     return "+".join([base.name, *parts])
 
 

@@ -144,7 +144,7 @@ class DiffusionDoc(SuperionicDoc):
     preset: str | None = Field(
         None,
         description="MD protocol preset, e.g. 'seed' (the paper's) or 'quick' (laptop); a preset "
-        "with changed values is named after its changes (e.g. 'seed+production_steps=20000').",
+        "with changed values is named after its changes (e.g. 'seed+prod=20000').",
     )
 
     diffusivity: float | None = Field(

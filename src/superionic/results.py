@@ -149,6 +149,8 @@ def best_conductivity(docs: list[dict]) -> dict | None:
 def ranked_conductivity(docs: list[dict]) -> list[dict]:
     """All of one material's ConductivityDocs, the one ``best_conductivity`` picks first."""
     best = best_conductivity(docs)
+    if best is None:
+        return []
     return [best] + sorted((d for d in docs if d is not best), key=lambda d: (
         protocol_rank(d), -len(d.get("temperatures_used") or []), str(d.get("conductivity_id"))))
 

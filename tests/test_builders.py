@@ -31,6 +31,7 @@ from superionic.builders.base import as_utc
 from superionic.builders.diffusion import JobOutput, choose_sources, is_stale, run_trajectory_ref
 from superionic.builders.predictions import rank_predictions
 KANG = "aimd/kang2023"
+SEED_VASP = "vasp:PBE:seed"  # protocol part of the keys of the recorded AIMD runs below
 CL, BR = "mp-676361", "mp-1222492"  # Li3ErCl6, Li3ErBr6: structures in the bundled snapshot
 
 
@@ -64,7 +65,7 @@ def kang_run(shared: Path, mp_id: str, temperature: int, n_frames: int | None = 
                       time_step=tr.frame_interval_fs)
     return MDRunDoc(
         run_id=f"{mp_id}:vasp:seed:{temperature}K", material_id=mp_id, formula=tr.formula, engine="vasp",
-        preset="seed", is_quick=False, temperature=float(temperature), time_step_fs=2.0,
+        functional="PBE", preset="seed", is_quick=False, temperature=float(temperature), time_step_fs=2.0,
         save_interval_steps=100, n_sites=len(tr.species), status="completed", equilibration_steps=0,
         production_steps=100 * (len(frac) - 1), production_steps_done=100 * (len(frac) - 1), n_segments=1,
         trajectory=traj, n_frames=len(frac), frame_interval_fs=tr.frame_interval_fs,
@@ -127,14 +128,16 @@ def test_md_builders_are_incremental_on_montydb(monty_stores, shared_data, tmp_p
 
     assert run_builders(stores, ["diffusion", "conductivity"]) == {"diffusion": 4, "conductivity": 2}
     diffusion = by_id(stores.diffusion, "doc_id")
-    assert sorted(diffusion) == [f"{BR}:1100K", f"{BR}:800K", f"{CL}:1100K", f"{CL}:800K"]
+    assert sorted(diffusion) == [f"{BR}:{SEED_VASP}:1100K", f"{BR}:{SEED_VASP}:800K",
+                                 f"{CL}:{SEED_VASP}:1100K", f"{CL}:{SEED_VASP}:800K"]
+    cl800, br800 = f"{CL}:{SEED_VASP}:800K", f"{BR}:{SEED_VASP}:800K"
     # collected: the flow's own DiffusionDoc, unchanged
-    flow_doc = stores.jobs.query_one({"output.@class": "DiffusionDoc", "output.doc_id": f"{CL}:800K"})["output"]
-    assert diffusion[f"{CL}:800K"]["diffusivity"] == flow_doc["diffusivity"]
-    assert as_utc(diffusion[f"{CL}:800K"]["last_updated"]) == as_utc(flow_doc["last_updated"])
+    flow_doc = stores.jobs.query_one({"output.@class": "DiffusionDoc", "output.doc_id": cl800})["output"]
+    assert diffusion[cl800]["diffusivity"] == flow_doc["diffusivity"]
+    assert as_utc(diffusion[cl800]["last_updated"]) == as_utc(flow_doc["last_updated"])
     # analysed here from the trajectory loaded out of the data store: same D as from the file
     direct = diffusion_from_trajectory(shared_data / KANG / BR / "800_nteps_100.json.gz", material_id=BR)
-    built = diffusion[f"{BR}:800K"]
+    built = diffusion[br800]
     assert built["diffusivity"] == pytest.approx(direct.diffusivity, rel=1e-6)
     assert built["usable"] and built["trajectory_ref"] == run_trajectory_ref(br_uuids[(BR, 800)])
     conductivity = by_id(stores.conductivity, "material_id")
@@ -164,8 +167,8 @@ def test_md_builders_are_incremental_on_montydb(monty_stores, shared_data, tmp_p
     result = CliRunner().invoke(mrun, [str(builders_file), "--no_bars"])
     assert result.exit_code == 0, result.output
     final = by_id(stores.diffusion, "doc_id")
-    assert final[f"{BR}:800K"]["n_frames"] == 200
-    assert final[f"{CL}:800K"]["last_updated"] == diffusion[f"{CL}:800K"]["last_updated"]
+    assert final[br800]["n_frames"] == 200
+    assert final[cl800]["last_updated"] == diffusion[cl800]["last_updated"]
     changed = by_id(stores.conductivity, "material_id")
     assert as_utc(changed[BR]["last_updated"]) > as_utc(after[BR]["last_updated"])
     assert changed[CL]["last_updated"] == after[CL]["last_updated"]
@@ -353,34 +356,37 @@ def test_diffusion_builder_ignores_other_job_outputs(monty_stores):
     assert run_builders(monty_stores, ["diffusion", "conductivity"]) == {"diffusion": 0, "conductivity": 0}
 
 
-def test_conductivity_rules_mixed_protocols_and_staleness():
-    from superionic.builders.conductivity import conductivity_doc, stale_materials
+def test_conductivity_rules_one_protocol_per_fit_and_staleness():
+    from superionic.builders.conductivity import conductivity_doc, group_diffusion, stale_groups
     from superionic.schemas.md import DiffusionDoc
 
     def doc(t, engine, preset):
         d = 1e-3 * np.exp(-0.3 / (8.617333262e-5 * t))
-        return DiffusionDoc(doc_id=f"m:{t:g}K", material_id="m", formula="Li3ErCl6", temperature=t, diffusivity=d,
+        return DiffusionDoc(material_id="m", formula="Li3ErCl6", temperature=t, diffusivity=d,
                             diffusivity_ci95=(0.8 * d, 1.25 * d), usable=True, li_density_cm3=2e22,
                             engine=engine, preset=preset)
 
     same = conductivity_doc([doc(800.0, "vasp", "seed"), doc(1100.0, "vasp", "seed")])
-    assert not any(f.startswith("mixed_protocols") for f in same.flags)
-    mixed = conductivity_doc([doc(800.0, "vasp", "seed"), doc(1100.0, "forcefield", "quick")])
-    assert any("1100 K: forcefield/quick" in f for f in mixed.flags if f.startswith("mixed_protocols"))
+    assert same.conductivity_id == "m:vasp:unknown:seed" and same.temperatures_used == [800.0, 1100.0]
+    with pytest.raises(ValueError, match="several MD protocols"):
+        conductivity_doc([doc(800.0, "vasp", "seed"), doc(1100.0, "forcefield", "quick")])
+    rows = [d.to_store() for d in (doc(800.0, "vasp", "seed"), doc(1100.0, "forcefield", "quick"))]
+    assert sorted(group_diffusion(rows)) == ["m:forcefield:unknown:quick", "m:vasp:unknown:seed"]
 
     t0, t1 = as_utc("2026-01-01T00:00:00"), as_utc("2026-01-01T01:00:00")
-    groups = {"a": [{"doc_id": "a:800K", "last_updated": t0}], "b": [{"doc_id": "b:800K", "last_updated": t0}]}
-    targets = {"a": {"last_updated": t1, "source_doc_ids": ["a:800K"]},
-               "b": {"last_updated": t1, "source_doc_ids": ["b:800K", "b:1100K"]}}
-    assert stale_materials(groups, targets, {}) == ["b"]  # b lost a temperature
-    assert stale_materials(groups, targets, {"a": {"last_updated": as_utc("2026-01-01T02:00:00")}}) == ["a", "b"]
+    groups = {"a:p": [{"material_id": "a", "doc_id": "a:p:800K", "last_updated": t0}],
+              "b:p": [{"material_id": "b", "doc_id": "b:p:800K", "last_updated": t0}]}
+    targets = {"a:p": {"last_updated": t1, "source_doc_ids": ["a:p:800K"]},
+               "b:p": {"last_updated": t1, "source_doc_ids": ["b:p:800K", "b:p:1100K"]}}
+    assert stale_groups(groups, targets, {}) == ["b:p"]  # b lost a temperature
+    assert stale_groups(groups, targets, {"a": {"last_updated": as_utc("2026-01-01T02:00:00")}}) == ["a:p", "b:p"]
 
 
 def test_changed_analysis_settings_make_the_builders_redo_the_analysis():
     """A DiffusionDoc carries its analysis version + settings hash; a builder with other
     settings passes over the flow's analysis and analyses the run again, and rebuilds a stored
     document made under other settings; the ConductivityBuilder redoes other verdict rules."""
-    from superionic.builders.conductivity import stale_materials
+    from superionic.builders.conductivity import stale_groups
     from superionic.md.arrhenius import conductivity_version
     from superionic.md.diffusion import DiffusionSettings, analysis_version
 
@@ -396,8 +402,8 @@ def test_changed_analysis_settings_make_the_builders_redo_the_analysis():
     assert not is_stale(flow_analysis, target, default)
     assert is_stale(run, target, other) and not is_stale(run, {**target, "analysis_version": other}, other)
     t0 = as_utc("2026-01-01T00:00:00")
-    groups = {"a": [{"doc_id": "a:800K", "last_updated": t0}]}
-    built = {"a": {"last_updated": as_utc("2026-01-01T01:00:00"), "source_doc_ids": ["a:800K"],
-                   "analysis_version": conductivity_version()}}
-    assert stale_materials(groups, built, {}, conductivity_version()) == []
-    assert stale_materials(groups, built, {}, conductivity_version(ea_min=0.2)) == ["a"]
+    groups = {"a:p": [{"material_id": "a", "doc_id": "a:p:800K", "last_updated": t0}]}
+    built = {"a:p": {"last_updated": as_utc("2026-01-01T01:00:00"), "source_doc_ids": ["a:p:800K"],
+                     "analysis_version": conductivity_version()}}
+    assert stale_groups(groups, built, {}, conductivity_version()) == []
+    assert stale_groups(groups, built, {}, conductivity_version(ea_min=0.2)) == ["a:p"]

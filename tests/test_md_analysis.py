@@ -328,7 +328,7 @@ def test_lgps_diffusion_analyzer_dump(reference_data):
 def test_trajectory_without_li_is_a_recorded_unusable_doc():
     doc = diffusion_from_trajectory(_trajectory(["Al", "S", "S"]), material_id="AlS2")
     assert not doc.usable and doc.reason.startswith("no_li") and doc.n_li == 0
-    assert doc.doc_id == "AlS2:900K"
+    assert doc.doc_id == "AlS2:unknown:unknown:unknown:900K"  # engine, potential, preset not given
 
 
 def test_blown_up_md_is_recorded():
@@ -507,7 +507,8 @@ def test_cli_analyze_json(shared):
                                  "--material-id", "mp-676361"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert [d["doc_id"] for d in payload["diffusion"]] == ["mp-676361:800K", "mp-676361:1100K"]
+    assert [d["doc_id"] for d in payload["diffusion"]] == ["mp-676361:unknown:unknown:unknown:800K",
+                                                           "mp-676361:unknown:unknown:unknown:1100K"]
     assert payload["conductivity"]["sigma300_ci95"][0] < payload["conductivity"]["sigma300"]
 
     xdatcar = shared / MORGAN / "Li6PS5I/100p/run1/actual_XDATCAR.gz"

@@ -98,7 +98,12 @@ def test_preset_validation_and_overrides():
     with pytest.raises(ValueError, match="unknown MD preset"):
         get_preset("fast")
     assert SEED.with_overrides(temperatures=(900.0,)).name == "seed"
-    assert SEED.with_overrides(production_steps=2000).name == "seed+custom"
+    assert SEED.with_overrides(production_steps=2000).name == "seed+prod=2000"
+    # the seed recipe's own values keep the name (it was 'seed+custom', so {"preset": "seed"} found nothing)
+    same = SEED.with_overrides(temperatures=(600.0, 800.0, 1000.0, 1200.0), equilibration_steps=3000,
+                               production_steps=10000)
+    assert same.name == "seed" and same == SEED
+    assert SEED.with_overrides(time_step_fs=1.0, equilibration_steps=3000).name == "seed+dt_fs=1"
     assert SEED.with_overrides(segment_steps=3000).segment_lengths("production") == [3000, 3000, 3000, 1000]
 
 
@@ -212,10 +217,14 @@ def test_vasp_md_chain_replayed(mock_vasp, reference_data, tmp_path, monkeypatch
         recorded.extend(vr.structures)
     assert np.allclose(np.asarray(run.trajectory.coords) % 1.0, [s.frac_coords % 1.0 for s in recorded], atol=1e-8)
     # Si has no Li: the analysis records why instead of failing the flow
+    # the functional is what the recorded VASP runs report (atomate2's recordings are PBEsol;
+    # superionic's own inputs ask for PBE, GGA = PE); it is part of the documents' keys
+    assert run.functional == "PBEsol"
     diffusion = outputs["diffusion 300K"]
     assert not diffusion.usable and diffusion.reason
+    assert diffusion.doc_id == "si-replay:vasp:PBEsol:replay:300K" and diffusion.potential == "PBEsol"
     conductivity = outputs["arrhenius conductivity"]
-    assert conductivity.verdict == "insufficient data"
+    assert conductivity.verdict == "insufficient data" and conductivity.conductivity_id == "si-replay:vasp:PBEsol:replay"
     # trajectories live in the data store, not inline in the job documents
     run_doc = store.docs_store.query_one({"output.run_id": run.run_id})
     assert run_doc["output"]["trajectory"]["store"] == "data"
@@ -454,7 +463,8 @@ def test_cli_md_forcefield_runs_and_stores(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "verdict" in result.output and "QUICK" in result.output
-    assert open_stores(spec).conductivity.query_one({"material_id": "li2o-cli"})["preset"] == "quick+custom"
+    preset = open_stores(spec).conductivity.query_one({"material_id": "li2o-cli"})["preset"]
+    assert preset.startswith("quick+") and "prod=10" in preset  # named after its changes
 
 
 def test_segment_output_is_json_round_trippable():

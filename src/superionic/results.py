@@ -3,6 +3,21 @@
 Each material is joined to its prediction by the latest model that classified it
 (``ml_model`` names that model); older models' predictions stay in the store.
 
+A material may have conductivity results of several MD protocols (engine, potential, preset;
+each its own ConductivityDoc). A row shows the best one (:func:`best_conductivity`, column
+``md_protocol``; ``md_protocols`` counts those stored); ``candidate_rows(all_protocols=True)``
+gives one row per protocol instead. Order, best first (:func:`protocol_rank`):
+
+1. VASP with the seed's protocol: DFT forces and the seed's 600-1200 K, 20 ps runs, the
+   numbers the seed's own verdicts came from;
+2. VASP with another protocol (DFT forces still beat any force field), quick ones last;
+3. force field with the seed's protocol (converged statistics, approximate forces);
+4. force field with another full protocol (e.g. the seed's with longer production);
+5. force field, quick protocol (indicative only: short runs, small cells);
+6. an unknown engine (e.g. trajectories read from files without a label), same preset order.
+
+Within a rank: more temperatures in the fit, then the newest document.
+
 Used by ``superionic run`` (the summary table), ``superionic query`` and the report.
 """
 
@@ -10,15 +25,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from superionic.builders.base import as_utc
 from superionic.ml.model_store import latest_predictions
 from superionic.ml.verdicts import probability_verdict, seed_rule_text
+from superionic.schemas.md import md_protocol_key
 from superionic.stores import ProjectStores
 
 COLUMNS = (
     "material_id", "formula", "anion_type", "screening", "stopped_at", "votes_gb", "votes_lgbm",
     "n_splits", "probability", "ml_verdict", "prob_mean", "seed_rule", "in_domain", "domain_distance",
     "sigma_300k", "sigma_300k_low", "sigma_300k_high",
-    "activation_energy", "md_verdict", "md_preset", "sigma_300k_kind", "md_reason",
+    "activation_energy", "md_verdict", "md_preset", "md_protocol", "md_protocols", "md_best",
+    "sigma_300k_kind", "md_reason",
     "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model",
 )  # fmt: skip
 SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
@@ -76,6 +94,10 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "activation_energy": c.get("activation_energy"),
         "md_verdict": c.get("verdict"),
         "md_preset": c.get("preset"),
+        # which MD result the row shows: '<engine>:<potential>:<preset>' (best_conductivity's choice)
+        "md_protocol": md_protocol_key(c.get("engine"), c.get("potential"), c.get("preset")) if c else None,
+        "md_protocols": None,  # set by candidate_rows: ConductivityDocs stored for the material
+        "md_best": None,  # set by candidate_rows: whether md_protocol is the one best_conductivity picks
         "sigma_300k_kind": c.get("sigma300_kind"),
         "md_reason": c.get("verdict_reason"),
         "v_ox_li_metal": s.get("oxidation_limit_v"),
@@ -101,22 +123,64 @@ def sigma_text(sigma: float | None, lower: float | None, upper: float | None,
     return f"{text} [{lower:{f}}, {upper:{f}}]" if lower is not None and upper is not None else text
 
 
+def is_quick_preset(preset: str | None) -> bool:
+    """Whether a preset name is the quick protocol or a change of it ('quick+...')."""
+    return bool(preset) and (preset == "quick" or preset.startswith("quick+"))
+
+
+def protocol_rank(doc: dict) -> int:
+    """0 (best) .. 8: engine (vasp, forcefield, other) x preset (seed, other, quick); see the
+    module docstring for why."""
+    engine = {"vasp": 0, "forcefield": 1}.get(str(doc.get("engine") or ""), 2)
+    preset = doc.get("preset")
+    tier = 0 if preset == "seed" else 2 if is_quick_preset(preset) else 1
+    return engine * 3 + tier
+
+
+def best_conductivity(docs: list[dict]) -> dict | None:
+    """The ConductivityDoc (dict) a summary shows for one material: best protocol_rank, then
+    the most temperatures fitted, then the newest; None for no documents."""
+    if not docs:
+        return None
+    return min(docs, key=lambda d: (protocol_rank(d), -len(d.get("temperatures_used") or []),
+                                    -as_utc(d.get("last_updated")).timestamp(), str(d.get("conductivity_id"))))
+
+
+def ranked_conductivity(docs: list[dict]) -> list[dict]:
+    """All of one material's ConductivityDocs, the one ``best_conductivity`` picks first."""
+    best = best_conductivity(docs)
+    if best is None:
+        return []
+    return [best] + sorted((d for d in docs if d is not best), key=lambda d: (
+        protocol_rank(d), -len(d.get("temperatures_used") or []), str(d.get("conductivity_id"))))
+
+
 def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
-                   model_id: str | None = None) -> list[dict[str, Any]]:
+                   model_id: str | None = None, all_protocols: bool = False) -> list[dict[str, Any]]:
     """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest.
 
     Predictions: each material's by the latest model, or by ``model_id`` where given.
+    Conductivity: the best protocol's (``md_protocol`` says which, ``md_protocols`` how many
+    are stored); with ``all_protocols``, one row per stored protocol, the best first.
     """
     screening = _by_id(
         stores.screening, {"passed": True} if survivors_only else {},
         SCREENING_FIELDS,
     )
     preds = latest_predictions(stores.predictions.query({"model_id": model_id} if model_id else {}), stores.models)
-    conductivity = _by_id(stores.conductivity)
+    conductivity: dict[str, list[dict]] = {}
+    for doc in stores.conductivity.query():
+        doc.pop("_id", None)
+        conductivity.setdefault(str(doc.get("material_id")), []).append(doc)
     ranked = []
     for mid, s in screening.items():
         p = preds.get(mid, {})
-        ranked.append((join_row(mid, s, p, conductivity.get(mid, {})), p.get("rank")))
+        docs = ranked_conductivity(conductivity.get(mid, []))
+        for c in (docs if all_protocols else docs[:1]) or [{}]:
+            row = join_row(mid, s, p, c)
+            row["md_protocols"] = len(docs)
+            row["md_best"] = bool(c) and c is docs[0]
+            ranked.append((row, p.get("rank")))
     ranked.sort(key=lambda rr: (rr[0]["md_verdict"] is None, rr[1] is None, rr[1] or 0, rr[0]["material_id"]))
     return [row for row, _ in ranked]
 

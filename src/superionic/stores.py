@@ -225,7 +225,7 @@ def _keys() -> dict[str, str]:
         "models": "model_id",
         "predictions": "prediction_id",
         "diffusion": "doc_id",
-        "conductivity": "material_id",
+        "conductivity": "conductivity_id",
         "funnel": "funnel_id",
         "jobs": "uuid",
         "data": "blob_uuid",

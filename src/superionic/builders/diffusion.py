@@ -1,5 +1,8 @@
 """``DiffusionBuilder``: MD outputs in the jobflow JobStore -> one ``DiffusionDoc`` per
-material and temperature (key ``doc_id`` = ``'<material_id>:<T>K'``).
+material, protocol and temperature (key ``doc_id`` =
+``'<material_id>:<engine>:<potential>:<preset>:<T>K'``, :func:`superionic.schemas.md.diffusion_doc_id`).
+A quick force-field run and a seed-protocol or VASP run of the same material and temperature
+are two documents; neither overwrites the other.
 
 Sources: the JobStore's ``jobs`` store (jobflow keeps each job's output under ``output``,
 large fields replaced by references into the ``data`` store) and that ``data`` store;
@@ -13,9 +16,10 @@ target ``diffusion``. Two kinds of job output count:
   ``DiffusionDoc`` for that run.
 
 Which output makes the document of a ``doc_id`` (:func:`choose_sources`): the newest
-``MDRunDoc`` of that material and temperature is the run; a ``DiffusionDoc`` whose
-``trajectory_ref`` points at that run (``jobstore:<uuid>:...``) is collected, else the run is
-analysed. Without any run, the newest ``DiffusionDoc`` is collected. The target is rebuilt
+``MDRunDoc`` of that key (material, engine, potential, preset, temperature) is the run; a
+``DiffusionDoc`` whose ``trajectory_ref`` points at that run (``jobstore:<uuid>:...``) and that
+carries the same key is collected, else the run is analysed. Without any run, the newest
+``DiffusionDoc`` is collected. The target is rebuilt
 (:func:`is_stale`) when it is missing, when the chosen output is newer than it, or when it
 was built from another run (``trajectory_ref`` differs).
 
@@ -24,6 +28,18 @@ of its ``DiffusionSettings``). An analysis made with other settings than the bui
 (``diffusion_settings``) is not collected: its run is analysed again, and a stored document
 with another ``analysis_version`` is rebuilt from its run. A DiffusionDoc without a run (from
 files) is collected as it is, whatever its settings.
+
+Documents with the keys of earlier versions (``doc_id`` = ``'<material_id>:<T>K'``, no
+``potential``) do not stop the builder:
+
+* in the JobStore, an old analysis of a run is passed over (its key lacks the potential) and
+  the run is analysed again under the new key; an old analysis without a run (from files) is
+  collected under the key its fields give (potential ``'unknown'``);
+* in the ``diffusion`` collection (:func:`legacy_documents`: ``doc_id`` is not the key its
+  fields give), a document whose ``trajectory_ref`` is one of the chosen job outputs is
+  removed once that output's document is written under the new key (at once if it already
+  is); any other is re-keyed in place (same content, ``doc_id`` from its fields, potential
+  ``'unknown'``), never dropped. A document that does not validate is left as it is and logged.
 """
 
 from __future__ import annotations
@@ -40,7 +56,9 @@ from superionic.schemas.md import DiffusionDoc, diffusion_doc_id
 RUN_CLASS = "MDRunDoc"
 DIFFUSION_CLASS = "DiffusionDoc"
 OUTPUT_FIELDS = ("@class", "last_updated", "doc_id", "material_id", "formula", "temperature", "trajectory_ref",
-                 "analysis_version")
+                 "analysis_version", "engine", "potential", "force_field", "functional", "preset")
+TARGET_FIELDS = ["doc_id", "last_updated", "trajectory_ref", "analysis_version", "material_id", "temperature",
+                 "engine", "potential", "preset"]
 
 
 def run_trajectory_ref(uuid: str) -> str:
@@ -74,6 +92,8 @@ class DiffusionBuilder(SuperionicBuilder):
         self.data = data
         self.diffusion = diffusion
         self.diffusion_settings = diffusion_settings
+        self._superseded: dict[str, list[str]] = {}
+        """New doc_id -> old-key doc_ids to remove once it is written."""
         super().__init__(sources=[jobs, data], targets=[diffusion], chunk_size=chunk_size)
 
     def job_store(self):
@@ -94,12 +114,13 @@ class DiffusionBuilder(SuperionicBuilder):
         outputs = list(job_outputs(self.jobs))
         version = self.analysis_version()
         chosen = choose_sources(outputs, version)
-        targets = {d["doc_id"]: d for d in self.diffusion.query(
-            properties=["doc_id", "last_updated", "trajectory_ref", "analysis_version"])}
+        stored = list(self.diffusion.query(properties=TARGET_FIELDS))
+        targets = {d["doc_id"]: d for d in stored}
         todo = [source for doc_id, source in sorted(chosen.items())
                 if is_stale(source, targets.get(doc_id), version)]
+        self._replace_legacy(legacy_documents(stored), chosen, {s.doc_id for s in todo})
         self.total = len(todo)
-        self.logger.info("diffusion: %d of %d material-temperature documents to build (%d job outputs)",
+        self.logger.info("diffusion: %d of %d material-protocol-temperature documents to build (%d job outputs)",
                          len(todo), len(chosen), len(outputs))
         job_store = self.job_store() if todo else None
         for source in todo:
@@ -123,6 +144,41 @@ class DiffusionBuilder(SuperionicBuilder):
         if items:
             self.diffusion.update(items, key="doc_id")
             self.n_processed += len(items)
+            superseded = [old for item in items for old in self._superseded.pop(item["doc_id"], [])]
+            if superseded:
+                self.diffusion.remove_docs({"doc_id": {"$in": superseded}})
+                self.logger.info("diffusion: %d document(s) with old keys replaced", len(superseded))
+
+    def _replace_legacy(self, legacy: list[dict], chosen: dict[str, JobOutput], todo: set[str]) -> None:
+        """Old-key documents (module docstring): removed when their job output's new document
+        is (or already was) written, else re-keyed in place."""
+        self._superseded = {}
+        by_ref = {s.trajectory_ref: doc_id for doc_id, s in chosen.items() if s.trajectory_ref}
+        remove_now = []
+        for old in legacy:
+            new_id = by_ref.get(old.get("trajectory_ref"))
+            if new_id in todo:
+                self._superseded.setdefault(new_id, []).append(old["doc_id"])
+            elif new_id is not None:
+                remove_now.append(old["doc_id"])
+            else:
+                self._rekey(old["doc_id"])
+        if remove_now:
+            self.diffusion.remove_docs({"doc_id": {"$in": remove_now}})
+            self.logger.info("diffusion: %d document(s) with old keys removed (rebuilt under new keys)",
+                             len(remove_now))
+
+    def _rekey(self, doc_id: str) -> None:
+        full = self.diffusion.query_one({"doc_id": doc_id})
+        try:
+            doc = DiffusionDoc.model_validate({k: v for k, v in (full or {}).items() if k != "_id"})
+        except Exception as exc:  # noqa: BLE001 - left in place, never a crash
+            self.logger.warning("%s: old-key document left as it is (%s)", doc_id, exc)
+            return
+        if self.diffusion.query_one({"doc_id": doc.doc_id}, properties=["doc_id"]) is None:
+            self.diffusion.update([doc.model_dump()], key="doc_id")  # same content and timestamp
+        self.diffusion.remove_docs({"doc_id": doc_id})
+        self.logger.info("diffusion: %s re-keyed as %s", doc_id, doc.doc_id)
 
 
 def job_outputs(jobs: Store) -> Iterator[JobOutput]:
@@ -141,6 +197,27 @@ def job_outputs(jobs: Store) -> Iterator[JobOutput]:
 # --------------------------------------------------------------------------------------------
 # Pure functions
 # --------------------------------------------------------------------------------------------
+def output_doc_id(out: dict) -> str:
+    """The ``doc_id`` of the DiffusionDoc a job output (MDRunDoc or DiffusionDoc fields)
+    makes: from its fields, never from a stored ``doc_id`` (old outputs carry old keys)."""
+    material_id = out.get("material_id") or out.get("formula")
+    potential = out.get("potential") or out.get("force_field") or out.get("functional")
+    return diffusion_doc_id(str(material_id), float(out["temperature"]), engine=out.get("engine"),
+                            potential=potential, preset=out.get("preset"))
+
+
+def legacy_documents(stored: Iterable[dict]) -> list[dict]:
+    """Stored DiffusionDocs whose ``doc_id`` is not the key their fields give (old keys)."""
+    legacy = []
+    for doc in stored:
+        try:
+            if doc.get("doc_id") != output_doc_id(doc):
+                legacy.append(doc)
+        except (KeyError, TypeError, ValueError):
+            continue  # not a DiffusionDoc at all: not ours to touch
+    return legacy
+
+
 @dataclass(frozen=True)
 class JobOutput:
     """The small fields of one MD run or diffusion output in the JobStore."""
@@ -157,15 +234,11 @@ class JobOutput:
     def from_job(cls, job: dict) -> JobOutput | None:
         out = job.get("output") or {}
         kind = out.get("@class")
+        if kind not in (RUN_CLASS, DIFFUSION_CLASS):
+            return None
         try:
-            if kind == RUN_CLASS:
-                material_id = out.get("material_id") or out.get("formula")
-                doc_id = diffusion_doc_id(str(material_id), float(out["temperature"]))
-                ref = run_trajectory_ref(job["uuid"])
-            elif kind == DIFFUSION_CLASS:
-                doc_id, ref = str(out["doc_id"]), out.get("trajectory_ref")
-            else:
-                return None
+            doc_id = output_doc_id(out)
+            ref = run_trajectory_ref(job["uuid"]) if kind == RUN_CLASS else out.get("trajectory_ref")
         except (KeyError, TypeError, ValueError):
             return None
         return cls(str(job["uuid"]), int(job.get("index") or 1), kind, doc_id, as_utc(out.get("last_updated")), ref,
@@ -179,15 +252,18 @@ class JobOutput:
 def choose_sources(outputs: Iterable[JobOutput], version: str | None = None) -> dict[str, JobOutput]:
     """doc_id -> the job output its DiffusionDoc comes from (rule in the module docstring);
     with ``version``, an analysis of a run made with another ``analysis_version`` is passed
-    over (the run is analysed again)."""
+    over (the run is analysed again), and so is an analysis whose key is not its run's (an
+    old-key analysis)."""
+    outputs = list(outputs)
     runs: dict[str, JobOutput] = {}
+    run_keys = {out.trajectory_ref: out.doc_id for out in outputs if out.kind == RUN_CLASS}
     analyses: dict[str, list[JobOutput]] = {}
     for out in outputs:
         if out.kind == RUN_CLASS:
             old = runs.get(out.doc_id)
             if old is None or (out.last_updated, out.key) > (old.last_updated, old.key):
                 runs[out.doc_id] = out
-        else:
+        elif run_keys.get(out.trajectory_ref, out.doc_id) == out.doc_id:
             analyses.setdefault(out.doc_id, []).append(out)
     chosen: dict[str, JobOutput] = {}
     for doc_id in set(runs) | set(analyses):
@@ -233,11 +309,12 @@ def diffusion_doc_from_output(output: dict, source: JobOutput, settings: dict | 
         run = MontyDecoder().process_decoded(output)
         return analyze_md_run.original(run, settings=settings, trajectory_ref=source.trajectory_ref)
     except Exception as exc:  # noqa: BLE001 - recorded in the document, the others go on
-        material_id, _, temperature = source.doc_id.rpartition(":")
         reason = f"analysis_failed: {type(exc).__name__}: {exc}"
         return DiffusionDoc(
-            doc_id=source.doc_id, material_id=material_id, formula=str(output.get("formula") or ""),
-            temperature=float(temperature.rstrip("K")), engine=str(output.get("engine") or "unknown"),
+            material_id=str(output.get("material_id") or output.get("formula")),
+            formula=str(output.get("formula") or ""), temperature=float(output["temperature"]),
+            engine=str(output.get("engine") or "unknown"),
+            potential=output.get("force_field") or output.get("functional"),
             preset=output.get("preset"), trajectory_ref=source.trajectory_ref, flags=[reason],
             usable=False, reason=reason, analysis_version=_version(settings),
         )

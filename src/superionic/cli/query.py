@@ -21,6 +21,9 @@ def query(
     limit: int = typer.Option(50, "--limit", "-n", min=0, help="Rows to show in a table (0: all)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Predictions of this model id (default: "
                                         "each material's by the latest model; column ml_model)."),
+    all_protocols: bool = typer.Option(False, "--all-protocols", help="One row per MD protocol stored for a "
+                                       "material (default: the best one, VASP seed > VASP > force-field seed > "
+                                       "force-field quick; column md_protocol)."),
 ) -> None:
     """List candidates from the store; filter by anion type, verdict and sigma(300 K)."""
     from superionic.cli.run import candidates_table
@@ -29,7 +32,7 @@ def query(
     if fmt not in ("table", "json", "csv"):
         fail(f"Unknown format {fmt!r}: choose table, json or csv.")
     stores = open_project_stores(store)
-    rows = candidate_rows(stores, survivors_only=not all_materials, model_id=model)
+    rows = candidate_rows(stores, survivors_only=not all_materials, model_id=model, all_protocols=all_protocols)
     rows = filter_rows(rows, anion, verdict, min_sigma)
     if fmt == "json":
         print_json(rows)
@@ -44,7 +47,9 @@ def query(
         shown = rows if limit == 0 else rows[:limit]
         used = sorted({r["ml_model"] for r in rows if r.get("ml_model")})
         models = f"; predictions of {', '.join(used)}" if used else ""
-        console.print(candidates_table(shown, title=f"{len(rows)} material(s) in {stores.safe_spec}{models}"))
+        n_materials = len({r["material_id"] for r in rows})
+        per_protocol = f" ({len(rows)} rows: one per MD protocol)" if all_protocols and len(rows) > n_materials else ""
+        console.print(candidates_table(shown, title=f"{n_materials} material(s){per_protocol} in {stores.safe_spec}{models}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -47,7 +47,8 @@ def _fmt_sigma(row: dict) -> str:
 def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated first, then by ML rank)") -> Table:
     """The summary table: candidate, formula, anion, votes, probability, sigma(300 K), verdict."""
     table = Table(title=title)
-    for col in ("candidate", "formula", "anion", "votes GB/LGBM", "prob.", "sigma(300 K) S/cm [95 %]", "verdict"):
+    for col in ("candidate", "formula", "anion", "votes GB/LGBM", "prob.", "sigma(300 K) S/cm [95 %]", "verdict",
+                "MD protocol"):
         table.add_column(col)
     for r in rows:
         votes = "-" if r["votes_gb"] is None else f"{r['votes_gb']}/{r['votes_lgbm']} of {r['n_splits']}"
@@ -55,7 +56,11 @@ def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated fi
         if r["md_preset"] and "quick" in r["md_preset"]:
             verdict += " (quick MD)"
         prob = "-" if r["probability"] is None else f"{r['probability']:.2f}"
-        table.add_row(r["material_id"], r["formula"] or "", r["anion_type"] or "", votes, prob, _fmt_sigma(r), verdict)
+        protocol = r.get("md_protocol") or ""
+        if protocol and (r.get("md_protocols") or 0) > 1 and r.get("md_best"):
+            protocol += f" (best of {r['md_protocols']})"
+        table.add_row(r["material_id"], r["formula"] or "", r["anion_type"] or "", votes, prob, _fmt_sigma(r), verdict,
+                      protocol)
     return table
 
 

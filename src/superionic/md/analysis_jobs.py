@@ -15,7 +15,7 @@ from jobflow import job
 
 from superionic.md.arrhenius import SUPERIONIC_THRESHOLD, conductivity_from_diffusion
 from superionic.md.diffusion import DiffusionSettings, diffusion_from_trajectory
-from superionic.schemas.md import ConductivityDoc, DiffusionDoc, diffusion_doc_id
+from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 
 
 def _settings(settings: DiffusionSettings | dict | None) -> DiffusionSettings | None:
@@ -44,6 +44,7 @@ def analyze_diffusion(
     preset: str | None = None,
     trajectory_ref: str | None = None,
     settings: DiffusionSettings | dict | None = None,
+    potential: str | None = None,
     **read_kwargs: Any,
 ) -> DiffusionDoc:
     """One trajectory of one material at one temperature -> ``DiffusionDoc``.
@@ -52,12 +53,12 @@ def analyze_diffusion(
     a pymatgen ``Trajectory``, an atomate2 force-field task document, a list of consecutive
     runs, ...). ``read_kwargs``: ``md_time_step_fs``, ``step_skip`` or ``frame_interval_fs``
     for formats that do not record the time between frames (atomate2 ``traj_interval`` is
-    ``step_skip``).
+    ``step_skip``). ``potential``: the force field or DFT functional (part of the key).
     """
     try:
         return diffusion_from_trajectory(
             trajectory, material_id=material_id, temperature=temperature, engine=engine,
-            preset=preset, trajectory_ref=trajectory_ref, settings=_settings(settings),
+            potential=potential, preset=preset, trajectory_ref=trajectory_ref, settings=_settings(settings),
             **read_kwargs,
         )
     except Exception as exc:  # recorded, not raised: the other temperatures go on
@@ -65,8 +66,8 @@ def analyze_diffusion(
             raise
         reason = f"analysis_failed: {type(exc).__name__}: {exc}"
         return DiffusionDoc(
-            doc_id=diffusion_doc_id(material_id, float(temperature)), material_id=material_id,
-            formula="", temperature=float(temperature), engine=engine, preset=preset,
+            material_id=material_id, formula="", temperature=float(temperature), engine=engine,
+            potential=potential, preset=preset,
             trajectory_ref=trajectory_ref, flags=[reason], usable=False, reason=reason,
         )
 

@@ -1,5 +1,7 @@
 """Arrhenius fit of per-temperature diffusivities -> Ea, D(300 K), sigma(300 K) with intervals.
 
+* One material and one MD protocol (engine, potential, preset) per fit: documents of several
+  protocols are refused (``ValueError``), never mixed.
 * Only ``DiffusionDoc.usable`` temperatures enter; the others are listed with their reason.
 * Weighted least squares of ln D vs 1/T; the weight of a temperature is 1 / s^2 with
   s = (ln D_hi - ln D_lo) / (2 * 1.96) from its 95 % interval. With three or more points the
@@ -103,11 +105,16 @@ def conductivity_from_diffusion(
     ids = {d.material_id for d in docs}
     if len(ids) > 1:
         raise ValueError(f"DiffusionDocs of several materials given: {sorted(ids)}")
+    protocols = {d.protocol for d in docs}
+    if len(protocols) > 1:  # one Arrhenius fit never mixes engines, potentials or presets
+        raise ValueError(f"DiffusionDocs of several MD protocols given: {sorted(protocols)}; "
+                         "fit each protocol on its own")
     docs, flags = _pick_per_temperature(docs)
     first = docs[0]
     out = dict(
         material_id=first.material_id, formula=first.formula, engine=first.engine,
-        preset=first.preset, source_doc_ids=[d.doc_id for d in docs], threshold=threshold,
+        potential=first.potential, preset=first.preset, source_doc_ids=[d.doc_id for d in docs],
+        threshold=threshold,
     )
     used, excluded = [], []
     for d in docs:

@@ -163,6 +163,29 @@ def _vasp_trajectory(task: Any) -> Trajectory | None:
     return None
 
 
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def vasp_functional(tasks: list[Any]) -> str | None:
+    """The DFT functional of atomate2 VASP task documents (object or dict form): their
+    ``run_type`` (emmet's, e.g. 'PBE', 'PBEsol', 'r2SCAN'), else emmet's ``run_type`` of
+    their input parameters; None when no task says."""
+    for task in tasks:
+        if task is None:
+            continue
+        value = _field(task, "run_type")
+        if value is None:
+            parameters = _field(_field(task, "input") or {}, "parameters")
+            if parameters:
+                from emmet.core.vasp.calc_types.utils import run_type
+
+                value = run_type(dict(parameters))
+        if value is not None:
+            return str(getattr(value, "value", value))
+    return None
+
+
 @job(data=["trajectory"], output_schema=MDRunDoc)
 def collect_vasp_run(
     production_tasks: list[Any],
@@ -202,6 +225,7 @@ def collect_vasp_run(
         traj.time_step = preset.time_step_fs * step
     return MDRunDoc(
         **_run_fields("vasp", preset, temperature, material_id, formula, n_sites, failure),
+        functional=vasp_functional(production_tasks),
         production_steps_done=sum(len(t) for t in good),
         n_segments=len(production_tasks),
         trajectory=traj,
@@ -242,18 +266,18 @@ def li_trajectory(run: MDRunDoc):
 def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None):
     """``MDRunDoc`` -> ``DiffusionDoc`` (usable=False with the MD's reason if the run failed)."""
     from superionic.md.analysis_jobs import analyze_diffusion
-    from superionic.schemas.md import DiffusionDoc, diffusion_doc_id
+    from superionic.schemas.md import DiffusionDoc
 
     run = run if isinstance(run, MDRunDoc) else MDRunDoc.model_validate(MontyDecoder().process_decoded(run))
     material_id = run.material_id or run.formula
     if run.status != "completed" or run.trajectory is None:
         reason = f"md_failed: {run.failure_reason or 'no production trajectory'}"
         return with_start_state(DiffusionDoc(
-            doc_id=diffusion_doc_id(material_id, run.temperature),
             material_id=material_id,
             formula=run.formula,
             temperature=run.temperature,
             engine=run.engine,
+            potential=run.potential,
             preset=run.preset,
             trajectory_ref=trajectory_ref,
             flags=[reason],
@@ -266,6 +290,7 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
         material_id,
         temperature=run.temperature,
         engine=run.engine,
+        potential=run.potential,
         preset=run.preset,
         trajectory_ref=trajectory_ref,
         settings=settings,

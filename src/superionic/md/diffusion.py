@@ -44,7 +44,7 @@ from scipy.stats import truncnorm
 from superionic.md.bounds import d_upper_bound
 from superionic.md.msd import drift_corrected_segments, group_msd, squared_displacement_moments
 from superionic.md.trajectory import LiTrajectory, load_trajectory
-from superionic.schemas.md import DiffusionDoc, FitWindow, MSDSummary, diffusion_doc_id
+from superionic.schemas.md import DiffusionDoc, FitWindow, MSDSummary
 
 EXCLUDING = {
     "md_failed", "no_li", "too_few_li", "too_short", "too_few_hops", "framework_melting",
@@ -246,6 +246,7 @@ def diffusion_from_trajectory(
     preset: str | None = None,
     trajectory_ref: str | None = None,
     settings: DiffusionSettings | None = None,
+    potential: str | None = None,
     **read_kwargs,
 ) -> DiffusionDoc:
     """Analyse one trajectory (any form :func:`load_trajectory` reads) into a DiffusionDoc.
@@ -264,8 +265,8 @@ def diffusion_from_trajectory(
     framework = np.array([i for i, x in enumerate(tr.species) if x != "Li"], dtype=int)
     frame_fs = tr.frame_interval_fs
     doc = dict(
-        doc_id=diffusion_doc_id(material_id, temperature), material_id=material_id,
-        formula=tr.formula, temperature=temperature, engine=engine, preset=preset,
+        material_id=material_id, formula=tr.formula, temperature=temperature, engine=engine,
+        potential=potential, preset=preset,
         n_frames=tr.n_frames, frame_interval_fs=frame_fs, duration_ps=tr.duration_ps,
         n_segments=len(tr.segments), n_li=int(li.size),
         li_density_cm3=tr.number_density("Li") if li.size else 0.0,

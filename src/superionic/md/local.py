@@ -103,5 +103,5 @@ def run_conductivity_md(
         if result.diffusion:
             stores.diffusion.update([d.to_store() for d in result.diffusion], key="doc_id")
         if result.conductivity is not None:
-            stores.conductivity.update([result.conductivity.to_store()], key="material_id")
+            stores.conductivity.update([result.conductivity.to_store()], key="conductivity_id")
     return result

@@ -29,7 +29,11 @@ class MDPreset(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(description="Preset name, e.g. 'seed' or 'quick'; 'custom' after overrides.")
+    name: str = Field(
+        description="Preset name, e.g. 'seed' or 'quick'; after overrides that change its values, "
+        "the name plus the changes, e.g. 'seed+prod=20000' (eq, prod, seg, save: equilibration, "
+        "production, segment, save-interval steps; dt_fs: time step; image_A: image distance)."
+    )
     description: str = Field("", description="What the preset is for, in words.")
     is_quick: bool = Field(
         False, description="True for protocols too short for converged diffusion (labelled in outputs)."
@@ -126,15 +130,24 @@ class MDPreset(BaseModel):
         return len(self.segment_lengths("equilibration")) + len(self.segment_lengths("production"))
 
     def with_overrides(self, **changes) -> MDPreset:
-        """A validated copy with some fields changed; renamed 'custom' unless a name is given."""
+        """A validated copy with some fields changed.
+
+        The name says whether the protocol changed: it stays the preset's own when every
+        given value equals the preset's (the seed recipe's 600-1200 K, 3,000 + 10,000 steps
+        is ``seed``), and becomes :func:`changed_name` (e.g. ``'seed+prod=20000'``)
+        when a value differs. Temperatures do not rename it (a subset of the series is run
+        with the same protocol; every document keys its temperature). An explicit ``name``
+        wins.
+        """
         changes = {k: v for k, v in changes.items() if v is not None}
         if not changes:
             return self
         data = self.model_dump()
         data.update(changes)
-        if "name" not in changes and set(changes) - {"temperatures"}:
-            data["name"] = f"{self.name}+custom"  # other lengths/sizes: no longer the named protocol
-        return MDPreset(**data)
+        candidate = MDPreset(**data)  # validated and normalised (e.g. temperatures sorted)
+        if "name" in changes:
+            return candidate
+        return candidate.model_copy(update={"name": changed_name(self, candidate)})
 
     def label(self) -> str:
         """One line for logs and reports, e.g. 'quick (QUICK: not converged) 2 T x 1.2 ps'."""
@@ -177,6 +190,30 @@ QUICK = MDPreset(
 )
 
 PRESETS: dict[str, MDPreset] = {p.name: p for p in (SEED, QUICK)}
+
+
+NAME_NEUTRAL = frozenset({"name", "description", "temperatures"})
+"""Fields whose change leaves a preset's name as it is (see ``MDPreset.with_overrides``)."""
+
+SHORT_NAMES = {
+    "equilibration_steps": "eq", "production_steps": "prod", "segment_steps": "seg",
+    "save_interval_steps": "save", "time_step_fs": "dt_fs", "min_image_distance": "image_A",
+}
+"""How a changed field is written in a preset name (other fields by their own name)."""
+
+
+def changed_name(base: MDPreset, changed: MDPreset) -> str:
+    """``base``'s name, plus ``+field=value`` for each protocol value ``changed`` has
+    otherwise (field names shortened by ``SHORT_NAMES``, in the order of the fields), e.g.
+    ``'seed+prod=20000'``; the name alone when nothing changed."""
+    parts = []
+    for key in MDPreset.model_fields:
+        old, new = getattr(base, key), getattr(changed, key)
+        if key in NAME_NEUTRAL or old == new:
+            continue
+        value = f"{new:g}" if isinstance(new, float) else str(new)
+        parts.append(f"{SHORT_NAMES.get(key, key)}={value}")
+    return "+".join([base.name, *parts])
 
 
 def get_preset(name: str | MDPreset) -> MDPreset:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from superionic.ml.model_store import latest_predictions
-from superionic.results import join_row, sigma_text
+from superionic.results import join_row, protocol_rank, ranked_conductivity, sigma_text
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 from superionic.schemas.ml import ModelDoc, PredictionDoc, StudyDoc
 from superionic.schemas.screening import FunnelDoc, FunnelStep
@@ -59,7 +59,11 @@ class ReportData:
     model: ModelDoc | None = None
     predictions: list[PredictionDoc] = field(default_factory=list)
     diffusion: dict[str, list[DiffusionDoc]] = field(default_factory=dict)
+    """material_id -> the DiffusionDocs of the protocol shown (the conductivity's), by T."""
     conductivity: dict[str, ConductivityDoc] = field(default_factory=dict)
+    """material_id -> the ConductivityDoc of the best protocol (superionic.results.best_conductivity)."""
+    other_protocols: dict[str, list[str]] = field(default_factory=dict)
+    """material_id -> the other MD protocols stored for it ('<engine>:<potential>:<preset>')."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -199,14 +203,10 @@ def gather(stores, training_sources: tuple[str, ...] | None = None) -> ReportDat
                        "models", problems)
     _pick_study_set(data, studies, models)
 
-    for doc in _validate(DiffusionDoc, _query(stores.diffusion, problems, "diffusion"),
-                         "diffusion", problems):
-        data.diffusion.setdefault(doc.material_id, []).append(doc)
-    for docs in data.diffusion.values():
-        docs.sort(key=lambda d: d.temperature)
-    data.conductivity = {d.material_id: d for d in _validate(
-        ConductivityDoc, _query(stores.conductivity, problems, "conductivity"), "conductivity",
-        problems)}
+    diffusion = _validate(DiffusionDoc, _query(stores.diffusion, problems, "diffusion"), "diffusion", problems)
+    conductivity = _validate(ConductivityDoc, _query(stores.conductivity, problems, "conductivity"),
+                             "conductivity", problems)
+    pick_protocols(data, diffusion, conductivity)
 
     sources = training_sources
     if sources is None:
@@ -219,6 +219,34 @@ def gather(stores, training_sources: tuple[str, ...] | None = None) -> ReportDat
     except Exception as exc:  # noqa: BLE001 - the section says why instead
         data.training_error = f"{type(exc).__name__}: {exc}"
     return data
+
+
+def pick_protocols(data: ReportData, diffusion: list[DiffusionDoc], conductivity: list[ConductivityDoc]) -> None:
+    """Per material, the protocol the report shows (the best ConductivityDoc's, else the best
+    ranked diffusion protocol) into ``data.conductivity`` / ``data.diffusion``; the other
+    protocols' names into ``data.other_protocols`` (their documents stay in the store)."""
+    by_material: dict[str, dict[str, list[DiffusionDoc]]] = defaultdict(lambda: defaultdict(list))
+    for doc in diffusion:
+        by_material[doc.material_id][doc.protocol].append(doc)
+    fits: dict[str, list[ConductivityDoc]] = defaultdict(list)
+    for doc in conductivity:
+        fits[doc.material_id].append(doc)
+    for mid in sorted(set(by_material) | set(fits)):
+        protocols = by_material.get(mid, {})
+        if fits.get(mid):
+            dumped = {id(d): d for d in fits[mid]}
+            best = ranked_conductivity([{**d.model_dump(), "_obj": id(d)} for d in fits[mid]])[0]
+            chosen = dumped[best["_obj"]]
+            data.conductivity[mid] = chosen
+            shown = chosen.protocol
+        else:
+            shown = min(protocols, key=lambda p: (protocol_rank(protocols[p][0].model_dump()), p))
+        data.diffusion[mid] = sorted(protocols.get(shown, []), key=lambda d: d.temperature)
+        if not data.diffusion[mid]:
+            del data.diffusion[mid]
+        others = (set(protocols) | {c.protocol for c in fits.get(mid, [])}) - {shown}
+        if others:
+            data.other_protocols[mid] = sorted(others)
 
 
 def summary_rows(data: ReportData) -> list[dict[str, Any]]:
@@ -245,6 +273,10 @@ def summary_rows(data: ReportData) -> list[dict[str, Any]]:
         row["anion_type"] = row["anion_type"] or ""
         if c is None and diff:
             row["md_verdict"] = "not fitted"
+            row["md_protocol"] = diff[0].protocol
+        if c is not None or diff:
+            row["md_protocols"] = 1 + len(data.other_protocols.get(mid, []))
+            row["md_best"] = True
         md, ml = row["md_verdict"], row["ml_verdict"]
         row["sigma300_text"] = sigma_text(c.sigma300, c.sigma300_lower, c.sigma300_upper,
                                           c.sigma300_kind, digits=2) if c else ""

@@ -265,11 +265,16 @@ def md_section(data: ReportData) -> Section:
         docs = data.diffusion.get(mid, [])
         cond = data.conductivity.get(mid)
         formula = (cond.formula if cond and cond.formula else "") or (docs[0].formula if docs else "")
-        engine = cond.engine if cond else docs[0].engine
-        preset = (cond.preset if cond else None) or (docs[0].preset if docs else None)
+        shown = cond if cond else docs[0]
+        engine, preset = shown.engine, shown.preset
         section.blocks.append(Heading(f"{formula} ({mid}), engine {engine}"
+                                      + (f" ({shown.potential})" if shown.potential else "")
                                       + (f", preset {preset}" if preset else ""), anchor=f"md-{slug(mid)}"))
-        if preset == "quick":
+        others = data.other_protocols.get(mid)
+        if others:
+            section.blocks.append(Note(f"Shown: the best MD protocol stored ({shown.protocol}); also in the "
+                                       f"store: {', '.join(others)} (`superionic query --all-protocols`)."))
+        if preset and (preset == "quick" or preset.startswith("quick+")):
             section.blocks.append(Note("Quick (laptop) MD protocol: short runs, not converged; "
                                        "use the seed preset for numbers to quote."))
         figures = []

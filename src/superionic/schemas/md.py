@@ -1,7 +1,24 @@
-"""Documents of the MD validation step: per-temperature diffusion and per-material conductivity.
+"""Documents of the MD validation step: per-temperature diffusion and per-protocol conductivity.
 
 Trajectories are never stored inline: a ``DiffusionDoc`` keeps a small down-sampled MSD curve
 for plots and, where the trajectory lives in a data store, a reference to it.
+
+Keys say what produced a document, so that results of two protocols live side by side:
+
+* ``DiffusionDoc.doc_id`` = :func:`diffusion_doc_id` =
+  ``'<material_id>:<engine>:<potential>:<preset>:<T>K'``, e.g.
+  ``'mp-1:forcefield:CHGNet:quick:800K'`` or ``'mp-1:vasp:PBE:seed:800K'``;
+* ``ConductivityDoc.conductivity_id`` = :func:`conductivity_id` =
+  ``'<material_id>:<engine>:<potential>:<preset>'`` (all temperatures of one protocol).
+
+The parts stay separate, queryable fields (``material_id``, ``engine``, ``potential``,
+``preset``, ``temperature``); the protocol part is :func:`md_protocol_key`. A missing part is
+``'unknown'``; a ``':'`` inside a part (``'CHGNet:r2scan'``) becomes ``'-'`` in the key only.
+
+Documents written before these keys (``doc_id`` = ``'<material_id>:<T>K'``, conductivity keyed
+by ``material_id`` alone) still validate: on reading, their key is rebuilt from their fields
+(``potential`` then ``'unknown'``). What the builders do with such documents in a store is in
+:mod:`superionic.builders.diffusion` and :mod:`superionic.builders.conductivity`.
 """
 
 from __future__ import annotations
@@ -20,9 +37,65 @@ SigmaKind = Literal["interval", "upper_bound", "range"]
 DStatus = Literal["resolved", "upper_bound", "none"]
 
 
-def diffusion_doc_id(material_id: str, temperature: float) -> str:
-    """Stable key of a ``DiffusionDoc``: ``"<material_id>:<T>K"``."""
-    return f"{material_id}:{temperature:g}K"
+UNKNOWN = "unknown"
+"""Key part of a field that is not known (e.g. the potential of a trajectory read from a file)."""
+
+
+def _key_part(value: object) -> str:
+    text = "" if value is None else str(value).strip()
+    return (text or UNKNOWN).replace(":", "-")
+
+
+def md_protocol_key(engine: str | None, potential: str | None, preset: str | None) -> str:
+    """What produced an MD result: ``'<engine>:<potential>:<preset>'``, e.g.
+    ``'forcefield:CHGNet:quick'``, ``'vasp:PBE:seed'`` (see the module docstring)."""
+    return ":".join(_key_part(v) for v in (engine, potential, preset))
+
+
+def diffusion_doc_id(material_id: str, temperature: float, *, engine: str | None,
+                     potential: str | None, preset: str | None) -> str:
+    """Stable key of a ``DiffusionDoc``: ``'<material_id>:<engine>:<potential>:<preset>:<T>K'``."""
+    return f"{material_id}:{md_protocol_key(engine, potential, preset)}:{float(temperature):g}K"
+
+
+def conductivity_id(material_id: str, *, engine: str | None, potential: str | None,
+                    preset: str | None) -> str:
+    """Stable key of a ``ConductivityDoc``: ``'<material_id>:<engine>:<potential>:<preset>'``."""
+    return f"{material_id}:{md_protocol_key(engine, potential, preset)}"
+
+
+def legacy_diffusion_doc_id(material_id: str, temperature: float) -> str:
+    """The ``doc_id`` DiffusionDocs had before protocol keys: ``'<material_id>:<T>K'``."""
+    return f"{material_id}:{float(temperature):g}K"
+
+
+def _with_key(data: object, field: str, make_key) -> object:
+    """``data`` (a dict about to be validated) with its key ``field`` filled in when it is empty
+    or one of the legacy keys ``make_key`` names; ``make_key(data)`` -> (key, legacy keys). A
+    wrong key is left for the after-validator to report."""
+    if not isinstance(data, dict):
+        return data
+    try:
+        key = make_key(data)
+    except (KeyError, TypeError, ValueError):
+        return data  # missing material_id / temperature: the field errors say so
+    if not data.get(field) or data[field] in key[1]:
+        return {**data, field: key[0]}
+    return data
+
+
+def _diffusion_keys(data: dict) -> tuple[str, tuple[str, ...]]:
+    mid, t = str(data["material_id"]), float(data["temperature"])
+    new = diffusion_doc_id(mid, t, engine=data.get("engine"), potential=data.get("potential"),
+                           preset=data.get("preset"))
+    return new, (legacy_diffusion_doc_id(mid, t),)
+
+
+def _conductivity_keys(data: dict) -> tuple[str, tuple[str, ...]]:
+    mid = str(data["material_id"])
+    new = conductivity_id(mid, engine=data.get("engine"), potential=data.get("potential"),
+                          preset=data.get("preset"))
+    return new, ()
 
 
 class MSDSummary(BaseModel):
@@ -51,15 +124,27 @@ class FitWindow(BaseModel):
 class DiffusionDoc(SuperionicDoc):
     """Li tracer diffusion from one MD trajectory of one material at one temperature."""
 
-    doc_id: str = Field(description="Stable key: '<material_id>:<temperature>K'.")
+    doc_id: str = Field(
+        "",
+        description="Stable key: '<material_id>:<engine>:<potential>:<preset>:<T>K' "
+        "(superionic.schemas.md.diffusion_doc_id), e.g. 'mp-1:forcefield:CHGNet:quick:800K'; "
+        "filled from the fields when not given.",
+    )
     material_id: str = Field(description="Material identifier (e.g. an MP id).")
     formula: str = Field(description="Reduced formula of the simulated cell.")
     temperature: float = Field(description="Nominal (thermostat) temperature of the run (K).")
     engine: str = Field(
-        "unknown", description="MD engine label, e.g. 'vasp' or 'forcefield:CHGNet'."
+        "unknown", description="MD engine: 'forcefield' or 'vasp' (or a label given with files)."
+    )
+    potential: str | None = Field(
+        None,
+        description="What gave the forces: the force field ('CHGNet', 'CHGNet:r2scan') or the DFT "
+        "functional ('PBE', 'r2SCAN'); None when unknown (e.g. a trajectory read from files).",
     )
     preset: str | None = Field(
-        None, description="MD protocol preset, e.g. 'seed' (the paper's) or 'quick' (laptop)."
+        None,
+        description="MD protocol preset, e.g. 'seed' (the paper's) or 'quick' (laptop); a preset "
+        "with changed values is named after its changes (e.g. 'seed+prod=20000').",
     )
 
     diffusivity: float | None = Field(
@@ -153,9 +238,20 @@ class DiffusionDoc(SuperionicDoc):
         default_factory=dict, description="Analysis settings used (thresholds, window rule)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_key(cls, data):
+        return _with_key(data, "doc_id", _diffusion_keys)
+
+    @property
+    def protocol(self) -> str:
+        """``'<engine>:<potential>:<preset>'`` (:func:`md_protocol_key`)."""
+        return md_protocol_key(self.engine, self.potential, self.preset)
+
     @model_validator(mode="after")
     def _key(self):
-        expected = diffusion_doc_id(self.material_id, self.temperature)
+        expected = diffusion_doc_id(self.material_id, self.temperature, engine=self.engine,
+                                    potential=self.potential, preset=self.preset)
         if self.doc_id != expected:
             raise ValueError(f"doc_id must be {expected!r}, got {self.doc_id!r}")
         return self
@@ -170,11 +266,21 @@ class ExcludedTemperature(BaseModel):
 
 
 class ConductivityDoc(SuperionicDoc):
-    """Arrhenius extrapolation of the Li diffusivity to 300 K and the Nernst-Einstein sigma."""
+    """Arrhenius extrapolation of the Li diffusivity to 300 K and the Nernst-Einstein sigma,
+    from the DiffusionDocs of one material and one protocol (engine, potential, preset)."""
 
-    material_id: str = Field(description="Material identifier; the key of this collection.")
+    conductivity_id: str = Field(
+        "",
+        description="Stable key: '<material_id>:<engine>:<potential>:<preset>' "
+        "(superionic.schemas.md.conductivity_id), e.g. 'mp-1:vasp:PBE:seed'; filled from the "
+        "fields when not given.",
+    )
+    material_id: str = Field(description="Material identifier.")
     formula: str = Field("", description="Reduced formula.")
-    engine: str = Field("unknown", description="MD engine label of the source runs.")
+    engine: str = Field("unknown", description="MD engine of the source runs ('forcefield', 'vasp').")
+    potential: str | None = Field(
+        None, description="Force field or DFT functional of the source runs (None when unknown)."
+    )
     preset: str | None = Field(None, description="MD protocol preset of the source runs.")
 
     temperatures_used: list[float] = Field(
@@ -239,3 +345,21 @@ class ConductivityDoc(SuperionicDoc):
     source_doc_ids: list[str] = Field(
         default_factory=list, description="doc_ids of the DiffusionDocs considered."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_key(cls, data):
+        return _with_key(data, "conductivity_id", _conductivity_keys)
+
+    @property
+    def protocol(self) -> str:
+        """``'<engine>:<potential>:<preset>'`` (:func:`md_protocol_key`)."""
+        return md_protocol_key(self.engine, self.potential, self.preset)
+
+    @model_validator(mode="after")
+    def _key(self):
+        expected = conductivity_id(self.material_id, engine=self.engine, potential=self.potential,
+                                   preset=self.preset)
+        if self.conductivity_id != expected:
+            raise ValueError(f"conductivity_id must be {expected!r}, got {self.conductivity_id!r}")
+        return self

@@ -27,6 +27,10 @@ class MDProtocolFields(SuperionicDoc):
     formula: str = Field(description="Reduced formula of the simulated cell.")
     engine: Literal["forcefield", "vasp"] = Field(description="MD engine.")
     force_field: str | None = Field(None, description="Force-field name (engine 'forcefield').")
+    functional: str | None = Field(
+        None, description="DFT functional of the run (engine 'vasp'), e.g. 'PBE', as the VASP task "
+        "documents report it (their run_type) or the INCAR gives it; None when unknown."
+    )
     preset: str = Field(description="Name of the MD preset (protocol) that produced this run.")
     is_quick: bool = Field(
         description="True when the protocol is the laptop-sized 'quick' one (not converged)."
@@ -105,3 +109,8 @@ class MDRunDoc(MDProtocolFields):
         "converged, or why it was skipped); empty for VASP.",
     )
     segment_uuids: list[str] = Field(default_factory=list, description="uuids of the segment jobs.")
+
+    @property
+    def potential(self) -> str | None:
+        """What gave the forces: the force field, else the DFT functional (None if unknown)."""
+        return self.force_field or self.functional

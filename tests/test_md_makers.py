@@ -258,6 +258,48 @@ def test_lean_chgnet_calculator_matches_stock(no_network):
     assert np.allclose(lean.get_forces(), forces, atol=1e-3)
 
 
+def test_numpy_graph_builder_matches_chgnet_converter_on_a_real_cell(shared_data, no_network):
+    """The numpy crystal graph equals CHGNet's converter's bit for bit; so do energy and forces."""
+    import torch
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
+    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+
+    path = shared_data / "corpus/mp_structures/kang2023_aimd_cells/mp-19896_aimd_cell.json"
+    if not path.exists():
+        pytest.skip(f"{path} missing")
+    model = load_chgnet()
+    atoms = Structure.from_file(path).to_ase_atoms()
+    rng = np.random.default_rng(7)
+    fields = ("atomic_number", "atom_frac_coord", "atom_graph", "neighbor_image", "directed2undirected",
+              "undirected2directed", "bond_graph", "lattice")
+    # as built, thermally displaced, and displaced + shifted out of the cell (unwrapped MD coordinates)
+    for displacement, shift in ((0.0, 0.0), (0.15, 0.0), (0.3, 7.0)):
+        moved = atoms.copy()
+        moved.positions += rng.normal(0, displacement, moved.positions.shape) + shift
+        structure = AseAtomsAdaptor.get_structure(moved)
+        stock_graph = model.graph_converter(structure)
+        graph = crystal_graph_from_atoms(model.graph_converter, moved.numbers, moved.positions,
+                                         moved.cell.array, composition=structure.composition.formula)
+        assert graph is not None
+        assert len(graph.bond_graph) > 100  # angles present: the line graph is exercised
+        for name in fields:
+            assert torch.equal(getattr(graph, name), getattr(stock_graph, name)), name
+        assert graph.composition == stock_graph.composition
+
+        old, new = moved.copy(), moved.copy()
+        old.calc = CHGNetMDCalculator(model=model, graph_builder="stock")
+        new.calc = CHGNetMDCalculator(model=model)
+        forces = old.get_forces()
+        assert np.abs(forces).max() > 0.1
+        assert np.abs(new.get_forces() - forces).max() <= 1e-5 * max(1.0, np.abs(forces).max())
+        assert new.get_potential_energy() == pytest.approx(old.get_potential_energy(), rel=1e-6)
+
+    with pytest.raises(ValueError, match="graph_builder"):
+        CHGNetMDCalculator(model=model, graph_builder="fast")
+
+
 @pytest.mark.slow
 def test_forcefield_flow_runs_and_routes_trajectories(no_network, tmp_path):
     preset = tiny_preset(temperatures=(800.0, 1200.0))

@@ -58,6 +58,10 @@ class CHGNetMDCalculator(Calculator):
         operations (:mod:`superionic.md.chgnet_graph`; the same tensors as CHGNet's converter,
         several times faster); "stock" converts to a pymatgen ``Structure`` and calls CHGNet's
         own converter every step (the path before, kept for comparison).
+    split_atom_conv : bool
+        True (default): CHGNet's forward pass with the atom convolutions' first layer split
+        by input block (:mod:`superionic.md.chgnet_forward`; the same function, float32
+        round-off apart); False: ``CHGNet._compute`` as shipped (the path before).
     **kwargs
         Passed to ASE's ``Calculator`` (unknown keys such as atomate2's ``stress_unit``
         are accepted and ignored).
@@ -70,6 +74,7 @@ class CHGNetMDCalculator(Calculator):
         model=None,
         model_name: str = DEFAULT_CHGNET_MODEL,
         graph_builder: str = "numpy",
+        split_atom_conv: bool = True,
         **kwargs: Any,
     ) -> None:
         kwargs.pop("stress_unit", None)
@@ -80,6 +85,9 @@ class CHGNetMDCalculator(Calculator):
         self.model = model if model is not None else load_chgnet(model_name)
         self.model.eval()
         self.graph_builder = graph_builder
+        from superionic.md.chgnet_forward import supports_split
+
+        self.split_atom_conv = bool(split_atom_conv) and supports_split(self.model)
 
     def calculate(self, atoms=None, properties=None, system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
@@ -96,7 +104,7 @@ class CHGNetMDCalculator(Calculator):
             from pymatgen.io.ase import AseAtomsAdaptor
 
             graph = self.model.graph_converter(AseAtomsAdaptor.get_structure(self.atoms))
-        energy, forces = chgnet_energy_forces_of_graph(self.model, graph)
+        energy, forces = chgnet_energy_forces_of_graph(self.model, graph, split_atom_conv=self.split_atom_conv)
         self.results = {"energy": energy, "free_energy": energy, "forces": forces}
 
 
@@ -115,8 +123,12 @@ def chgnet_energy_forces(model, structure) -> tuple[float, np.ndarray]:
     return chgnet_energy_forces_of_graph(model, model.graph_converter(structure))
 
 
-def chgnet_energy_forces_of_graph(model, graph) -> tuple[float, np.ndarray]:
-    """Total energy (eV) and forces (eV/A) of one ``CrystalGraph`` from one backward pass."""
+def chgnet_energy_forces_of_graph(model, graph, *, split_atom_conv: bool = False) -> tuple[float, np.ndarray]:
+    """Total energy (eV) and forces (eV/A) of one ``CrystalGraph`` from one backward pass.
+
+    ``split_atom_conv`` uses :func:`superionic.md.chgnet_forward.energy_split` (check
+    ``supports_split(model)`` first) instead of ``CHGNet._compute``.
+    """
     import torch
     from chgnet.model.model import BatchedGraph
 
@@ -126,9 +138,13 @@ def chgnet_energy_forces_of_graph(model, graph) -> tuple[float, np.ndarray]:
         angle_basis_expansion=model.angle_basis_expansion,
         compute_stress=False,
     )
-    prediction = model._compute(batch, compute_force=False)  # noqa: SLF001 - energy only
+    if split_atom_conv:
+        from superionic.md.chgnet_forward import energy_split
+
+        energy = energy_split(model, batch).sum()
+    else:
+        energy = model._compute(batch, compute_force=False)["e"].sum()  # noqa: SLF001 - energy only
     n_atoms = int(graph.atomic_number.shape[0])
-    energy = prediction["e"].sum()
     if model.is_intensive:
         energy = energy * n_atoms
     (grad,) = torch.autograd.grad(energy, batch.atom_positions[0])

@@ -300,6 +300,25 @@ def test_numpy_graph_builder_matches_chgnet_converter_on_a_real_cell(shared_data
         CHGNetMDCalculator(model=model, graph_builder="fast")
 
 
+def test_numpy_graph_builder_on_a_cell_smaller_than_the_cutoff(no_network):
+    """A 3-atom Li2O cell: every atom bonds to its own periodic images (self-edges)."""
+    import torch
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from superionic.md.calculators import load_chgnet
+    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+
+    model = load_chgnet()
+    atoms = li2o(primitive=True).to_ase_atoms()
+    atoms.positions += np.random.default_rng(0).normal(0, 0.1, atoms.positions.shape)
+    stock = model.graph_converter(AseAtomsAdaptor.get_structure(atoms))
+    graph = crystal_graph_from_atoms(model.graph_converter, atoms.numbers, atoms.positions, atoms.cell.array,
+                                     composition="Li2 O1")
+    assert bool((stock.atom_graph[:, 0] == stock.atom_graph[:, 1]).any())  # self-image edges present
+    for name in ("atom_graph", "directed2undirected", "undirected2directed", "bond_graph", "neighbor_image"):
+        assert torch.equal(getattr(graph, name), getattr(stock, name)), name
+
+
 def test_split_atom_conv_is_chgnets_forward_pass_up_to_round_off(shared_data, no_network):
     """Old path (stock converter + CHGNet._compute) vs new (numpy graph + split atom convs).
 

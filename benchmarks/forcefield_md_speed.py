@@ -18,7 +18,8 @@ numbers taken under load can be recognised. Example::
 
 ``--compare`` instead times code paths of ``CHGNetMDCalculator`` against each other in the same
 process, A/B interleaved (rounds of ``--steps`` MD steps, each path in turn, ``--repeats``
-rounds; medians reported), with the project's MD class (``GuardedNoseHooverChainNVT``, per-step
+rounds; medians reported; wall time and this process's CPU time, which a shared machine
+inflates less), with the project's MD class (``GuardedNoseHooverChainNVT``, per-step
 blow-up checks on). Paths:
 
 - ``before``  ``graph_builder="stock", split_atom_conv=False``: a pymatgen ``Structure``, CHGNet's
@@ -165,28 +166,33 @@ def compare_paths(structure, threads: int, n_steps: int, n_repeats: int) -> dict
         dyn.run(2)  # warm-up
         runs[name] = dyn
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu_times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(n_repeats):
         for name, dyn in runs.items():
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             dyn.run(n_steps)
             times[name].append((time.perf_counter() - start) / n_steps)
+            cpu_times[name].append((time.process_time() - cpu_start) / n_steps)
     reference = runs["before"].atoms.positions
     drift = {name: float(np.abs(dyn.atoms.positions - reference).max()) for name, dyn in runs.items()}
-    return {"times": times, "drift": drift}
+    return {"times": times, "cpu_times": cpu_times, "drift": drift}
 
 
 def main_compare(args) -> None:
+    from importlib.metadata import version
+
     from pymatgen.core import Structure
 
     cells = [(f"Li2O {n}", li2o_cell(n)) for n in args.sizes]
     cells += [(p.name.split("_")[0], Structure.from_file(p)) for p in args.structures]
     print(
         f"A/B interleaved: {args.repeats} rounds x {args.steps} MD steps per path (NVT 1000 K, 2 fs, "
-        f"GuardedNoseHooverChainNVT); medians of the rounds; {os.cpu_count()} CPUs visible"
+        f"GuardedNoseHooverChainNVT); medians of the rounds; {os.cpu_count()} CPUs visible; "
+        f"torch {__import__('torch').__version__}, chgnet {version('chgnet')}"
     )
     header = (
         f"{'cell':<14}{'atoms':>6}{'threads':>8}{'path':>8}{'ms/step':>9}{'ms/atom-step':>14}"
-        f"{'min-max ms/atom-step':>22}{'speed-up':>10}  load avg 1-min (start/end)"
+        f"{'min-max':>15}{'speed-up':>10}{'CPU ms/atom-step':>18}{'speed-up':>10}  load avg 1-min (start/end)"
     )
     print(header)
     print("-" * len(header))
@@ -197,12 +203,15 @@ def main_compare(args) -> None:
             result = compare_paths(structure, threads, args.steps, args.repeats)
             load1 = os.getloadavg()[0]
             base = float(np.median(result["times"]["before"]))
+            cpu_base = float(np.median(result["cpu_times"]["before"]))
             for name, values in result["times"].items():
                 med = float(np.median(values))
+                cpu = float(np.median(result["cpu_times"][name]))
                 per_atom = [1e3 * v / n_atoms for v in values]
                 print(
                     f"{cell_name:<14}{n_atoms:>6}{threads:>8}{name:>8}{1e3 * med:>9.1f}{1e3 * med / n_atoms:>14.3f}"
-                    f"{f'{min(per_atom):.3f}-{max(per_atom):.3f}':>22}{base / med:>9.2f}x  {load0:.2f}/{load1:.2f}",
+                    f"{f'{min(per_atom):.2f}-{max(per_atom):.2f}':>15}{base / med:>9.2f}x"
+                    f"{1e3 * cpu / n_atoms:>18.3f}{cpu_base / cpu:>9.2f}x  {load0:.2f}/{load1:.2f}",
                     flush=True,
                 )
             drift = ", ".join(f"{name} {value:.1e}" for name, value in result["drift"].items() if name != "before")

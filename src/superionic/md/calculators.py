@@ -3,15 +3,24 @@
 ``chgnet.model.dynamics.CHGNetCalculator`` computes energy, forces, stress and magnetic
 moments on every call, and takes the force gradient with ``create_graph=True`` (so that a
 training loss could differentiate through it). NVT MD needs neither the stress nor a second-
-order graph. :class:`CHGNetMDCalculator` runs the same model, the same graph converter and the
-same weights, and returns only energy and forces from one first-order backward pass; in
+order graph. :class:`CHGNetMDCalculator` runs the same model with the same weights, and returns
+only energy and forces from one first-order backward pass; in
 ``benchmarks/forcefield_md_speed.py`` this is about twice as fast per step, and the forces agree
 with the stock calculator to float32 round-off (tested in ``tests/test_md_makers.py``).
 
-The crystal graph is built from the ``Atoms`` directly (:mod:`superionic.md.chgnet_graph`:
-numpy instead of a pymatgen ``Structure`` and CHGNet's object-based converter; the same tensors
-bit for bit, tested), which takes ~20 % off a step of a 64-atom cell
-(``benchmarks/forcefield_md_speed.py --compare``). ``graph_builder="stock"`` keeps the old path.
+Two more savings per MD step, both on by default:
+
+- ``graph_builder="numpy"``: CHGNet's crystal graph built from the ``Atoms`` with array
+  operations (:mod:`superionic.md.chgnet_graph`) instead of a pymatgen ``Structure`` and
+  CHGNet's object-based converter -- the same tensors bit for bit (tested), so the same
+  trajectory;
+- ``split_atom_conv=True``: the atom convolutions' first layer evaluated per atom and per bond
+  instead of per directed bond (:mod:`superionic.md.chgnet_forward`) -- the same function,
+  float32 round-off apart (tested against a float64 evaluation).
+
+``benchmarks/forcefield_md_speed.py --compare`` times them A/B against the path before
+(``graph_builder="stock", split_atom_conv=False``, kept callable): 1.4-1.7x fewer seconds per
+step on the seed's 64-144-atom cells.
 
 Stress and magnetic moments are not in ``implemented_properties``, so atomate2's trajectory
 observer does not ask for them. Use the stock calculator where stress is needed (NPT).

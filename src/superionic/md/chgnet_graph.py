@@ -2,13 +2,15 @@
 
 ``chgnet.graph.CrystalGraphConverter`` (even its "fast" Cython algorithm) turns the neighbour
 list into Python ``Node`` / ``DirectedEdge`` / ``UndirectedEdge`` objects and then walks them in
-Python to list the bond-graph angles; for a 64-atom sulfide that is ~20 ms of a ~80 ms MD step,
-plus ~1.5 ms for the pymatgen ``Structure`` that the converter takes as input.
+Python to list the bond-graph angles: 8-50 ms per call on the seed's 64-144-atom cells
+(measured on the 2-core machine), plus ~1.5 ms for the pymatgen ``Structure`` it takes as input.
 :func:`crystal_graph_from_atoms` builds the same ``CrystalGraph`` -- the same neighbour list
 (pymatgen's ``find_points_in_spheres`` with the converter's arguments, on the coordinates that
 ``AseAtomsAdaptor`` would hand it) and the same tensors in the same order -- with array
-operations. ``tests/test_md_makers.py`` checks that every tensor equals the stock converter's
-bit for bit on real cells along an MD trajectory.
+operations, in 1.5-6 ms on the same cells. ``tests/test_md_makers.py`` checks that every
+tensor equals the stock converter's bit for bit (a seed cell as built, displaced, and shifted out
+of the cell; a 3-atom cell whose atoms bond to their own images), and in
+``benchmarks/forcefield_md_speed.py --compare`` MD trajectories of both paths stay identical.
 
 How the stock converter orders things (``chgnet/graph/fast_converter_libraries/create_graph.c``,
 identical to the legacy Python ``Graph.add_edge`` for a symmetric neighbour list):

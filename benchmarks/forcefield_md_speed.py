@@ -222,7 +222,7 @@ def main_compare(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[48, 96, 192])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[48, 96, 192], help="Li2O cell sizes (none: only --structures)")
     parser.add_argument("--steps", type=int, default=10, help="timed MD steps per row")
     parser.add_argument(
         "--force-fields", nargs="+", default=["chgnet-md", "chgnet", "sevennet-0", "chgnet-batch"]

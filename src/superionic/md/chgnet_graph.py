@@ -63,8 +63,7 @@ def reverse_rows(center: np.ndarray, neighbor: np.ndarray, image: np.ndarray) ->
     n_rows = len(center)
     if n_rows == 0:
         return np.zeros(0, dtype=np.int64)
-    lo = image.min()
-    span = int(max(image.max(), -lo) * 2 + 1)
+    span = int(np.abs(image).max()) * 2 + 1  # image components fit in [-span // 2, span // 2]
     n_atoms = int(max(center.max(), neighbor.max())) + 1
 
     def key(a, b, img):
@@ -134,8 +133,11 @@ def graph_arrays(n_atoms: int, center, neighbor, image, distance, bond_cutoff: f
     return atom_graph, directed2undirected, undirected2directed, bond_graph
 
 
-def crystal_graph_from_atoms(converter, numbers, positions, cell, *, composition: str, frac_and_cart=None):
+def crystal_graph_from_atoms(converter, numbers, positions, cell, *, composition: str):
     """The ``CrystalGraph`` that ``converter(AseAtomsAdaptor.get_structure(atoms))`` returns.
+
+    None where the stock converter's own handling applies (a neighbour-list row without its
+    reverse, an isolated atom): the caller then calls the converter.
 
     ``numbers``, ``positions`` (Angstrom) and ``cell`` (3x3 rows) describe a periodic cell;
     ``composition`` is the formula string the graph carries (not used by the model).
@@ -145,7 +147,7 @@ def crystal_graph_from_atoms(converter, numbers, positions, cell, *, composition
     from chgnet.graph.converter import TORCH_DTYPE
 
     cell = np.asarray(cell, dtype=float).reshape(3, 3)
-    frac, cart = frac_and_cart if frac_and_cart is not None else fractional_and_cartesian(positions, cell)
+    frac, cart = fractional_and_cartesian(positions, cell)
     center, neighbor, image, distance = neighbor_list(cart, cell, converter.atom_graph_cutoff)
     arrays = graph_arrays(len(numbers), center, neighbor, image, distance, converter.bond_graph_cutoff)
     if arrays is None:

@@ -15,6 +15,28 @@ The machine is shared: the load average at the start and end of each row is prin
 numbers taken under load can be recognised. Example::
 
     .venv/bin/python benchmarks/forcefield_md_speed.py --threads 1 2 --sizes 48 96 192
+
+``--compare`` instead times code paths of ``CHGNetMDCalculator`` against each other in the same
+process, A/B interleaved (rounds of ``--steps`` MD steps, each path in turn, ``--repeats``
+rounds; medians reported; wall time and this process's CPU time, which a shared machine
+inflates less), with the project's MD class (``GuardedNoseHooverChainNVT``, per-step
+blow-up checks on). Paths:
+
+- ``before``  ``graph_builder="stock", split_atom_conv=False``: a pymatgen ``Structure``, CHGNet's
+              own graph converter and ``CHGNet._compute`` every step (the calculator as it was);
+- ``graph``   ``graph_builder="numpy", split_atom_conv=False``: the graph built from the
+              ``Atoms`` with numpy (``superionic.md.chgnet_graph``; the same tensors bit for bit);
+- ``after``   ``graph_builder="numpy", split_atom_conv=True`` (the default): also the atom
+              convolutions' first layer split by input block (``superionic.md.chgnet_forward``;
+              the same function, float32 round-off apart).
+
+Each path runs its own trajectory from the same start; the largest position difference
+from ``before`` after all rounds is printed per path (0 when a path agrees bit for bit;
+round-off differences grow along a chaotic trajectory)::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/forcefield_md_speed.py --compare \\
+        --threads 1 --sizes 96 \\
+        --structures ../shared/data/corpus/mp_structures/kang2023_aimd_cells/mp-19896_aimd_cell.json
 """
 
 from __future__ import annotations
@@ -117,10 +139,90 @@ def time_batch(structure, n_structures: int, n_repeats: int) -> float:
     return (time.perf_counter() - start) / (n_repeats * n_structures)
 
 
+COMPARE_PATHS = {
+    "before": {"graph_builder": "stock", "split_atom_conv": False},
+    "graph": {"graph_builder": "numpy", "split_atom_conv": False},
+    "after": {"graph_builder": "numpy", "split_atom_conv": True},
+}
+
+
+def compare_paths(structure, threads: int, n_steps: int, n_repeats: int) -> dict:
+    """Interleaved A/B: seconds per MD step of each path in ``COMPARE_PATHS``, per round."""
+    import torch
+    from ase import units
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
+    from superionic.md.dynamics import GuardedNoseHooverChainNVT
+
+    torch.set_num_threads(threads)
+    model = load_chgnet()
+    runs = {}
+    for name, kwargs in COMPARE_PATHS.items():
+        atoms = structure.to_ase_atoms()
+        atoms.calc = CHGNetMDCalculator(model=model, **kwargs)
+        MaxwellBoltzmannDistribution(atoms, temperature_K=1000, rng=np.random.default_rng(0))
+        dyn = GuardedNoseHooverChainNVT(atoms, timestep=2 * units.fs, temperature_K=1000)
+        dyn.run(2)  # warm-up
+        runs[name] = dyn
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu_times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(n_repeats):
+        for name, dyn in runs.items():
+            start, cpu_start = time.perf_counter(), time.process_time()
+            dyn.run(n_steps)
+            times[name].append((time.perf_counter() - start) / n_steps)
+            cpu_times[name].append((time.process_time() - cpu_start) / n_steps)
+    reference = runs["before"].atoms.positions
+    drift = {name: float(np.abs(dyn.atoms.positions - reference).max()) for name, dyn in runs.items()}
+    return {"times": times, "cpu_times": cpu_times, "drift": drift}
+
+
+def main_compare(args) -> None:
+    from importlib.metadata import version
+
+    from pymatgen.core import Structure
+
+    cells = [(f"Li2O {n}", li2o_cell(n)) for n in args.sizes]
+    cells += [(p.name.split("_")[0], Structure.from_file(p)) for p in args.structures]
+    print(
+        f"A/B interleaved: {args.repeats} rounds x {args.steps} MD steps per path (NVT 1000 K, 2 fs, "
+        f"GuardedNoseHooverChainNVT); medians of the rounds; {os.cpu_count()} CPUs visible; "
+        f"torch {__import__('torch').__version__}, chgnet {version('chgnet')}"
+    )
+    header = (
+        f"{'cell':<14}{'atoms':>6}{'threads':>8}{'path':>8}{'ms/step':>9}{'ms/atom-step':>14}"
+        f"{'min-max':>15}{'speed-up':>10}{'CPU ms/atom-step':>18}{'speed-up':>10}  load avg 1-min (start/end)"
+    )
+    print(header)
+    print("-" * len(header))
+    for cell_name, structure in cells:
+        n_atoms = len(structure)
+        for threads in args.threads:
+            load0 = os.getloadavg()[0]
+            result = compare_paths(structure, threads, args.steps, args.repeats)
+            load1 = os.getloadavg()[0]
+            base = float(np.median(result["times"]["before"]))
+            cpu_base = float(np.median(result["cpu_times"]["before"]))
+            for name, values in result["times"].items():
+                med = float(np.median(values))
+                cpu = float(np.median(result["cpu_times"][name]))
+                per_atom = [1e3 * v / n_atoms for v in values]
+                print(
+                    f"{cell_name:<14}{n_atoms:>6}{threads:>8}{name:>8}{1e3 * med:>9.1f}{1e3 * med / n_atoms:>14.3f}"
+                    f"{f'{min(per_atom):.2f}-{max(per_atom):.2f}':>15}{base / med:>9.2f}x"
+                    f"{1e3 * cpu / n_atoms:>18.3f}{cpu_base / cpu:>9.2f}x  {load0:.2f}/{load1:.2f}",
+                    flush=True,
+                )
+            drift = ", ".join(f"{name} {value:.1e}" for name, value in result["drift"].items() if name != "before")
+            print(f"{'':<14}largest position difference from 'before' after "
+                  f"{2 + args.repeats * args.steps} steps (A): {drift}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[48, 96, 192])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[48, 96, 192], help="Li2O cell sizes (none: only --structures)")
     parser.add_argument("--steps", type=int, default=10, help="timed MD steps per row")
     parser.add_argument(
         "--force-fields", nargs="+", default=["chgnet-md", "chgnet", "sevennet-0", "chgnet-batch"]
@@ -130,7 +232,15 @@ def main() -> None:
         "--structures", nargs="*", default=[], type=Path,
         help="also time these structure files (e.g. the seed's AIMD cells), as they are",
     )
+    parser.add_argument(
+        "--compare", action="store_true",
+        help="A/B interleaved: the CHGNet calculator's code paths before / after (see module docstring)",
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="A/B rounds with --compare")
     args = parser.parse_args()
+    if args.compare:
+        main_compare(args)
+        return
 
     import torch
     from pymatgen.core import Structure

@@ -267,6 +267,120 @@ def test_lean_chgnet_calculator_matches_stock(no_network):
     assert np.allclose(lean.get_forces(), forces, atol=1e-3)
 
 
+def test_numpy_graph_builder_matches_chgnet_converter_on_a_real_cell(shared_data, no_network):
+    """The numpy crystal graph equals CHGNet's converter's bit for bit; so do energy and forces."""
+    import torch
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
+    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+
+    path = shared_data / "corpus/mp_structures/kang2023_aimd_cells/mp-19896_aimd_cell.json"
+    if not path.exists():
+        pytest.skip(f"{path} missing")
+    model = load_chgnet()
+    atoms = Structure.from_file(path).to_ase_atoms()
+    rng = np.random.default_rng(7)
+    fields = ("atomic_number", "atom_frac_coord", "atom_graph", "neighbor_image", "directed2undirected",
+              "undirected2directed", "bond_graph", "lattice")
+    # as built, thermally displaced, and displaced + shifted out of the cell (unwrapped MD coordinates)
+    for displacement, shift in ((0.0, 0.0), (0.15, 0.0), (0.3, 7.0)):
+        moved = atoms.copy()
+        moved.positions += rng.normal(0, displacement, moved.positions.shape) + shift
+        structure = AseAtomsAdaptor.get_structure(moved)
+        stock_graph = model.graph_converter(structure)
+        graph = crystal_graph_from_atoms(model.graph_converter, moved.numbers, moved.positions,
+                                         moved.cell.array, composition=structure.composition.formula)
+        assert graph is not None
+        assert len(graph.bond_graph) > 100  # angles present: the line graph is exercised
+        for name in fields:
+            assert torch.equal(getattr(graph, name), getattr(stock_graph, name)), name
+        assert graph.composition == stock_graph.composition
+
+        old, new = moved.copy(), moved.copy()
+        old.calc = CHGNetMDCalculator(model=model, graph_builder="stock", split_atom_conv=False)
+        new.calc = CHGNetMDCalculator(model=model, split_atom_conv=False)
+        forces = old.get_forces()
+        assert np.abs(forces).max() > 0.1
+        assert np.abs(new.get_forces() - forces).max() <= 1e-5 * max(1.0, np.abs(forces).max())
+        assert new.get_potential_energy() == pytest.approx(old.get_potential_energy(), rel=1e-6)
+
+    with pytest.raises(ValueError, match="graph_builder"):
+        CHGNetMDCalculator(model=model, graph_builder="fast")
+
+
+def test_numpy_graph_builder_on_a_cell_smaller_than_the_cutoff(no_network):
+    """A 3-atom Li2O cell: every atom bonds to its own periodic images (self-edges)."""
+    import torch
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from superionic.md.calculators import load_chgnet
+    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+
+    model = load_chgnet()
+    atoms = li2o(primitive=True).to_ase_atoms()
+    atoms.positions += np.random.default_rng(0).normal(0, 0.1, atoms.positions.shape)
+    stock = model.graph_converter(AseAtomsAdaptor.get_structure(atoms))
+    graph = crystal_graph_from_atoms(model.graph_converter, atoms.numbers, atoms.positions, atoms.cell.array,
+                                     composition="Li2 O1")
+    assert bool((stock.atom_graph[:, 0] == stock.atom_graph[:, 1]).any())  # self-image edges present
+    for name in ("atom_graph", "directed2undirected", "undirected2directed", "bond_graph", "neighbor_image"):
+        assert torch.equal(getattr(graph, name), getattr(stock, name)), name
+
+
+def test_split_atom_conv_is_chgnets_forward_pass_up_to_round_off(shared_data, no_network):
+    """Old path (stock converter + CHGNet._compute) vs new (numpy graph + split atom convs).
+
+    float32 forces agree to round-off: no further apart than either is from the float64
+    evaluation of the same model; in float64 the two formulations agree to ~1e-12.
+    """
+    import copy
+
+    from superionic.md.calculators import CHGNetMDCalculator, chgnet_energy_forces_of_graph, load_chgnet
+    from superionic.md.chgnet_forward import supports_split
+    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+
+    path = shared_data / "corpus/mp_structures/kang2023_aimd_cells/mp-532413_aimd_cell.json"  # Li5B7S13
+    if not path.exists():
+        pytest.skip(f"{path} missing")
+    model = load_chgnet()
+    assert supports_split(model)
+    atoms = Structure.from_file(path).to_ase_atoms()
+    atoms.positions += np.random.default_rng(3).normal(0, 0.1, atoms.positions.shape)
+
+    old, new = atoms.copy(), atoms.copy()
+    old.calc = CHGNetMDCalculator(model=model, graph_builder="stock", split_atom_conv=False)
+    new.calc = CHGNetMDCalculator(model=model)
+    assert new.calc.split_atom_conv
+    f_old, f_new = old.get_forces(), new.get_forces()
+    assert np.abs(f_old).max() > 0.5
+
+    # float64 evaluation of the same model and graph: the round-off scale of float32
+    model64 = copy.deepcopy(model).double()
+    model64.composition_model = None  # a per-element constant (its features are float32): no force
+    graph = crystal_graph_from_atoms(model.graph_converter, atoms.numbers, atoms.positions, atoms.cell.array,
+                                     composition="")
+    for name in ("atom_frac_coord", "lattice"):
+        setattr(graph, name, getattr(graph, name).detach().double().requires_grad_(True))
+    graph.neighbor_image = graph.neighbor_image.double()
+    e64_stock, f64_stock = chgnet_energy_forces_of_graph(model64, graph)
+    e64_split, f64_split = chgnet_energy_forces_of_graph(model64, graph, split_atom_conv=True)
+    assert np.abs(f64_split - f64_stock).max() < 1e-9  # the same function
+    assert e64_split == pytest.approx(e64_stock, abs=1e-9)
+
+    round_off = np.abs(f_old - f64_stock).max()
+    assert round_off < 1e-3
+    assert np.abs(f_new - f_old).max() <= 3 * round_off
+    assert np.abs(f_new - f64_stock).max() <= 3 * round_off
+    assert new.get_potential_energy() == pytest.approx(old.get_potential_energy(), abs=1e-3)
+
+    model.train()
+    try:
+        assert not supports_split(model)  # training mode: leave it to CHGNet
+    finally:
+        model.eval()
+
+
 @pytest.mark.slow
 def test_forcefield_flow_runs_and_routes_trajectories(no_network, tmp_path):
     preset = tiny_preset(temperatures=(800.0, 1200.0))

@@ -165,6 +165,9 @@ def test_settings_reach_every_job_kind_of_the_discovery_flow_also_at_run_time(tm
         else:
             assert config == {"resources": small}, job.name
         assert job.metadata["recipe"] == "seed" and job.metadata["job_kind"] == job_kind(job.name)
+    # the material's own jobs say which material (the summary and jobflow's store_inputs do not)
+    assert {j.name for j in new_jobs if "material_id" not in j.metadata} == {"summarize_step", "store_inputs"}
+    assert {j.metadata.get("material_id") for j in new_jobs} == {"mp-test", None}
     assert sum(job_kind(j.name) == "vasp" for j in new_jobs) >= 4  # one MD job per temperature at least
     stores.close()
 
@@ -223,13 +226,16 @@ def test_fireworks_categories_and_metadata_also_for_fireworks_made_at_run_time(t
         (first,) = lp.fireworks.find({}, {"spec._category": 1, "spec.recipe": 1, "name": 1})
         assert first["spec"]["_category"] == "superionic-small" and first["spec"]["recipe"] == "seed"
         assert launch_rocket(lp, FWorker(category="superionic-small"))  # runs the MD stage here, for real
-        fws = list(lp.fireworks.find({}, {"name": 1, "spec._category": 1, "spec.job_kind": 1, "spec.recipe": 1}))
+        fws = list(lp.fireworks.find({}, {"name": 1, "spec._category": 1, "spec.job_kind": 1, "spec.recipe": 1,
+                                             "spec.material_id": 1}))
         made = [fw for fw in fws if fw["name"] != "md stage"]
         assert len(made) > 10  # supercell, relaxation, segments, collection, analysis, fit, summary
         for fw in made:
             kind = job_kind(fw["name"])
             assert fw["spec"]["_category"] == f"superionic-{kind}", fw["name"]
             assert fw["spec"]["job_kind"] == kind and fw["spec"]["recipe"] == "seed"
+            if fw["name"] not in ("summarize_step", "store_inputs"):
+                assert fw["spec"]["material_id"] == "mp-test", fw["name"]
         assert {job_kind(fw["name"]) for fw in made} == {"small", "md"}
         # an FWorker of another category does not take the small jobs
         assert lp.fireworks.count_documents({"state": "READY", "spec._category": "superionic-md"}) == 0

@@ -86,14 +86,14 @@ def test_project_jobstore_must_be_the_store_the_builders_read():
     with pytest.raises(EngineError) as err:  # another database
         check_same_job_store("mongodb://localhost:27017/other", project["jobstore"], "project 'p'")
     text = str(err.value)
-    assert "docs: superionic uses mongodb localhost:27017/other.jobs, the other mongodb localhost:27017/superionic.jobs" in text
+    assert "docs: the store opens mongodb localhost:27017/other.jobs, the JobStore mongodb localhost:27017/superionic.jobs" in text
     assert "collection_name: jobs" in text and "GridFSStore" in text
     project["jobstore"]["additional_stores"]["data"]["type"] = "MongoStore"  # GridFS bucket vs collection
     project["jobstore"]["docs_store"]["collection_name"] = "outputs"
     with pytest.raises(EngineError) as err:
         check_same_job_store(PROJECT_STORE, project["jobstore"], "project 'p'")
     assert "superionic.outputs" in str(err.value)
-    assert "data: superionic uses gridfs localhost:27017/superionic.data, the other mongodb" in str(err.value)
+    assert "data: the store opens gridfs localhost:27017/superionic.data, the JobStore mongodb" in str(err.value)
     # credentials and URI form do not matter, host and port do
     check_same_job_store("mongodb://me:secret@LOCALHOST/superionic?authSource=admin", _project()["jobstore"], "p")
     with pytest.raises(EngineError) as err:

@@ -109,7 +109,7 @@ def job_store_differences(ours: dict[str, StoreLocation], theirs: dict[str, Stor
     lines = []
     for name in ("docs", "data"):
         if ours.get(name) != theirs.get(name):
-            lines.append(f"{name}: superionic uses {ours.get(name) or 'none'}, the other {theirs.get(name) or 'none'}")
+            lines.append(f"{name}: the store opens {ours.get(name) or 'none'}, the JobStore {theirs.get(name) or 'none'}")
     return lines
 
 

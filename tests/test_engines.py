@@ -122,7 +122,10 @@ def test_cli_submit_fireworks_launch_runs_the_check_flow(fireworks_on_mongomock,
 def test_cli_submit_discovery_flow_to_fireworks(fireworks_on_mongomock, tmp_path):
     """The lead's discovery flow converts and queues (not run: that is `superionic run`)."""
     spec = f"monty://{tmp_path / 'store'}"
-    result = runner.invoke(app, ["submit", "-e", "fireworks", "--store", spec, "--recipe", "quick", "--json"])
+    args = ["submit", "-e", "fireworks", "--store", spec, "--recipe", "quick", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--workers-on-this-machine" in result.stderr  # a folder here
+    result = runner.invoke(app, [*args, "--workers-on-this-machine"])
     assert result.exit_code == 0, result.output
     sub = json.loads(result.stdout)
     assert sub["n_jobs"] == len(sub["ids"]) >= 3
@@ -232,7 +235,8 @@ def test_unreachable_launchpad_fails_fast_with_uri_and_hint(fireworks_on_pymongo
     launchpad = tmp_path / "lp.yaml"
     launchpad.write_text(yaml.safe_dump({"host": "127.0.0.1", "port": 9, "name": "fw"}))
     spec = f"monty://{tmp_path / 'store'}"
-    result = runner.invoke(app, ["submit", "-e", "fireworks", "--what", "check", "--store", spec, "--launchpad", str(launchpad)])
+    result = runner.invoke(app, ["submit", "-e", "fireworks", "--what", "check", "--store", spec, "--launchpad", str(launchpad),
+                                 "--workers-on-this-machine"])
     assert result.exit_code == 2
     assert "mongodb://127.0.0.1:9/fw" in result.stderr and "MONGOMOCK_SERVERSTORE_FILE" in result.stderr
 

@@ -47,6 +47,73 @@ class ScreeningThresholds(BaseModel):
     )
 
 
+class JobKindSettings(BaseModel):
+    """Where and with what one kind of job runs on a cluster engine (None: the engine's default)."""
+
+    worker: str | None = Field(
+        None, description="jobflow-remote worker for this kind (default: --worker, else the project's first)."
+    )
+    exec_config: str | dict[str, Any] | None = Field(
+        None,
+        description="jobflow-remote exec_config: a name from the project's exec_config section, or an "
+        "inline one (modules, export, pre_run, post_run), e.g. the VASP module loads and command.",
+    )
+    resources: dict[str, Any] | None = Field(
+        None,
+        description="jobflow-remote resources: scheduler template keys (SLURM: nodes, ntasks, "
+        "cpus_per_task, mem, time, ...) laid over the worker's own resources; dropped on shell workers.",
+    )
+    category: str | None = Field(
+        None, description="FireWorks _category: only an FWorker with this category (or none) runs the job."
+    )
+
+
+class SmallJobSettings(JobKindSettings):
+    """Screening, classification, MD set-up / collection / analysis, builders, summary."""
+
+    resources: dict[str, Any] | None = Field(
+        default_factory=lambda: {"nodes": 1, "ntasks": 1, "ntasks_per_node": 1, "cpus_per_task": 1, "time": "01:00:00"},
+        description="One core for an hour, laid over the worker's resources.",
+    )
+    category: str | None = Field("superionic-small", description="FireWorks _category.")
+
+
+class MDJobSettings(JobKindSettings):
+    """Force-field relaxation and MD segments."""
+
+    resources: dict[str, Any] | None = Field(
+        default_factory=lambda: {"nodes": 1, "ntasks": 1, "ntasks_per_node": 1, "cpus_per_task": 4, "time": "24:00:00"},
+        description="Four threads for a day, laid over the worker's resources.",
+    )
+    category: str | None = Field("superionic-md", description="FireWorks _category.")
+
+
+class VaspJobSettings(JobKindSettings):
+    """atomate2 VASP MD runs."""
+
+    exec_config: str | dict[str, Any] | None = Field(
+        "vasp", description="The project's exec_config with the VASP modules and command (see config/)."
+    )
+    resources: dict[str, Any] | None = Field(
+        default_factory=lambda: {"nodes": 1, "ntasks_per_node": 32, "time": "24:00:00"},
+        description="A node of 32 MPI ranks for a day, laid over the worker's resources.",
+    )
+    category: str | None = Field("superionic-vasp", description="FireWorks _category.")
+
+
+class ClusterSettings(BaseModel):
+    """Per job kind settings applied when a flow is submitted to FireWorks or jobflow-remote.
+
+    Kinds (see ``superionic.engines.cluster_settings``): ``small`` (screening, classification,
+    MD set-up, collection, analysis, builders, summary), ``md`` (force-field relaxation and MD
+    segments) and ``vasp`` (atomate2 VASP MD runs). Env: ``SUPERIONIC_CLUSTER__VASP__EXEC_CONFIG=vasp6``.
+    """
+
+    small: SmallJobSettings = Field(default_factory=SmallJobSettings, description="Short single-core jobs.")
+    md: MDJobSettings = Field(default_factory=MDJobSettings, description="Force-field relaxation and MD segments.")
+    vasp: VaspJobSettings = Field(default_factory=VaspJobSettings, description="VASP AIMD runs (atomate2 MDMaker jobs).")
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads ``~/.superionic.yaml`` (or ``SUPERIONIC_CONFIG_FILE``) if it exists."""
 
@@ -94,6 +161,10 @@ class SuperionicSettings(BaseSettings):
         default_factory=ScreeningThresholds, description="Screening thresholds."
     )
     n_jobs: int = Field(1, description="Worker processes for CPU-heavy steps.")
+    cluster: ClusterSettings = Field(
+        default_factory=ClusterSettings,
+        description="Per job kind worker, exec_config, resources and FireWorks category for `superionic submit`.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -357,7 +357,25 @@ def open_stores(spec: str | None = None, connect: bool = True) -> ProjectStores:
                 store.connect()
             except Exception as exc:  # noqa: BLE001 - re-raised with the spec named
                 raise StoreSpecError(f"Cannot open store {name!r} of spec {spec!r}: {exc}") from exc
+        if resolved["type"] == "mongodb":
+            ensure_indexes(project)
     return project
+
+
+def ensure_indexes(project: ProjectStores) -> dict[str, list[str]]:
+    """Index every collection on its key and ``last_updated`` (MongoDB); returns what was indexed.
+
+    A backend that cannot index (montydb has no ``index_information``) is skipped, not fatal.
+    """
+    done: dict[str, list[str]] = {}
+    for name, store in project.named.items():
+        for field_name in dict.fromkeys([store.key, "last_updated"]):
+            try:
+                if store.ensure_index(field_name):
+                    done.setdefault(name, []).append(field_name)
+            except (NotImplementedError, AttributeError, TypeError):
+                continue
+    return done
 
 
 def update_changed(store: Store, docs: list[dict], key: str, ignore: tuple[str, ...] = ("last_updated",)) -> int:

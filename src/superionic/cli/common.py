@@ -30,13 +30,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def open_project_stores(spec: str | None):
     """Open the project's stores or exit with a message naming the spec and the fix."""
-    from superionic.settings import get_settings
+    from superionic.engines.base import EngineError
+    from superionic.engines.store_source import choose_store
     from superionic.stores import StoreSpecError, open_stores
 
-    spec = spec or get_settings().store_spec
-    try:
+    try:  # no spec: SUPERIONIC_STORE, else jobflow's JOB_STORE if configured, else the embedded one
+        spec = spec or choose_store(None, "local").spec
         return open_stores(spec)
-    except StoreSpecError as exc:
+    except (StoreSpecError, EngineError) as exc:
         fail(str(exc))
 
 

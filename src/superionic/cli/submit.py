@@ -97,6 +97,27 @@ def md_flow(spec: str, stores, recipe, material_ids: list[str]):
     return Flow(jobs, output=output, name=f"superionic md [{recipe.md.engine}, {recipe.md.preset}]: {' '.join(material_ids)}")
 
 
+def _store_choice(store: str | None, engine: str, project: str | None):
+    """Which store to use (see :func:`superionic.engines.store_source.choose_store`)."""
+    from superionic.engines.store_source import choose_store
+
+    if engine == "jobflow-remote":
+        from superionic.engines.jobflow_remote import import_jobflow_remote, load_project
+
+        import_jobflow_remote()  # first: a missing package is the first thing to fix
+    if engine == "jobflow-remote" and not store:
+        proj = load_project(project)
+        return choose_store(None, engine, proj.jobstore, proj.name)
+    return choose_store(store, engine)
+
+
+def _job_kinds(recipe) -> tuple[str, ...]:
+    """The job kinds a flow of ``recipe`` has (None: the engine check, small jobs only)."""
+    if recipe is None:
+        return ("small",)
+    return ("small", "vasp") if recipe.md.engine == "vasp" else ("small", "md")
+
+
 def _engine_options(engine: str, launchpad, launch, launch_dir, project, worker) -> dict:
     given = {
         "fireworks": {"--launchpad": launchpad, "--launch": launch or None, "--launch-dir": launch_dir},
@@ -149,6 +170,11 @@ def submit(
     launch_dir: Optional[Path] = typer.Option(None, "--launch-dir", help="FireWorks --launch: where the launcher_* folders go."),
     project: Optional[str] = typer.Option(None, "--project", "-p", help="jobflow-remote project name (default: jobflow-remote's)."),
     worker: Optional[str] = typer.Option(None, "--worker", help="jobflow-remote worker (default: the project's first)."),
+    workers_on_this_machine: bool = typer.Option(
+        False, "--workers-on-this-machine",
+        help="Cluster engines: every worker runs on this machine (rlaunch here, jobflow-remote 'local' "
+        "workers), so a monty:// store is allowed. Without it a cluster engine needs mongodb://.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the submission as JSON on stdout, nothing else."),
 ) -> None:
     """Run or queue a superionic flow on an engine.
@@ -157,9 +183,13 @@ def submit(
     fireworks: add it to a LaunchPad; then `rlaunch rapidfire` or `qlaunch` on the cluster.
     jobflow-remote: submit it to a project's queue; then `jf runner start`.
     Cluster engines need MongoDB: see docker/ and config/.
+
+    Store: --store (or SUPERIONIC_STORE); else, for jobflow-remote, the project's jobstore;
+    else jobflow's JOB_STORE (~/.jobflow.yaml, JOBFLOW_CONFIG_FILE); else the embedded one.
+    Per job kind cluster settings (worker, exec_config, resources, FireWorks category) come
+    from SUPERIONIC_CLUSTER__... / the cluster section of ~/.superionic.yaml.
     """
     from superionic.engines import EngineError, get_engine
-    from superionic.settings import get_settings
 
     try:
         chosen = get_engine(engine)
@@ -173,9 +203,20 @@ def submit(
     if what != "md" and material_ids:
         fail(f"Material ids are only read with --what md (got {' '.join(material_ids)} with --what {what}).")
     options = _engine_options(chosen.name, launchpad, launch if launch else None, launch_dir, project, worker)
+    if workers_on_this_machine and chosen.name == "local":
+        fail("--workers-on-this-machine: only for --engine fireworks or jobflow-remote (local runs here anyway).")
 
-    spec = absolute_spec(store or get_settings().store_spec)
+    try:
+        choice = _store_choice(store, chosen.name, project)
+        spec = absolute_spec(choice.spec)
+        if chosen.name != "local":
+            from superionic.engines.base import require_shared_store
+
+            require_shared_store(spec, chosen.name, workers_on_this_machine or launch)
+    except EngineError as exc:
+        fail(str(exc))
     stores = open_project_stores(spec)
+    recipe_obj = None
     if what == "check":
         from superionic.engines.check_flow import make_check_flow
 
@@ -185,6 +226,14 @@ def submit(
         if chosen.name == "local" and recipe_obj.md.engine == "vasp":
             fail("VASP MD cannot run on the local engine: use --engine jobflow-remote or --engine fireworks.")
         flow = discovery_flow(spec, recipe_obj) if what == "discovery" else md_flow(spec, stores, recipe_obj, material_ids)
+    if chosen.name != "local":
+        from superionic.engines.cluster_settings import flow_metadata
+
+        options.update(
+            workers_on_this_machine=workers_on_this_machine,
+            metadata=flow_metadata(what, recipe_obj, material_ids),
+            job_kinds=_job_kinds(recipe_obj),
+        )
     # engines log to stdout (jobflow, FireWorks): keep stdout for the JSON alone
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     try:
@@ -192,6 +241,7 @@ def submit(
             sub = chosen.submit(flow, stores, **options)
     except EngineError as exc:
         fail(str(exc))
+    sub.where = f"{sub.where} (store from {choice.source})"
     if as_json:
         from monty.json import jsanitize
 

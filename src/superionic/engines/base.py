@@ -121,8 +121,8 @@ def store_mongo_uris(store: dict | None) -> list[str]:
             uris += store_mongo_uris(sub)
         return list(dict.fromkeys(uris))
     kind = store.get("type") or store.get("@class") or ""
-    if kind == "MongoURIStore" and store.get("uri"):
-        return [str(store["uri"])]
+    if kind in ("MongoURIStore", "MongoStore", "GridFSStore") and store.get("uri"):
+        return [str(store["uri"])]  # maggma's own as_dict() carries the uri it was made with
     if kind in ("MongoStore", "GridFSStore", "S3Store") or (not kind and "host" in store):
         if kind == "S3Store":
             return store_mongo_uris(store.get("index"))
@@ -141,11 +141,26 @@ def store_mongo_uris(store: dict | None) -> list[str]:
     return []
 
 
-def require_shared_store(spec: str, engine: str) -> None:
-    """Refuse an in-process store for engines whose jobs run in other processes."""
+WORKERS_HERE_OPTION = "--workers-on-this-machine"
+"""The CLI option that says every worker of a cluster engine runs on this machine."""
+
+
+def require_shared_store(spec: str, engine: str, workers_on_this_machine: bool = False) -> None:
+    """Refuse a store that the workers of a cluster engine cannot reach.
+
+    ``memory://`` lives in this process: always refused. ``monty://`` is a folder on this
+    machine: refused unless the user says every worker runs here (``workers_on_this_machine``).
+    """
     if spec.startswith("memory://"):
         raise EngineError(
             f"The {engine} engine runs jobs in other processes, which cannot see the in-memory "
-            f"store {spec!r}. Use --store mongodb://HOST/DB (clusters), or monty://PATH on a "
-            "file system every worker sees."
+            f"store {spec!r}. Use --store mongodb://HOST:27017/superionic, a MongoDB every worker "
+            f"reaches (see config/ and docker/compose.yaml)."
+        )
+    if spec.startswith("monty://") and not workers_on_this_machine:
+        raise EngineError(
+            f"The {engine} engine runs jobs on workers, and the on-disk store {spec!r} is a folder on "
+            "this machine: a worker elsewhere would write to an empty store of its own. Use --store "
+            "mongodb://HOST:27017/superionic, a MongoDB every worker reaches (see config/ and "
+            f"docker/compose.yaml), or, if every worker runs on this machine, add {WORKERS_HERE_OPTION}."
         )

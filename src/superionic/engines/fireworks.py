@@ -175,12 +175,22 @@ def submit(
     launchpad: str | Path | None = None,
     launch: bool = False,
     launch_dir: str | Path | None = None,
+    workers_on_this_machine: bool = False,
+    metadata: dict | None = None,
     **_: object,
 ) -> Submission:
-    """Add ``flow`` to the LaunchPad; with ``launch``, also run it here with ``rapidfire``."""
-    require_shared_store(stores.spec, "fireworks")
+    """Add ``flow`` to the LaunchPad; with ``launch``, also run it here with ``rapidfire``.
+
+    Every Firework gets the ``_category`` of its job kind and ``metadata`` in its spec
+    (:mod:`superionic.engines.cluster_settings`); so do the Fireworks created at run time.
+    ``monty://`` stores need ``workers_on_this_machine`` (rlaunch here only).
+    """
+    from superionic.engines.cluster_settings import apply_cluster_settings
+
+    require_shared_store(stores.spec, "fireworks", workers_on_this_machine or launch)
     lp = load_launchpad(launchpad)
     initialised = initialise_launchpad(lp)
+    apply_cluster_settings(flow, "fireworks", metadata)
     workflow = to_workflow(flow, stores)
     mapping = lp.add_wf(workflow)
     fw_ids = sorted(mapping.values())

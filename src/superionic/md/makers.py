@@ -154,7 +154,10 @@ class ConductivityMDMaker(Maker):
                 jobs.append(decide)
                 output = decide.output
         flow_name = f"{self.name} {material_id or ''} [{preset.name}, {self.engine}]".replace("  ", " ")
-        return Flow(jobs, output=output, name=flow_name)
+        flow = Flow(jobs, output=output, name=flow_name)
+        if material_id:  # every job says which material it is for, also extension rounds (dynamic)
+            flow.update_metadata({"material_id": material_id}, dynamic=True)
+        return flow
 
     # --------------------------------------------------------------------------------------
     def _forcefield_temperature(self, cell, relaxed, preset, preset_dict, temperature, material_id):

@@ -7,12 +7,11 @@ job that stores its trajectory chunk and final state, so an interrupted run resu
 last finished segment (see ``superionic.md.makers``).
 
 ``quick`` is sized from measurements on this project's 2-core machine (shared, load 1-4;
-``benchmarks/forcefield_md_speed.py``): CHGNet (superionic's lean calculator, 1 thread) costs
-0.12-0.14 s per step for the seed's 64- and 88-atom sulfide cells and 0.25-0.27 s for 128-
-and 144-atom cells. 2 temperatures x 500 steps is then 2-4.5 minutes per candidate plus a
-~25 s relaxation, so the main workflow's MD stage (two candidates) stays around ten minutes
-(measured: Li2GePbS4, 64 atoms, 3 min 15 s for both temperatures). It is far too short for
-converged diffusion coefficients; every document made with it carries ``preset="quick"``
+``benchmarks/forcefield_md_speed.py --compare``): CHGNet (superionic's lean calculator, 1
+thread) costs about 0.9-1.4 ms per atom-step on the seed's 64-144-atom sulfide cells (dense
+oxides 4-6 ms), so its 500 steps at 2 temperatures take 1-2 minutes for a cell of <= 72 atoms; the
+quick recipe extends production within a per-material budget (``flows/quick.yaml``). It is
+far too short for converged diffusion coefficients; every document made with it carries ``preset="quick"``
 and ``is_quick=True``, and the CLI prints a warning.
 """
 

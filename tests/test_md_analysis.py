@@ -390,6 +390,15 @@ def test_unresolved_temperatures_give_an_upper_bound_not_insufficient_data(share
                                        kang_doc(shared, "mp-676361", 1700)])
     assert one.temperatures_used == [800.0] and one.sigma300_kind == "range"
     assert 0 < one.sigma300_lower < one.sigma300_upper
+    assert "one resolved temperature" in one.verdict_reason
+    # two resolved temperatures whose D falls with T (noise in short runs): the fit is
+    # rejected, the range comes from both, and the reason says so
+    hot, cold = kang_doc(shared, "mp-676361", 800), kang_doc(shared, "mp-676361", 1100)
+    swapped = [hot.model_copy(update={"temperature": 1100.0, "doc_id": "a"}),
+               cold.model_copy(update={"temperature": 800.0, "doc_id": "b"})]
+    rejected = conductivity_from_diffusion(swapped)
+    assert any(f.startswith("fit_rejected") for f in rejected.flags) and rejected.sigma300_kind == "range"
+    assert "2 resolved temperatures, Arrhenius fit rejected" in rejected.verdict_reason
     # every temperature melted: nothing can be said
     none = conductivity_from_diffusion([kang_doc(shared, "mp-557892", t) for t in (1400, 1700)])
     assert none.verdict == "insufficient data" and none.sigma300_upper is None

@@ -225,5 +225,8 @@ def _range_text(out: dict, threshold: float, target_temperature: float) -> str:
     if kind == "upper_bound":
         return (f"{t} <= {upper:.2g} S/cm (95 % bound; Li hops not resolved, Ea >= {ea_low:.2f} eV "
                 f"assumed) vs {threshold:g} S/cm")
-    return (f"{t} in [{lower:.2g}, {upper:.2g}] S/cm (one resolved temperature, Ea between "
-            f"{ea_low:.2f} and {ea_high:g} eV) vs {threshold:g} S/cm")
+    n_used = len(out["temperatures_used"])
+    basis = ("one resolved temperature" if n_used < 2
+             else f"{n_used} resolved temperatures, Arrhenius fit rejected (Ea <= 0)")
+    return (f"{t} in [{lower:.2g}, {upper:.2g}] S/cm ({basis}; each carried to {target_temperature:g} K "
+            f"with Ea between {ea_low:.2f} and {ea_high:g} eV) vs {threshold:g} S/cm")

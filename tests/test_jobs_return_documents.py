@@ -63,6 +63,7 @@ def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_th
     from superionic.engines.fireworks import fw_states, initialise_launchpad, load_launchpad, run_rapidfire, to_workflow
     from superionic.engines.local import run_local
     from superionic.flows.discovery import DiscoveryFlowMaker
+    from superionic.ml.model_store import load_surrogate
 
     monkeypatch.chdir(tmp_path)
     maker = DiscoveryFlowMaker(recipe=tiny_recipe())
@@ -96,6 +97,7 @@ def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_th
     assert counts["features"] == 560 and counts["predictions"] > 0  # the features builder: every material
     model = stores.models.query_one({"blob_uuid": {"$ne": None}, "study_id": {"$exists": False}})
     assert model["blob_uuid"] == classified["surrogate_binary"]["blob_uuid"]
+    assert load_surrogate(stores).doc.model_id == classified["model_id"] == model["model_id"]
     stores.close()
 
     # the embedded default: run_locally with the flow's own build jobs, on another store

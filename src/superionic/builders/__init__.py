@@ -3,6 +3,9 @@
 ==============  ======================================  ==========================
 name            sources -> target                       item
 ==============  ======================================  ==========================
+documents       jobs + data (JobStore) -> materials,     one job output
+                screening, funnel, models, predictions,
+                features
 features        materials -> features                   one composition
 predictions     screening + features + models           a batch of survivors
                 -> predictions
@@ -17,6 +20,7 @@ under maggma's ``mrun`` (``superionic build --export builders.json`` writes the 
 
 from superionic.builders.conductivity import ConductivityBuilder
 from superionic.builders.diffusion import DiffusionBuilder
+from superionic.builders.documents import DocumentsBuilder
 from superionic.builders.features import FeatureBuilder
 from superionic.builders.predictions import PredictionBuilder
 from superionic.builders.registry import (
@@ -36,6 +40,7 @@ __all__ = [
     "BuildReport",
     "ConductivityBuilder",
     "DiffusionBuilder",
+    "DocumentsBuilder",
     "FeatureBuilder",
     "PredictionBuilder",
     "UnknownBuilderError",

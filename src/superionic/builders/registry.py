@@ -1,7 +1,7 @@
 """The project's builders by name, made from a ``ProjectStores``, and how to run them.
 
-``run_builders(stores)`` runs them in the order of the data flow (features, predictions,
-diffusion, conductivity) with maggma's own serial runner (``maggma.cli.serial.serial``,
+``run_builders(stores)`` runs them in the order of the data flow (documents, features,
+predictions, diffusion, conductivity) with maggma's own serial runner (``maggma.cli.serial.serial``,
 what ``mrun`` uses), so what runs here is what runs under ``mrun``.
 """
 
@@ -15,12 +15,15 @@ from typing import Any
 from superionic.builders.base import SuperionicBuilder
 from superionic.builders.conductivity import ConductivityBuilder
 from superionic.builders.diffusion import DiffusionBuilder
+from superionic.builders.documents import DocumentsBuilder
 from superionic.builders.features import FeatureBuilder
 from superionic.builders.predictions import PredictionBuilder
 
 BuilderFactory = Callable[..., SuperionicBuilder]
 
 BUILDERS: dict[str, BuilderFactory] = {
+    "documents": lambda s, **kw: DocumentsBuilder(s.jobs, s.data, s.materials, s.screening, s.funnel, s.models,
+                                                  s.predictions, s.features, **kw),
     "features": lambda s, **kw: FeatureBuilder(s.materials, s.features, **kw),
     "predictions": lambda s, **kw: PredictionBuilder(s.screening, s.features, s.models, s.predictions, s.data,
                                                     **kw),

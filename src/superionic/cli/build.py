@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 def build(
     name: Optional[str] = typer.Argument(
-        None, help="One builder: features, predictions, diffusion or conductivity (default: all, in that order)."
+        None, help="One builder: documents, features, predictions, diffusion or conductivity (default: all, in that order)."
     ),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     model: Optional[str] = typer.Option(
@@ -29,7 +29,7 @@ def build(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON only."),
 ) -> None:
-    """Build features, predictions, diffusion and conductivity documents from what is new.
+    """Build the collections (job outputs, features, predictions, diffusion, conductivity) from what is new.
 
     Each builder builds only what is missing or stale: a second run builds nothing.
     """

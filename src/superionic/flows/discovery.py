@@ -1,9 +1,25 @@
 """``DiscoveryFlowMaker``: corpus -> screening -> classification -> MD per candidate -> summary.
 
-Every job opens the project stores from a spec string, writes its documents there and
-returns small references (ids, counts), never large objects. The MD step is dynamic: it
-*replaces* itself with one conductivity-MD flow per chosen candidate followed by the summary
-job, so the summary runs after every MD job (failed ones included).
+Jobs return their documents and open no project collection (on jobflow-remote or FireWorks a
+job may run where the database is unreachable; the runner stores its output in the JobStore):
+
+* ``screening``: ``{"output_kind": "screening", "funnel_id", "n_survivors", "funnel": FunnelDoc,
+  "material_docs": [MaterialDoc], "screening_docs": [ScreeningDoc]}`` (the two lists go to
+  the JobStore's ``data`` store);
+* ``classification``: ``{"output_kind": "classification", "model_id", "reused_model",
+  "n_predicted", "ranked": [small prediction dicts], "model": ModelDoc fields but ``blob_uuid``
+  (jobflow reads any ``blob_uuid`` as a reference), "reused_blob", "study_docs":
+  [StudyDoc], "prediction_docs": [PredictionDoc], "feature_docs": [FeatureDoc],
+  "surrogate_binary": base64 joblib or None when reused}`` (the lists and the binary in
+  ``data``). A stored surrogate of the same recipe and training set is found in the JobStore
+  the job is given (``JobConfig(expose_store=True)``), not in a collection;
+* ``md stage``: replaces itself by one conductivity-MD flow per chosen candidate (chosen from
+  the classification's ranking and the screening's materials) and the summary.
+
+The builders (:mod:`superionic.builders`: ``documents`` first) turn these outputs into the
+keyed collections: ``superionic build``, ``mrun``, or, given a store spec (``make(spec)``, the
+embedded ``superionic run``), the flow's own build jobs: one after the classification and the
+summary at the end, which run where the database is reachable.
 """
 
 from __future__ import annotations
@@ -11,9 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from jobflow import Flow, Maker, OnMissing, Response, job
+from jobflow import Flow, JobConfig, Maker, OnMissing, Response, job
 
 from superionic.recipes import Recipe
+
+SCREENING_OUTPUT = "screening"
+CLASSIFICATION_OUTPUT = "classification"
+RANKED_FIELDS = ("material_id", "seed_verdict", "prob_mean", "prob_calibrated", "in_domain", "domain_distance", "rank")
 
 
 @lru_cache(maxsize=8)
@@ -24,49 +44,82 @@ def project_stores(spec: str):
     return open_stores(spec)
 
 
-@job
-def screen_step(store_spec: str, recipe: dict, show_progress: bool = False) -> dict:
-    """Screen the recipe's corpus into the stores; returns the funnel id and survivor count."""
-    from superionic.jobs.screening import run_screening
+@job(data=["material_docs", "screening_docs"])
+def screen_step(recipe: dict, show_progress: bool = False) -> dict:
+    """Screen the recipe's corpus; returns the funnel, the materials and the screening documents."""
+    from superionic.jobs.screening import screen_corpus
 
     r = Recipe.model_validate(recipe)
-    stores = project_stores(store_spec)
-    outcome = run_screening(stores, r.source, r.source_path, r.screening, show_progress=show_progress)
-    return {"funnel_id": outcome.funnel.funnel_id, "n_survivors": len(outcome.survivors)}
+    outcome = screen_corpus(r.source, r.source_path, r.screening, show_progress=show_progress)
+    return {"output_kind": SCREENING_OUTPUT, "funnel_id": outcome.funnel.funnel_id,
+            "n_survivors": len(outcome.survivors), "funnel": outcome.funnel,
+            "material_docs": outcome.materials, "screening_docs": outcome.screening}
 
 
-@job
-def classify_step(store_spec: str, recipe: dict, screened: dict, show_progress: bool = False) -> dict:
-    """Train or reuse the surrogate, predict the survivors; returns the ranked ids."""
-    from superionic.jobs.classification import classify_survivors, ensure_surrogate
+@job(data=["study_docs", "prediction_docs", "feature_docs", "surrogate_binary"],
+     config=JobConfig(expose_store=True))
+def classify_step(recipe: dict, screening_docs: list, show_progress: bool = False) -> dict:
+    """Train or reuse the surrogate, predict the survivors; returns the ranked ids and the documents."""
+    import base64
+
+    from jobflow import CURRENT_JOB
+
+    from superionic.jobs.classification import (
+        predict_survivors,
+        recipe_fingerprint,
+        surrogate_from_job_store,
+        train_surrogate,
+    )
 
     r = Recipe.model_validate(recipe)
-    stores = project_stores(store_spec)
-    outcome = ensure_surrogate(stores, r.classifier, show_progress=show_progress)
-    ranked = classify_survivors(stores, outcome.surrogate)
+    data, fingerprint = recipe_fingerprint(r.classifier)
+    job_store = CURRENT_JOB.store
+    surrogate = surrogate_from_job_store(job_store, fingerprint) if job_store is not None else None
+    studies, binary = [], None
+    if surrogate is None:
+        outcome = train_surrogate(r.classifier, data, fingerprint, show_progress=show_progress)
+        surrogate, studies = outcome.surrogate, outcome.studies
+        binary = base64.b64encode(surrogate.to_bytes()).decode("ascii")
+    survivors = [s for s in screening_docs if (s.get("passed") if isinstance(s, dict) else s.passed)]
+    predictions, features = predict_survivors(survivors, surrogate)
     return {
-        "model_id": outcome.surrogate.doc.model_id,
-        "reused_model": outcome.reused,
-        "n_predicted": len(ranked),
-        "ranked": [
-            {k: p.get(k) for k in ("material_id", "seed_verdict", "prob_mean", "prob_calibrated", "in_domain",
-                                   "domain_distance", "rank")}
-            for p in ranked
-        ],
+        "output_kind": CLASSIFICATION_OUTPUT,
+        "model_id": surrogate.doc.model_id,
+        "reused_model": binary is None,
+        "n_predicted": len(predictions),
+        "ranked": [{k: getattr(p, k) for k in RANKED_FIELDS} for p in predictions],
+        "model": surrogate.doc.model_dump(exclude={"blob_uuid"}),  # jobflow reads any blob_uuid as a data ref
+        "reused_blob": surrogate.doc.blob_uuid if binary is None else None,
+        "study_docs": studies,
+        "prediction_docs": predictions,
+        "feature_docs": features,
+        "surrogate_binary": binary,
     }
 
 
 @job
-def md_step(store_spec: str, recipe: dict, classified: dict) -> Response:
-    """Replace itself by one conductivity-MD flow per chosen candidate, then the summary."""
+def build_step(store_spec: str, names: list[str], after: object = None) -> dict:
+    """Run the named builders on the stores of ``store_spec`` (a job for where the database is reachable)."""
+    from superionic.builders import run_builders
+
+    return run_builders(project_stores(store_spec), names)
+
+
+@job
+def md_step(store_spec: str | None, recipe: dict, classified: dict, screened: dict | None = None) -> Response:
+    """Replace itself by one conductivity-MD flow per chosen candidate, then the summary.
+
+    Materials (structures) come from the screening output ``screened``; without it (an MD
+    stage made on its own), from the stores of ``store_spec``.
+    """
     from superionic.jobs.md_stage import material_structure, md_maker_for, select_candidates
 
     r = Recipe.model_validate(recipe)
-    stores = project_stores(store_spec)
+    materials = screened["material_docs"] if screened is not None else project_stores(store_spec)
     reasons: dict[str, str] = {}
-    chosen, passed_over = select_candidates(stores, classified["ranked"], r.candidates, reasons)
+    chosen, passed_over = select_candidates(materials, classified["ranked"], r.candidates, reasons)
     maker = md_maker_for(r.md)
-    flows = [maker.make(material_structure(stores, mid), material_id=mid) for mid in chosen]
+    flows = [maker.make(material_structure(materials, mid), material_id=mid) for mid in chosen]
     summary = summarize_step(store_spec, [f.output for f in flows], chosen, passed_over, reasons)
     summary.config.on_missing_references = OnMissing.NONE  # summarise what finished
     return Response(replace=Flow([*flows, summary], output=summary.output, name="md validation"))
@@ -74,13 +127,14 @@ def md_step(store_spec: str, recipe: dict, classified: dict) -> Response:
 
 @job
 def summarize_step(
-    store_spec: str, md_outputs: list, chosen: list[str], passed_over: dict, chosen_because: dict | None = None
+    store_spec: str | None, md_outputs: list, chosen: list[str], passed_over: dict, chosen_because: dict | None = None
 ) -> dict:
-    """Build diffusion and conductivity documents from the finished MD (incremental)."""
-    from superionic.builders import run_builders
+    """The MD stage's summary; with a ``store_spec``, also build the collections (incremental)."""
+    processed = {}
+    if store_spec:
+        from superionic.builders import run_builders
 
-    stores = project_stores(store_spec)
-    processed = run_builders(stores, ["diffusion", "conductivity"])
+        processed = run_builders(project_stores(store_spec), ["documents", "diffusion", "conductivity"])
     return {"md_candidates": chosen, "chosen_because": chosen_because or {}, "passed_over": passed_over,
             "builders": processed}
 
@@ -93,12 +147,20 @@ class DiscoveryFlowMaker(Maker):
     recipe: Recipe = field(default_factory=lambda: Recipe(name="default"))
     show_progress: bool = False
 
-    def make(self, store_spec: str) -> Flow:
+    def make(self, store_spec: str | None = None) -> Flow:
+        """The flow; with ``store_spec``, build jobs fill that store's collections as the flow goes
+        (for engines that reach it); without, no job touches a project collection (``superionic build``)."""
         recipe = self.recipe.model_dump(mode="json")
-        screen = screen_step(store_spec, recipe, self.show_progress)
+        screen = screen_step(recipe, self.show_progress)
         screen.name = "screening"
-        classify = classify_step(store_spec, recipe, screen.output, self.show_progress)
+        classify = classify_step(recipe, screen.output["screening_docs"], self.show_progress)
         classify.name = "classification"
-        md = md_step(store_spec, recipe, classify.output)
+        jobs = [screen, classify]
+        if store_spec:
+            store = build_step(store_spec, ["documents"], [screen.output["funnel_id"], classify.output["model_id"]])
+            store.name = "store documents"
+            store.config.on_missing_references = OnMissing.NONE  # the screening's, even if classification failed
+            jobs.append(store)
+        md = md_step(store_spec, recipe, classify.output, screen.output)
         md.name = "md stage"
-        return Flow([screen, classify, md], output=md.output, name=f"{self.name} [{self.recipe.name}]")
+        return Flow([*jobs, md], output=md.output, name=f"{self.name} [{self.recipe.name}]")

@@ -1,14 +1,23 @@
-"""Classification step: train (or reuse) the GB + LightGBM surrogate, classify the survivors."""
+"""Classification step: train (or reuse) the GB + LightGBM surrogate, classify the survivors.
+
+The pure parts (:func:`train_surrogate`, :func:`predict_survivors`) touch no store: the
+discovery flow's job returns their documents and the builders write them. The store shell
+:func:`ensure_surrogate` (``superionic train``-like use) keeps the surrogate in the project
+store; :func:`surrogate_from_job_store` finds one a classification job returned earlier.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from superionic.progress import progress_bar
 from superionic.recipes import ENSEMBLE, ClassifierRecipe
 from superionic.settings import get_settings
 from superionic.stores import ProjectStores
+
+CLASSIFICATION_OUTPUT = "classification"
+"""``output_kind`` of the discovery flow's classification job output."""
 
 
 @dataclass
@@ -16,6 +25,7 @@ class SurrogateOutcome:
     surrogate: object
     reused: bool
     study_table: object | None = None  # pandas summary when trained now
+    studies: list = field(default_factory=list)  # StudyDocs when trained now
 
 
 def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
@@ -23,31 +33,21 @@ def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def ensure_surrogate(
-    stores: ProjectStores,
-    recipe: ClassifierRecipe,
-    show_progress: bool = True,
-) -> SurrogateOutcome:
-    """The surrogate trained with ``recipe`` on its training set: from the store if there, else trained.
-
-    A trained surrogate goes to the project store (binary in ``data``, ModelDoc in ``models``)
-    with a fingerprint of the recipe and the training set, so a rerun with the same recipe
-    reuses it (on any machine pointed at the same store) and a changed recipe or data retrains.
-    """
+def recipe_fingerprint(recipe: ClassifierRecipe):
+    """(training data, fingerprint of the recipe and that data): what a stored surrogate must match."""
     from superionic.ml.dataset import training_matrix
-    from superionic.ml.documents import study_documents
-    from superionic.ml.model_store import ModelNotFoundError, load_surrogate, save_surrogate
-    from superionic.ml.sanity import record_panel
-    from superionic.ml.study import StudyConfig, count_fits, run_study
-    from superionic.ml.surrogate import ModelMismatchError, Surrogate
 
     data = training_matrix(sources=recipe.training_sources, mobile_ion=recipe.mobile_ion)
-    fingerprint = _fingerprint(recipe, data.data_hash())
-    try:
-        surrogate = load_surrogate(stores, criteria={"recipe_fingerprint": fingerprint})
-        return SurrogateOutcome(surrogate, reused=True)
-    except (ModelNotFoundError, ModelMismatchError):
-        pass  # none stored, or one of another featuriser: train below
+    return data, _fingerprint(recipe, data.data_hash())
+
+
+def train_surrogate(recipe: ClassifierRecipe, data, fingerprint: str, show_progress: bool = True) -> SurrogateOutcome:
+    """Run the recipe's study on ``data``, build, calibrate and sanity-check the surrogate."""
+    from superionic.ml.documents import study_documents
+    from superionic.ml.sanity import record_panel
+    from superionic.ml.study import StudyConfig, count_fits, run_study
+    from superionic.ml.surrogate import Surrogate
+
     config = StudyConfig(
         algorithms=list(recipe.algorithms),
         protocols=tuple(dict.fromkeys(["random", *recipe.protocols])),
@@ -63,17 +63,90 @@ def ensure_surrogate(
     surrogate = Surrogate.from_study(study, data, algorithms=ENSEMBLE)
     surrogate.calibrate(data, n_repeats=recipe.calibration_repeats)
     record_panel(surrogate, data)
-    stores.models.update([d.to_store() for d in study_documents(study, data)], key="study_id")
-    save_surrogate(stores, surrogate, recipe_fingerprint=fingerprint)
-    return SurrogateOutcome(surrogate, reused=False, study_table=study.summary())
+    surrogate.doc.recipe_fingerprint = fingerprint
+    return SurrogateOutcome(surrogate, reused=False, study_table=study.summary(),
+                            studies=study_documents(study, data))
 
 
-def classify_survivors(stores: ProjectStores, surrogate) -> list[dict]:
-    """Predict every screening survivor; the PredictionDocs ranked best first (as dicts)."""
-    from superionic.ml.predict import predict_screened
+def ensure_surrogate(
+    stores: ProjectStores,
+    recipe: ClassifierRecipe,
+    show_progress: bool = True,
+) -> SurrogateOutcome:
+    """The surrogate trained with ``recipe`` on its training set: from the store if there, else trained.
 
-    predict_screened(stores, surrogate)
-    docs = [d for d in stores.predictions.query({"model_id": surrogate.doc.model_id})]
-    for d in docs:
-        d.pop("_id", None)
-    return sorted(docs, key=lambda d: (d.get("rank") is None, d.get("rank") or 0))
+    A trained surrogate goes to the project store (binary in ``data``, ModelDoc in ``models``)
+    with a fingerprint of the recipe and the training set, so a rerun with the same recipe
+    reuses it (on any machine pointed at the same store) and a changed recipe or data retrains.
+    """
+    from superionic.ml.model_store import ModelNotFoundError, load_surrogate, save_surrogate
+    from superionic.ml.surrogate import ModelMismatchError
+
+    data, fingerprint = recipe_fingerprint(recipe)
+    try:
+        surrogate = load_surrogate(stores, criteria={"recipe_fingerprint": fingerprint})
+        return SurrogateOutcome(surrogate, reused=True)
+    except (ModelNotFoundError, ModelMismatchError):
+        pass  # none stored, or one of another featuriser: train below
+    outcome = train_surrogate(recipe, data, fingerprint, show_progress)
+    stores.models.update([d.to_store() for d in outcome.studies], key="study_id")
+    save_surrogate(stores, outcome.surrogate, recipe_fingerprint=fingerprint)
+    return outcome
+
+
+def surrogate_from_job_store(job_store, fingerprint: str):
+    """The newest surrogate a classification job returned into ``job_store`` for ``fingerprint``.
+
+    Its binary is the job output's ``surrogate_binary`` (in the JobStore's ``data`` store);
+    a job that reused a surrogate names that binary in ``reused_blob``. None when
+    there is none (or it was made with another featuriser).
+    """
+    import base64
+
+    from superionic.ml.surrogate import ModelMismatchError, Surrogate
+
+    criteria = {"output.output_kind": CLASSIFICATION_OUTPUT, "output.model.recipe_fingerprint": fingerprint}
+    docs = job_store.query(criteria, properties=["uuid", "index", "completed_at", "output.model",
+                                                 "output.surrogate_binary", "output.reused_blob"])
+    data_store = job_store.additional_stores["data"]
+    for doc in sorted(docs, key=lambda d: str(d.get("completed_at") or ""), reverse=True):
+        out = doc["output"]
+        ref = out.get("surrogate_binary")
+        blob_uuid = ref.get("blob_uuid") if isinstance(ref, dict) else out.get("reused_blob")
+        blob = data_store.query_one({"blob_uuid": blob_uuid}) if blob_uuid else None
+        if not blob or not blob.get("data"):
+            continue
+        try:
+            surrogate = Surrogate.from_bytes(base64.b64decode(blob["data"]), f"model {out['model'].get('model_id')}")
+        except ModelMismatchError:
+            return None
+        surrogate.doc.blob_uuid = blob_uuid
+        surrogate.doc.recipe_fingerprint = fingerprint
+        return surrogate
+    return None
+
+
+def predict_survivors(survivors: list, surrogate) -> tuple[list, list]:
+    """PredictionDocs of the screening survivors (ranked best first) and their FeatureDocs.
+
+    ``survivors``: ScreeningDocs (or their dicts). Descriptors are computed here (in a
+    private in-memory cache, the same code as the project's ``features`` store).
+    """
+    from maggma.stores import MemoryStore
+
+    from superionic.features.store import load_features
+    from superionic.ml.predict import predictions_from_features
+    from superionic.schemas.features import FeatureDoc
+
+    rows = [s if isinstance(s, dict) else s.model_dump() for s in survivors]
+    if not rows:
+        return [], []
+    ids = [str(r.get("material_id") or "") for r in rows]
+    formulas = [str(r.get("formula") or "") for r in rows]
+    cache = MemoryStore(collection_name="features", key="formula")
+    cache.connect()
+    features, failures = load_features(formulas, cache, material_ids=ids)
+    docs = predictions_from_features(features, failures, formulas, surrogate, ids)
+    feature_docs = [FeatureDoc(**{k: v for k, v in d.items() if k != "_id"}) for d in cache.query()]
+    cache.close()
+    return sorted(docs, key=lambda d: (d.rank is None, d.rank or 0)), feature_docs

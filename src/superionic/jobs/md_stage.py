@@ -5,7 +5,6 @@ from __future__ import annotations
 from pymatgen.core import Structure
 
 from superionic.recipes import CandidateRecipe, MDRecipe
-from superionic.stores import ProjectStores
 
 
 def _probability(pred: dict) -> float:
@@ -25,23 +24,28 @@ def _why(pred: dict, recipe: CandidateRecipe) -> str:
     return f"{rank}, {rule}, {domain}"
 
 
+def _materials(materials) -> list[dict]:
+    """MaterialDocs (or their dicts) from a ``ProjectStores`` or a list of documents."""
+    if hasattr(materials, "materials"):  # a ProjectStores: the materials collection
+        query = {"$or": [{"structure": {"$ne": None}}, {"has_structure": True}]}
+        return [{"material_id": d["material_id"], "has_structure": True}
+                for d in materials.materials.query(query, properties=["material_id"])]
+    return [m if isinstance(m, dict) else m.model_dump() for m in materials or []]
+
+
 def select_candidates(
-    stores: ProjectStores, ranked: list[dict], recipe: CandidateRecipe, reasons: dict[str, str] | None = None
+    materials, ranked: list[dict], recipe: CandidateRecipe, reasons: dict[str, str] | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """material_ids for MD (best first) and, for passed-over candidates, why.
 
-    ``ranked`` holds prediction dicts best first (``material_id``, ``seed_verdict``,
+    ``materials``: the screening's MaterialDocs (or a ``ProjectStores``, whose materials
+    collection is read). ``ranked`` holds prediction dicts best first (``material_id``, ``seed_verdict``,
     ``prob_mean``, ``prob_calibrated``, ``in_domain``, ``domain_distance``, ``rank``).
     Candidates in the classifier's applicability domain are preferred: an out-of-domain one
     is chosen only when too few in-domain candidates are eligible, and says so. If
     ``reasons`` is given, it receives a reason per chosen id.
     """
-    with_structure = {
-        d["material_id"]
-        for d in stores.materials.query(
-            {"$or": [{"structure": {"$ne": None}}, {"has_structure": True}]}, properties=["material_id"]
-        )
-    }
+    with_structure = {d["material_id"] for d in _materials(materials) if d.get("structure") or d.get("has_structure")}
     chosen: list[str] = []
     passed_over: dict[str, str] = {}
     why: dict[str, str] = {}
@@ -119,15 +123,21 @@ def md_maker_for(recipe: MDRecipe):
                                segment_maker=segment_maker_for(recipe.force_field))
 
 
-def material_structure(stores: ProjectStores, material_id: str) -> Structure:
+def material_structure(stores, material_id: str) -> Structure:
     """The structure of ``material_id``: inline in its MaterialDoc, else the bundled MP one.
+
+    ``stores``: a ``ProjectStores`` (its materials collection is read) or the MaterialDocs
+    (or dicts) a screening returned.
 
     Bundled structures (``superionic.sources.structures``) are parsed here, on demand.
     Raises ValueError when neither exists, StructureBundleError when the bundle is damaged.
     """
     from superionic.sources.structures import bundled_structure
 
-    doc = stores.materials.query_one({"material_id": material_id}, properties=["structure"])
+    if hasattr(stores, "materials"):
+        doc = stores.materials.query_one({"material_id": material_id}, properties=["structure"])
+    else:
+        doc = next((m for m in _materials(stores) if m.get("material_id") == material_id), None)
     if doc and doc.get("structure"):
         return Structure.from_dict(doc["structure"])
     structure = bundled_structure(material_id)

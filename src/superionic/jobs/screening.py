@@ -1,10 +1,12 @@
-"""Screening step: read a corpus, screen it, store materials, screening docs and the funnel."""
+"""Screening step: read a corpus and screen it (``screen_corpus``: documents, no store);
+``run_screening`` also upserts materials, screening docs and the funnel into the stores."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from superionic.progress import progress_bar
+from superionic.schemas.material import MaterialDoc
 from superionic.schemas.screening import FunnelDoc, ScreeningDoc
 from superionic.screening.criteria import default_criteria
 from superionic.screening.funnel import build_funnel, screen_all
@@ -19,6 +21,9 @@ class ScreeningOutcome:
     survivors: list[ScreeningDoc]
     n_materials: int
     unknown: list[ScreeningDoc] = field(default_factory=list)
+    materials: list[MaterialDoc] = field(default_factory=list)
+    screening: list[ScreeningDoc] = field(default_factory=list)
+    """Every ScreeningDoc (survivors or not), corpus order."""
 
 
 def _entry_source(source: str):
@@ -30,6 +35,40 @@ def _entry_source(source: str):
     return None  # the bundled sets
 
 
+def screen_corpus(
+    source: str = "snapshot",
+    path: str | None = None,
+    thresholds: ScreeningThresholds | None = None,
+    show_progress: bool = True,
+    corpus_name: str = "snapshot",
+) -> ScreeningOutcome:
+    """Read ``source`` and screen every material; the documents, written nowhere.
+
+    ``corpus_name="full"`` (snapshot source only): all 21,755 MP 2025.02.12 Li materials,
+    values by composition (``superionic.sources.corpus``); funnel id ``snapshot:full``.
+    """
+    thresholds = thresholds or ScreeningThresholds()
+    full = source == "snapshot" and corpus_name == "full"
+    corpus = load_source(source, path, corpus=corpus_name) if source == "snapshot" else load_source(source, path)
+    criteria = default_criteria(thresholds, _entry_source(source))
+    with progress_bar(f"Screening {len(corpus.materials)} materials", len(corpus.materials), show_progress) as advance:
+        docs = screen_all(corpus.materials, criteria, on_progress=advance)
+    funnel_id = "snapshot:full" if full else source if source != "files" else f"files:{path}"
+    funnel = build_funnel(
+        docs, criteria, source=funnel_id, thresholds=thresholds.model_dump(), issues=corpus.issues
+    )
+    return ScreeningOutcome(funnel=funnel, survivors=[d for d in docs if d.passed], n_materials=len(docs),
+                            unknown=[d for d in docs if d.verdict == "unknown"], materials=list(corpus.materials),
+                            screening=list(docs))
+
+
+def store_screening(stores: ProjectStores, outcome: ScreeningOutcome) -> None:
+    """Upsert a screening's materials, screening docs and funnel (unchanged ones kept as they are)."""
+    update_changed(stores.materials, [m.to_store() for m in outcome.materials], key="material_id")
+    update_changed(stores.screening, [d.to_store() for d in outcome.screening], key="material_id")
+    update_changed(stores.funnel, [outcome.funnel.to_store()], key="funnel_id")
+
+
 def run_screening(
     stores: ProjectStores,
     source: str = "snapshot",
@@ -38,23 +77,7 @@ def run_screening(
     show_progress: bool = True,
     corpus_name: str = "snapshot",
 ) -> ScreeningOutcome:
-    """Read ``source``, screen every material, upsert everything; rerun-safe.
-
-    ``corpus_name="full"`` (snapshot source only): all 21,755 MP 2025.02.12 Li materials,
-    values by composition (``superionic.sources.corpus``); funnel id ``snapshot:full``.
-    """
-    thresholds = thresholds or ScreeningThresholds()
-    full = source == "snapshot" and corpus_name == "full"
-    corpus = load_source(source, path, corpus=corpus_name) if source == "snapshot" else load_source(source, path)
-    update_changed(stores.materials, [m.to_store() for m in corpus.materials], key="material_id")
-    criteria = default_criteria(thresholds, _entry_source(source))
-    with progress_bar(f"Screening {len(corpus.materials)} materials", len(corpus.materials), show_progress) as advance:
-        docs = screen_all(corpus.materials, criteria, on_progress=advance)
-    update_changed(stores.screening, [d.to_store() for d in docs], key="material_id")
-    funnel_id = "snapshot:full" if full else source if source != "files" else f"files:{path}"
-    funnel = build_funnel(
-        docs, criteria, source=funnel_id, thresholds=thresholds.model_dump(), issues=corpus.issues
-    )
-    update_changed(stores.funnel, [funnel.to_store()], key="funnel_id")
-    return ScreeningOutcome(funnel=funnel, survivors=[d for d in docs if d.passed], n_materials=len(docs),
-                            unknown=[d for d in docs if d.verdict == "unknown"])
+    """:func:`screen_corpus`, then upsert everything (:func:`store_screening`); rerun-safe."""
+    outcome = screen_corpus(source, path, thresholds, show_progress, corpus_name)
+    store_screening(stores, outcome)
+    return outcome

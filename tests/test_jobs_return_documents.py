@@ -112,6 +112,10 @@ def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_th
     fw_rows, local_rows = _query(spec), _query(local_spec)
     assert len(fw_rows) == 560 and any(r["material_id"] == CANDIDATE and r["md_verdict"] for r in fw_rows)
     assert fw_rows == local_rows
+    # the table says why the MD candidate was chosen (the MD stage's summary in the JobStore)
+    [why] = [r["md_chosen_because"] for r in fw_rows if r["material_id"] == CANDIDATE]
+    assert why.startswith("requested in the recipe") and "rank" in why
+    assert all(r["md_chosen_because"] is None for r in fw_rows if r["material_id"] != CANDIDATE)
     fw_funnel = open_stores(spec).funnel.query_one({}, properties=["funnel_id", "steps"])
     local_funnel = open_stores(local_spec).funnel.query_one({}, properties=["funnel_id", "steps"])
     fw_funnel.pop("_id"), local_funnel.pop("_id")

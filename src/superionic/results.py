@@ -36,7 +36,7 @@ COLUMNS = (
     "n_splits", "probability", "ml_verdict", "prob_mean", "seed_rule", "in_domain", "domain_distance",
     "sigma_300k", "sigma_300k_low", "sigma_300k_high",
     "activation_energy", "md_verdict", "md_preset", "md_protocol", "md_protocols", "md_best",
-    "sigma_300k_kind", "md_reason",
+    "sigma_300k_kind", "md_reason", "md_chosen_because",
     "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model",
 )  # fmt: skip
 SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
@@ -155,6 +155,17 @@ def ranked_conductivity(docs: list[dict]) -> list[dict]:
         protocol_rank(d), -len(d.get("temperatures_used") or []), str(d.get("conductivity_id"))))
 
 
+def md_choices(stores: ProjectStores) -> dict[str, str]:
+    """material_id -> why the newest MD stage chose it for MD (its summary job's output in the
+    JobStore's ``jobs`` collection); {} when no MD stage has finished."""
+    newest: dict = {}
+    for doc in stores.jobs.query({"output.chosen_because": {"$exists": True}},
+                                 properties=["output.chosen_because", "completed_at"]):
+        if str(doc.get("completed_at") or "") >= str(newest.get("completed_at") or ""):
+            newest = doc
+    return dict((newest.get("output") or {}).get("chosen_because") or {})
+
+
 def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
                    model_id: str | None = None, all_protocols: bool = False) -> list[dict[str, Any]]:
     """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest.
@@ -172,6 +183,7 @@ def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
     for doc in stores.conductivity.query():
         doc.pop("_id", None)
         conductivity.setdefault(str(doc.get("material_id")), []).append(doc)
+    chosen = md_choices(stores)
     ranked = []
     for mid, s in screening.items():
         p = preds.get(mid, {})
@@ -180,6 +192,7 @@ def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
             row = join_row(mid, s, p, c)
             row["md_protocols"] = len(docs)
             row["md_best"] = bool(c) and c is docs[0]
+            row["md_chosen_because"] = chosen.get(mid)
             ranked.append((row, p.get("rank")))
     ranked.sort(key=lambda rr: (rr[0]["md_verdict"] is None, rr[1] is None, rr[1] or 0, rr[0]["material_id"]))
     return [row for row, _ in ranked]

@@ -48,7 +48,7 @@ def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated fi
     """The summary table: candidate, formula, anion, votes, probability, sigma(300 K), verdict."""
     table = Table(title=title)
     for col in ("candidate", "formula", "anion", "votes GB/LGBM", "prob.", "sigma(300 K) S/cm [95 %]", "verdict",
-                "MD protocol"):
+                "MD protocol; why chosen"):
         table.add_column(col)
     for r in rows:
         votes = "-" if r["votes_gb"] is None else f"{r['votes_gb']}/{r['votes_lgbm']} of {r['n_splits']}"
@@ -59,6 +59,8 @@ def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated fi
         protocol = r.get("md_protocol") or ""
         if protocol and (r.get("md_protocols") or 0) > 1 and r.get("md_best"):
             protocol += f" (best of {r['md_protocols']})"
+        if r.get("md_chosen_because"):
+            protocol += f"; chosen: {r['md_chosen_because']}"
         table.add_row(r["material_id"], r["formula"] or "", r["anion_type"] or "", votes, prob, _fmt_sigma(r), verdict,
                       protocol)
     return table

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from superionic.ml.model_store import latest_predictions
-from superionic.results import join_row, protocol_rank, ranked_conductivity, sigma_text
+from superionic.results import join_row, md_choices, protocol_rank, ranked_conductivity, sigma_text
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 from superionic.schemas.ml import ModelDoc, PredictionDoc, StudyDoc
 from superionic.schemas.screening import FunnelDoc, FunnelStep
@@ -64,6 +64,8 @@ class ReportData:
     """material_id -> the ConductivityDoc of the best protocol (superionic.results.best_conductivity)."""
     other_protocols: dict[str, list[str]] = field(default_factory=dict)
     """material_id -> the other MD protocols stored for it ('<engine>:<potential>:<preset>')."""
+    md_chosen_because: dict[str, str] = field(default_factory=dict)
+    """material_id -> why the newest MD stage chose it (superionic.results.md_choices)."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -207,6 +209,10 @@ def gather(stores, training_sources: tuple[str, ...] | None = None) -> ReportDat
     conductivity = _validate(ConductivityDoc, _query(stores.conductivity, problems, "conductivity"),
                              "conductivity", problems)
     pick_protocols(data, diffusion, conductivity)
+    try:
+        data.md_chosen_because = md_choices(stores)
+    except Exception as exc:  # noqa: BLE001 - a report without the reasons, saying why
+        problems.append(f"jobs: MD candidate reasons not readable: {type(exc).__name__}: {exc}")
 
     sources = training_sources
     if sources is None:
@@ -281,5 +287,8 @@ def summary_rows(data: ReportData) -> list[dict[str, Any]]:
         row["sigma300_text"] = sigma_text(c.sigma300, c.sigma300_lower, c.sigma300_upper,
                                           c.sigma300_kind, digits=2) if c else ""
         row["verdict"] = f"MD: {md}" if md else (f"ML: {ml}" if ml else "")
+        row["md_chosen_because"] = data.md_chosen_because.get(mid)
+        if row["md_chosen_because"]:
+            row["verdict"] += f" (MD candidate: {row['md_chosen_because']})"
         rows.append(row)
     return rows

@@ -80,8 +80,8 @@ def segment_maker_for(force_field: str = "chgnet-0.3.0", **kwargs: Any) -> Force
 def auto_threads() -> int:
     """torch threads for this machine now: the idle cores (1-min load), at least 1.
 
-    Measured on the 2-core reference machine under a load of ~4 (other processes): CHGNet
-    with 2 threads was 5-6x *slower* per step than with 1 (oversubscription); on an idle
+    Measured on the 2-core reference machine under a load of 2.4-4 (other processes): CHGNet
+    with 2 threads was 5-7.5x *slower* per step than with 1 (oversubscription); on an idle
     machine 2 threads help. See ``benchmarks/forcefield_md_speed.py``.
     """
     try:

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from jobflow import Flow, job, run_locally
-from pymatgen.core.trajectory import Trajectory
 
 from superionic.builders import (
     BUILDERS,
@@ -30,7 +29,9 @@ from superionic.builders import (
 from superionic.builders.base import as_utc
 from superionic.builders.diffusion import JobOutput, choose_sources, is_stale, run_trajectory_ref
 from superionic.builders.predictions import rank_predictions
-KANG = "aimd/kang2023"
+
+from recorded_md import KANG, kang_run  # tests/recorded_md.py
+
 SEED_VASP = "vasp:PBE:seed"  # protocol part of the keys of the recorded AIMD runs below
 CL, BR = "mp-676361", "mp-1222492"  # Li3ErCl6, Li3ErBr6: structures in the bundled snapshot
 
@@ -48,30 +49,6 @@ def restore_root_logger():
 # ------------------------------------------------------------------------------------------
 # Real MD outputs in a JobStore
 # ------------------------------------------------------------------------------------------
-@cache
-def _kang_trajectory(shared: Path, mp_id: str, temperature: int):
-    from superionic.md.trajectory import load_trajectory
-
-    return load_trajectory(shared / KANG / mp_id / f"{temperature}_nteps_100.json.gz")
-
-
-def kang_run(shared: Path, mp_id: str, temperature: int, n_frames: int | None = None):
-    """A recorded AIMD run (``MDRunDoc``) as the MD flow's ``collect_*_run`` job returns it."""
-    from superionic.schemas.md_runs import MDRunDoc
-
-    tr = _kang_trajectory(shared, mp_id, temperature)
-    frac = tr.positions[:n_frames] @ np.linalg.inv(tr.lattices[0])  # unwrapped fractional
-    traj = Trajectory(lattice=tr.lattices[0], species=tr.species, coords=frac, constant_lattice=True,
-                      time_step=tr.frame_interval_fs)
-    return MDRunDoc(
-        run_id=f"{mp_id}:vasp:seed:{temperature}K", material_id=mp_id, formula=tr.formula, engine="vasp",
-        functional="PBE", preset="seed", is_quick=False, temperature=float(temperature), time_step_fs=2.0,
-        save_interval_steps=100, n_sites=len(tr.species), status="completed", equilibration_steps=0,
-        production_steps=100 * (len(frac) - 1), production_steps_done=100 * (len(frac) - 1), n_segments=1,
-        trajectory=traj, n_frames=len(frac), frame_interval_fs=tr.frame_interval_fs,
-    )
-
-
 @cache
 def recorded_md_run_job():
     """A job that returns a recorded run, its trajectory routed to the data store (as the

@@ -16,38 +16,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from jobflow import Flow, job, run_locally
-from pymatgen.core.trajectory import Trajectory
 
 from superionic.builders import run_builders
 from superionic.md.presets import QUICK, SEED
 from superionic.results import best_conductivity, candidate_rows, protocol_rank
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc, conductivity_id, diffusion_doc_id
 
-KANG = "aimd/kang2023"
+from recorded_md import KANG, kang_run  # tests/recorded_md.py
+
 CL, BR = "mp-676361", "mp-1222492"  # Li3ErCl6, Li3ErBr6 (structures in the bundled snapshot)
 
 
 # ------------------------------------------------------------------------------------------
 # helpers: real MD outputs in the project's JobStore
 # ------------------------------------------------------------------------------------------
-def kang_run(shared: Path, mp_id: str, temperature: int):
-    """The seed's recorded VASP AIMD run as the MD flow's ``collect_vasp_run`` returns it."""
-    from superionic.md.trajectory import load_trajectory
-    from superionic.schemas.md_runs import MDRunDoc
-
-    tr = load_trajectory(shared / KANG / mp_id / f"{temperature}_nteps_100.json.gz")
-    frac = tr.positions @ np.linalg.inv(tr.lattices[0])  # unwrapped fractional
-    traj = Trajectory(lattice=tr.lattices[0], species=tr.species, coords=frac, constant_lattice=True,
-                      time_step=tr.frame_interval_fs)
-    return MDRunDoc(
-        run_id=f"{mp_id}:vasp:seed:{temperature}K", material_id=mp_id, formula=tr.formula, engine="vasp",
-        functional="PBE", preset="seed", is_quick=False, temperature=float(temperature), time_step_fs=2.0,
-        save_interval_steps=100, n_sites=len(tr.species), status="completed", equilibration_steps=0,
-        production_steps=100 * (len(frac) - 1), production_steps_done=100 * (len(frac) - 1), n_segments=1,
-        trajectory=traj, n_frames=len(frac), frame_interval_fs=tr.frame_interval_fs,
-    )
-
-
 @job(data=["trajectory"])
 def recorded_vasp_run(shared: str, mp_id: str, temperature: int):
     return kang_run(Path(shared), mp_id, temperature)

@@ -61,10 +61,9 @@ def quick_surrogate(data: LabelledMatrix) -> tuple[Surrogate, float]:
 
 def snapshot_survivors() -> list[tuple[str, str]]:
     """(material_id, formula) of the bundled snapshot's screening survivors (recipe defaults)."""
-    from superionic.jobs.screening import run_screening
-    from superionic.stores import open_stores
+    from superionic.jobs.screening import screen_corpus
 
-    outcome = run_screening(open_stores("memory://"), "snapshot", show_progress=False)
+    outcome = screen_corpus("snapshot", show_progress=False)
     return [(d.material_id, d.formula) for d in outcome.survivors]
 
 

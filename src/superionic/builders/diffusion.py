@@ -6,14 +6,22 @@ are two documents; neither overwrites the other.
 
 Sources: the JobStore's ``jobs`` store (jobflow keeps each job's output under ``output``,
 large fields replaced by references into the ``data`` store) and that ``data`` store;
-target ``diffusion``. Two kinds of job output count:
+target ``diffusion``. These job outputs count:
 
 * ``DiffusionDoc`` (the MD flow's ``analyze_md_run`` job, or ``analyze_diffusion``):
   collected as they are (same ``last_updated``);
-* ``MDRunDoc`` (``collect_forcefield_run`` / ``collect_vasp_run``): its trajectory is loaded
-  the jobflow way (``JobStore.query_one(..., load=True)``) and analysed with the MD flow's own
-  step (:func:`superionic.md.collect.analyze_md_run`), when the flow produced no
-  ``DiffusionDoc`` for that run.
+* ``MDRunDoc`` (``collect_forcefield_run`` / ``collect_vasp_run``): its production trajectory
+  is loaded the jobflow way (``JobStore.query_one(..., load=True)``) from the segment (or
+  atomate2 VASP task) outputs its ``production_segments`` point at, following ``reused_from``
+  pointers, and joined (:mod:`superionic.md.segment_store`; a document of an earlier version
+  carries it inline), then analysed with the MD flow's own step
+  (:func:`superionic.md.collect.analyze_md_run`), when the flow produced no ``DiffusionDoc``
+  for that run;
+* atomate2's own MD outputs, ``ForceFieldTaskDocument`` and ``MultiMDOutput``
+  (:mod:`superionic.builders.atomate2_md`: temperature and material from the job metadata,
+  preset ``'atomate2'``): read as runs and analysed the same way, unless an ``MDRunDoc``
+  already covers their MD (superionic's VASP engine runs atomate2's ``MultiMDMaker``; its
+  ``MultiMDOutput`` is not analysed a second time).
 
 Which output makes the document of a ``doc_id`` (:func:`choose_sources`): the newest
 ``MDRunDoc`` of that key (material, engine, potential, preset, temperature) is the run; a
@@ -50,20 +58,28 @@ from datetime import datetime
 
 from maggma.core import Store
 
+from superionic.builders.atomate2_md import ATOMATE2_CLASSES, FF_TASK_CLASS, JOB_FIELDS, MULTI_MD_CLASS
 from superionic.builders.base import SuperionicBuilder, as_utc
 from superionic.schemas.md import DiffusionDoc, diffusion_doc_id
 
 RUN_CLASS = "MDRunDoc"
 DIFFUSION_CLASS = "DiffusionDoc"
+RUN_KINDS = (RUN_CLASS, *ATOMATE2_CLASSES)
+"""Job outputs that are MD runs to analyse (superionic's and atomate2's)."""
 OUTPUT_FIELDS = ("@class", "last_updated", "doc_id", "material_id", "formula", "temperature", "trajectory_ref",
                  "analysis_version", "engine", "potential", "force_field", "functional", "preset")
 TARGET_FIELDS = ["doc_id", "last_updated", "trajectory_ref", "analysis_version", "material_id", "temperature",
                  "engine", "potential", "preset"]
 
 
-def run_trajectory_ref(uuid: str) -> str:
-    """``trajectory_ref`` of a DiffusionDoc analysed from the MDRunDoc of job ``uuid``
-    (the form :class:`superionic.md.makers.ConductivityMDMaker` passes to its analysis)."""
+def run_trajectory_ref(uuid: str, kind: str = RUN_CLASS) -> str:
+    """``trajectory_ref`` of a DiffusionDoc analysed from the MD run output of job ``uuid``
+    (for an MDRunDoc the form :class:`superionic.md.makers.ConductivityMDMaker` passes to its
+    analysis; it names the run, whose trajectory is its segments')."""
+    if kind == FF_TASK_CLASS:
+        return f"jobstore:{uuid}:output.objects.trajectory"
+    if kind == MULTI_MD_CLASS:
+        return f"jobstore:{uuid}:output.traj_ids"
     return f"jobstore:{uuid}:output.trajectory"
 
 
@@ -112,6 +128,7 @@ class DiffusionBuilder(SuperionicBuilder):
     def get_items(self) -> Iterator[dict]:
         self.reset_counts()
         outputs = list(job_outputs(self.jobs))
+        self._atomate2 = {o.uuid: o for o in outputs if o.kind in ATOMATE2_CLASSES}
         version = self.analysis_version()
         chosen = choose_sources(outputs, version)
         stored = list(self.diffusion.query(properties=TARGET_FIELDS))
@@ -125,7 +142,9 @@ class DiffusionBuilder(SuperionicBuilder):
         job_store = self.job_store() if todo else None
         for source in todo:
             try:
-                job = job_store.query_one({"uuid": source.uuid, "index": source.index}, load=source.kind == RUN_CLASS)
+                job = job_store.query_one({"uuid": source.uuid, "index": source.index}, load=source.kind in RUN_KINDS)
+                if job is not None and source.kind in RUN_KINDS:
+                    job["output"] = loaded_run(job, source, job_store)
             except Exception as exc:  # noqa: BLE001 - e.g. a trajectory missing from the data store
                 self.record_failure(source.doc_id, f"job {source.uuid}: output not readable: {type(exc).__name__}: {exc}")
                 continue
@@ -183,15 +202,54 @@ class DiffusionBuilder(SuperionicBuilder):
 
 def job_outputs(jobs: Store) -> Iterator[JobOutput]:
     """The MD run and diffusion outputs in a JobStore's ``jobs`` store (small fields only),
-    the highest ``index`` of each job."""
+    the highest ``index`` of each job; atomate2's MD outputs keyed from their metadata
+    (:func:`superionic.builders.atomate2_md.identity`)."""
+    from superionic.builders.atomate2_md import identity
+
     latest: dict[str, JobOutput] = {}
     criteria = {"output.@class": {"$in": [RUN_CLASS, DIFFUSION_CLASS]}}
     properties = ["uuid", "index", "name"] + [f"output.{f}" for f in OUTPUT_FIELDS]
-    for doc in jobs.query(criteria=criteria, properties=properties):
+    found = list(jobs.query(criteria=criteria, properties=properties + ["output.segment_uuids"]))
+    covered = {u for doc in found for u in (doc.get("output") or {}).get("segment_uuids") or []}
+    for doc in jobs.query(criteria={"output.@class": {"$in": list(ATOMATE2_CLASSES)}}, properties=JOB_FIELDS):
+        ids = set((doc.get("output") or {}).get("traj_ids") or [doc["uuid"]])
+        if ids <= covered:
+            continue  # MD of a superionic flow (its MDRunDoc is the run): not analysed twice
+        info = identity(doc, jobs)
+        if info is not None:
+            found.append({"uuid": doc["uuid"], "index": doc.get("index"), "output": {**info, "@class": doc["output"]["@class"]}})
+    for doc in found:
         out = JobOutput.from_job(doc)
         if out is not None and (out.uuid not in latest or out.index > latest[out.uuid].index):
             latest[out.uuid] = out
     yield from latest.values()
+
+
+def loaded_run(job: dict, source: JobOutput, job_store) -> dict:
+    """The stored MD run output of ``job`` (loaded with ``load=True``) as an ``MDRunDoc`` dict
+    carrying its production trajectory, read from ``job_store`` (segments joined, pointers
+    followed; atomate2 outputs converted)."""
+    from monty.json import MontyDecoder, jsanitize
+
+    from superionic.builders import atomate2_md
+    from superionic.md.segment_store import with_trajectory
+    from superionic.schemas.md_runs import MDRunDoc
+
+    output = job["output"]
+    if source.kind == RUN_CLASS:
+        if output.get("trajectory") is not None or output.get("status") != "completed":
+            return output  # inline (earlier versions) or nothing to load
+        run = MDRunDoc.model_validate(MontyDecoder().process_decoded(output))
+    else:
+        info = atomate2_md.identity(job, job_store.docs_store)
+        if info is None:
+            raise ValueError("atomate2 MD output without a temperature")
+        if source.kind == FF_TASK_CLASS:
+            run = atomate2_md.forcefield_run(job, info)
+        else:
+            run = atomate2_md.multi_md_run(info, int(output.get("nsites") or 0))
+        run = run.model_copy(update={"last_updated": source.last_updated})
+    return jsanitize(with_trajectory(run, job_store), strict=True, allow_bson=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +282,7 @@ class JobOutput:
 
     uuid: str
     index: int
-    kind: str  # RUN_CLASS or DIFFUSION_CLASS
+    kind: str  # one of RUN_KINDS, or DIFFUSION_CLASS
     doc_id: str
     last_updated: datetime
     trajectory_ref: str | None  # runs: the ref an analysis of this run carries
@@ -234,11 +292,11 @@ class JobOutput:
     def from_job(cls, job: dict) -> JobOutput | None:
         out = job.get("output") or {}
         kind = out.get("@class")
-        if kind not in (RUN_CLASS, DIFFUSION_CLASS):
+        if kind not in (*RUN_KINDS, DIFFUSION_CLASS):
             return None
         try:
             doc_id = output_doc_id(out)
-            ref = run_trajectory_ref(job["uuid"]) if kind == RUN_CLASS else out.get("trajectory_ref")
+            ref = run_trajectory_ref(job["uuid"], kind) if kind in RUN_KINDS else out.get("trajectory_ref")
         except (KeyError, TypeError, ValueError):
             return None
         return cls(str(job["uuid"]), int(job.get("index") or 1), kind, doc_id, as_utc(out.get("last_updated")), ref,
@@ -256,10 +314,10 @@ def choose_sources(outputs: Iterable[JobOutput], version: str | None = None) -> 
     old-key analysis)."""
     outputs = list(outputs)
     runs: dict[str, JobOutput] = {}
-    run_keys = {out.trajectory_ref: out.doc_id for out in outputs if out.kind == RUN_CLASS}
+    run_keys = {out.trajectory_ref: out.doc_id for out in outputs if out.kind in RUN_KINDS}
     analyses: dict[str, list[JobOutput]] = {}
     for out in outputs:
-        if out.kind == RUN_CLASS:
+        if out.kind in RUN_KINDS:
             old = runs.get(out.doc_id)
             if old is None or (out.last_updated, out.key) > (old.last_updated, old.key):
                 runs[out.doc_id] = out
@@ -285,7 +343,7 @@ def is_stale(source: JobOutput, target: dict | None, version: str | None = None)
     has another ``analysis_version`` than ``version``."""
     if target is None:
         return True
-    if version is not None and source.kind == RUN_CLASS and target.get("analysis_version") != version:
+    if version is not None and source.kind in RUN_KINDS and target.get("analysis_version") != version:
         return True
     if source.last_updated > as_utc(target.get("last_updated")):
         return True
@@ -295,8 +353,9 @@ def is_stale(source: JobOutput, target: dict | None, version: str | None = None)
 def diffusion_doc_from_output(output: dict, source: JobOutput, settings: dict | None = None) -> DiffusionDoc:
     """The DiffusionDoc of one job output: a DiffusionDoc as it is, an MDRunDoc analysed.
 
-    ``output`` is the job's stored output (an ``MDRunDoc`` with its trajectory loaded from the
-    data store). A run whose analysis raises becomes an unusable document with the reason.
+    ``output`` is the job's stored output (an ``MDRunDoc`` with its production trajectory
+    loaded: :func:`loaded_run`). A run whose analysis raises becomes an unusable document
+    with the reason.
     """
     from monty.json import MontyDecoder
 

@@ -36,12 +36,17 @@ def segment_key(previous_key: str, **parameters: Any) -> str:
 
 
 def find_finished_segment(key: str, current_uuid: str | None) -> dict | None:
-    """A completed segment with this key from an earlier job in the current JobStore."""
-    return find_finished({"output.segment_key": key, "output.status": "completed"}, current_uuid)
+    """A completed segment with this key from an earlier job in the current JobStore, without
+    its trajectory (the taker-over stores a pointer, ``reused_from``, not a copy)."""
+    found = find_finished({"output.segment_key": key, "output.status": "completed"}, current_uuid, load=False)
+    if found is not None:
+        found["output"].pop("trajectory", None)  # a data-store reference, not loaded
+    return found
 
 
-def find_finished(criteria: dict[str, Any], current_uuid: str | None) -> dict | None:
-    """The output document of an earlier job matching ``criteria`` in the current JobStore."""
+def find_finished(criteria: dict[str, Any], current_uuid: str | None, load: bool = True) -> dict | None:
+    """The output document of an earlier job matching ``criteria`` in the current JobStore
+    (with ``load``, its fields in additional stores loaded)."""
     from jobflow import CURRENT_JOB
 
     store = getattr(CURRENT_JOB, "store", None)
@@ -51,7 +56,7 @@ def find_finished(criteria: dict[str, Any], current_uuid: str | None) -> dict | 
     if current_uuid:
         criteria["uuid"] = {"$ne": current_uuid}
     try:
-        return store.query_one(criteria, load=True)
+        return store.query_one(criteria, load=load)
     except Exception as exc:  # noqa: BLE001 - a store that cannot answer means: run the job
         logger.warning("could not look up a finished job %s: %s", criteria, exc)
         return None

@@ -4,10 +4,14 @@
   shared by consecutive chunks kept once, continuity of steps checked.
 * :func:`collect_forcefield_run` / :func:`collect_vasp_run` (jobs): an
   :class:`~superionic.schemas.md_runs.MDRunDoc` per temperature, ``status="failed"`` with the
-  reason when any segment failed or a VASP job did not finish.
-* :func:`analyze_md_run` (job): the analysis developer's ``diffusion_from_trajectory`` on a
-  completed run; a failed run becomes a ``DiffusionDoc`` with ``usable=False`` and the MD's
-  reason, so the Arrhenius fit goes on with the other temperatures.
+  reason when any segment failed or a VASP job did not finish. It stores no trajectory:
+  ``production_segments`` points at the segment (or VASP task) outputs that hold them, so
+  each trajectory is stored once, by the job that computed it.
+* :func:`analyze_md_run` (job): loads and joins the production trajectory from the JobStore
+  (:mod:`superionic.md.segment_store`; the job is given its store) and runs the analysis
+  developer's ``diffusion_from_trajectory`` on a completed run; a failed run becomes a
+  ``DiffusionDoc`` with ``usable=False`` and the MD's reason, so the Arrhenius fit goes on
+  with the other temperatures.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from monty.json import MontyDecoder
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.md.presets import MDPreset
-from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc
+from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc, TrajectoryRef
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +81,19 @@ def _temperature_stats(traj: Trajectory | None) -> tuple[float | None, float | N
     return float(temps[1:].mean()), float(temps[1:].std())
 
 
+def pooled_temperature(segments: list[MDSegmentDoc]) -> tuple[float | None, float | None]:
+    """Mean and standard deviation of the temperature over joined production segments, from
+    the segments' own statistics (each over its frames but the first, which is the previous
+    segment's last): the same numbers as over the joined trajectory without its first frame."""
+    parts = [(d.n_frames - 1, d.mean_temperature, d.std_temperature) for d in segments
+             if d.n_frames > 1 and d.mean_temperature is not None and d.std_temperature is not None]
+    n = sum(k for k, _, _ in parts)
+    if len(parts) != len(segments) or n < 1:
+        return None, None
+    mean = sum(k * m for k, m, _ in parts) / n
+    second = sum(k * (s * s + m * m) for k, m, s in parts) / n
+    return float(mean), float(np.sqrt(max(second - mean * mean, 0.0)))
+
 
 def _run_fields(engine: str, preset: MDPreset, temperature: float, material_id: str | None,
                 formula: str, n_sites: int, failure: str | None) -> dict[str, Any]:
@@ -104,7 +121,7 @@ def _current_uuid() -> str | None:
     return getattr(getattr(CURRENT_JOB, "job", None), "uuid", None)
 
 
-@job(data=["trajectory"], output_schema=MDRunDoc)
+@job(output_schema=MDRunDoc)
 def collect_forcefield_run(
     segments: list[MDSegmentDoc | dict | None],
     preset: MDPreset | dict,
@@ -114,9 +131,12 @@ def collect_forcefield_run(
     segment_uuids: list[str] | None = None,
     relaxation: dict | None = None,
 ) -> MDRunDoc:
-    """Force-field segments of one temperature -> ``MDRunDoc`` (production trajectory joined)."""
+    """Force-field segments of one temperature -> ``MDRunDoc`` pointing at the production
+    segments' stored trajectories (``segment_uuids``: the segment jobs, in the order of
+    ``segments``; a reused segment points at the job it reuses)."""
     preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
     docs = [_as_segment(d) for d in segments]
+    uuids = list(segment_uuids or [])
     present = [d for d in docs if d is not None]
     formula = present[0].formula if present else (supercell or {}).get("formula", "unknown")
     n_sites = present[0].n_sites if present else int((supercell or {}).get("n_sites", 0))
@@ -128,10 +148,20 @@ def collect_forcefield_run(
         if d.status != "completed":
             failure = f"{d.stage} segment {d.index + 1}/{d.n_segments_in_stage} {d.status}: {d.failure_reason}"
             break
-    production = [d for d in present if d.stage == "production" and d.status == "completed" and d.trajectory]
+    refs, production = [], []
+    for i, d in enumerate(docs):
+        if d is None or d.stage != "production" or d.status != "completed" or d.n_frames < 1:
+            continue
+        job_uuid = uuids[i] if i < len(uuids) else None
+        owner = d.reused_from or job_uuid
+        if owner is None:
+            raise ValueError(f"production segment {d.index}: no job uuid to point at (pass segment_uuids)")
+        production.append(d)
+        refs.append(TrajectoryRef(uuid=owner, job_uuid=job_uuid, index=d.index, n_frames=d.n_frames,
+                                  start_step=d.start_step, end_step=d.end_step))
     interval = preset.save_interval_steps * preset.time_step_fs
-    traj = join_segment_trajectories([d.trajectory for d in production], interval) if production else None
-    mean_t, std_t = _temperature_stats(traj)
+    mean_t, std_t = pooled_temperature(production)
+    n_frames = sum(d.n_frames for d in production) - max(len(production) - 1, 0)  # shared boundary frames
     return MDRunDoc(
         **_run_fields("forcefield", preset, temperature, material_id, formula, n_sites, failure),
         force_field=present[0].force_field if present else None,
@@ -139,15 +169,15 @@ def collect_forcefield_run(
         n_segments=len(docs),
         n_segments_reused=sum(1 for d in present if d.reused_from),
         steps_run=sum(d.steps_run for d in present),
-        trajectory=traj,
-        n_frames=len(traj) if traj is not None else 0,
+        production_segments=refs,
+        n_frames=n_frames,
         frame_interval_fs=interval,
         mean_temperature=mean_t,
         std_temperature=std_t,
         wall_time_s=float(sum(d.wall_time_s or 0.0 for d in present if not d.reused_from)),
         supercell=dict(supercell or {}),
         relaxation=dict(relaxation or {}),
-        segment_uuids=list(segment_uuids or []),
+        segment_uuids=uuids,
     )
 
 
@@ -186,7 +216,7 @@ def vasp_functional(tasks: list[Any]) -> str | None:
     return None
 
 
-@job(data=["trajectory"], output_schema=MDRunDoc)
+@job(output_schema=MDRunDoc)
 def collect_vasp_run(
     production_tasks: list[Any],
     preset: MDPreset | dict,
@@ -194,11 +224,14 @@ def collect_vasp_run(
     supercell: dict | None = None,
     material_id: str | None = None,
     segment_uuids: list[str] | None = None,
+    production_uuids: list[str] | None = None,
 ) -> MDRunDoc:
-    """atomate2 VASP MD task documents of the production segments -> ``MDRunDoc``.
+    """atomate2 VASP MD task documents of the production segments -> ``MDRunDoc`` pointing at
+    those task documents' trajectories (``production_uuids``: their jobs, in order).
 
-    VASP writes every ionic step (the trajectory's frames are 1 step apart); frames are kept
-    every ``save_interval_steps``.
+    VASP writes every ionic step (the trajectory's frames are 1 step apart); a reader keeps
+    one frame every ``save_interval_steps``
+    (:func:`superionic.md.segment_store.vasp_production_trajectory`).
     """
     preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
     trajs = [_vasp_trajectory(t) for t in production_tasks]
@@ -210,26 +243,24 @@ def collect_vasp_run(
     good = [t for t in trajs if t is not None]
     formula = good[0][0].composition.reduced_formula if good else (supercell or {}).get("formula", "unknown")
     n_sites = len(good[0][0]) if good else int((supercell or {}).get("n_sites", 0))
-    traj = None
+    uuids = list(production_uuids or [])
+    refs, n_frames = [], 0
     if good and not failure:
-        frames, energies = [], []
-        for t in good:
-            props = t.frame_properties or [{} for _ in range(len(t))]
-            frames.extend(t[k] for k in range(len(t)))
-            # DFT potential energy of the frame (VASP 5 MD ionic steps put something else in "energy")
-            energies.extend(p.get("e_wo_entrp", p.get("energy")) for p in props)
-        step = preset.save_interval_steps
-        kept = frames[::step]
-        props = [{"energy": e, "temperature": None} for e in energies[::step]]
-        traj = Trajectory.from_structures(kept, frame_properties=props, constant_lattice=True)
-        traj.time_step = preset.time_step_fs * step
+        if len(uuids) != len(trajs):
+            raise ValueError("collect_vasp_run needs the production jobs' uuids (production_uuids) to point at")
+        start = 0
+        for i, (uuid, t) in enumerate(zip(uuids, trajs)):
+            refs.append(TrajectoryRef(uuid=uuid, job_uuid=uuid, path="vasp_objects.trajectory", index=i,
+                                      n_frames=len(t), start_step=start, end_step=start + len(t)))
+            start += len(t)
+        n_frames = len(range(0, start, preset.save_interval_steps))
     return MDRunDoc(
         **_run_fields("vasp", preset, temperature, material_id, formula, n_sites, failure),
         functional=vasp_functional(production_tasks),
         production_steps_done=sum(len(t) for t in good),
         n_segments=len(production_tasks),
-        trajectory=traj,
-        n_frames=len(traj) if traj is not None else 0,
+        production_segments=refs,
+        n_frames=n_frames,
         frame_interval_fs=preset.time_step_fs * preset.save_interval_steps,
         supercell=dict(supercell or {}),
         segment_uuids=list(segment_uuids or []),
@@ -248,6 +279,8 @@ def li_trajectory(run: MDRunDoc):
     from superionic.md.trajectory import from_fractional
 
     traj = run.trajectory
+    if traj is None:
+        raise ValueError(f"{run.run_id}: production trajectory not loaded (superionic.md.segment_store.with_trajectory)")
     temps = [p.get("temperature") for p in (traj.frame_properties or [])]
     measured = np.array(temps, dtype=float) if temps and None not in temps else None
     return from_fractional(
@@ -262,16 +295,43 @@ def li_trajectory(run: MDRunDoc):
     )
 
 
+def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | None):
+    """The flow's ``analyze_md_run`` job for a run, given its JobStore (``expose_store``) so
+    that it can load the production segments' trajectories."""
+    from jobflow import JobConfig
+
+    analysis = analyze_md_run(run_output, settings=settings, trajectory_ref=trajectory_ref)
+    analysis.config = JobConfig(expose_store=True)
+    return analysis
+
+
+def _current_store():
+    from jobflow import CURRENT_JOB
+
+    return getattr(CURRENT_JOB, "store", None)
+
+
 @job
-def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None):
-    """``MDRunDoc`` -> ``DiffusionDoc`` (usable=False with the MD's reason if the run failed)."""
+def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None,
+                   store=None):
+    """``MDRunDoc`` -> ``DiffusionDoc`` (usable=False with the MD's reason if the run failed).
+
+    The production trajectory is loaded from ``store`` (default: the job's own JobStore,
+    see :func:`analysis_job`) unless the document carries it."""
     from superionic.md.analysis_jobs import analyze_diffusion
+    from superionic.md.segment_store import TrajectoryNotFound, with_trajectory
     from superionic.schemas.md import DiffusionDoc
 
     run = run if isinstance(run, MDRunDoc) else MDRunDoc.model_validate(MontyDecoder().process_decoded(run))
     material_id = run.material_id or run.formula
+    missing = None
+    if run.status == "completed":
+        try:
+            run = with_trajectory(run, store if store is not None else _current_store())
+        except TrajectoryNotFound as exc:
+            missing = str(exc)
     if run.status != "completed" or run.trajectory is None:
-        reason = f"md_failed: {run.failure_reason or 'no production trajectory'}"
+        reason = f"md_failed: {run.failure_reason or missing or 'no production trajectory'}"
         return with_start_state(DiffusionDoc(
             material_id=material_id,
             formula=run.formula,

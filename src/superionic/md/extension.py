@@ -123,7 +123,7 @@ def extend_or_finish(
 def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], context: dict,
                 policy: ExtensionPolicy, round_index: int) -> Flow:
     from superionic.md.analysis_jobs import fit_conductivity
-    from superionic.md.collect import analyze_md_run, collect_forcefield_run
+    from superionic.md.collect import analysis_job, collect_forcefield_run
     from superionic.md.presets import MDPreset
 
     base = MDPreset(**context["preset"])
@@ -139,8 +139,8 @@ def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], c
         done = int(run["production_steps_done"])
         total = done + policy.extend_steps
         preset = base.model_copy(update={"production_steps": total})
-        n_full, rest = divmod(policy.extend_steps, base.segment_steps)
-        lengths = [base.segment_steps] * n_full + ([rest] if rest else [])
+        n_full, rest = divmod(policy.extend_steps, base.effective_segment_steps)
+        lengths = [base.effective_segment_steps] * n_full + ([rest] if rest else [])
         index = len(run["segment_uuids"]) - len(base.segment_lengths("equilibration"))
         previous: Any = OutputReference(run["segment_uuids"][-1])
         segments, start = [], done
@@ -160,8 +160,8 @@ def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], c
         )
         collect.name = f"md run {t:.0f}K (extended to {total} steps)"
         collect.config.on_missing_references = OnMissing.NONE
-        analysis = analyze_md_run(collect.output, settings=context.get("diffusion_settings"),
-                                  trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory")
+        analysis = analysis_job(collect.output, settings=context.get("diffusion_settings"),
+                                trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory")
         analysis.name = f"diffusion {t:.0f}K (extended)"
         jobs += [*segments, collect, analysis]
         new_runs.append(run_info(collect.output, t))

@@ -9,7 +9,8 @@ Resume: every segment has a ``segment_key``, a hash of everything that determine
 input cell, the protocol, the temperature, stage, index and the previous segment's key).
 Before integrating, the job looks in its JobStore for a *completed* segment with that key;
 if there is one (an earlier, interrupted run of the same flow), its result is taken over
-and no step is recomputed. So rerunning an interrupted ``run_locally`` flow continues after
+and no step is recomputed. The taken-over output stores no trajectory, only
+``reused_from`` (the job whose output holds it), which the readers follow. So rerunning an interrupted ``run_locally`` flow continues after
 the last finished segment. (Under FireWorks / jobflow-remote, finished jobs are simply not
 rerun; the key check then finds nothing and costs one query.)
 
@@ -48,7 +49,7 @@ from superionic.md.dynamics import (
     GuardedNoseHooverChainNVT,
     check_atoms,
 )
-from superionic.md.presets import MDPreset
+from superionic.md.presets import MAX_DOCUMENT_BYTES, MDPreset, segment_bytes
 from superionic.schemas.md_runs import MDSegmentDoc
 
 logger = logging.getLogger(__name__)
@@ -291,7 +292,18 @@ class ForceFieldSegmentMaker(Maker):
             progress.begin_segment(label, n_steps)
             progress.end_segment("reused", steps=n_steps)
             logger.info("%s: reusing finished segment of job %s", label, found["uuid"])
-            return doc.model_copy(update={"reused_from": doc.reused_from or found["uuid"], "steps_run": 0})
+            # a pointer to the job that stored the trajectory, never a second copy of it
+            return doc.model_copy(update={"reused_from": doc.reused_from or found["uuid"], "steps_run": 0,
+                                          "trajectory": None})
+
+        n_frames = n_steps // preset.save_interval_steps + 1
+        size = segment_bytes(n_frames, base["n_sites"])
+        if size > MAX_DOCUMENT_BYTES:
+            reason = (f"the segment's trajectory ({n_frames} frames x {base['n_sites']} atoms, ~{size / 1e6:.0f} MB) "
+                      f"would pass MongoDB's 16 MB document limit; use shorter segments (segment_steps)")
+            progress.begin_segment(label, n_steps)
+            progress.end_segment("failed", message=reason)
+            return MDSegmentDoc(**base, segment_key=key, status="failed", failure_reason=reason)
 
         progress.begin_segment(label, n_steps)
         try:

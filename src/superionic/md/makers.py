@@ -17,8 +17,11 @@ Engines behind the same maker:
 
 Every temperature is independent: a blown-up run is a failed ``MDRunDoc`` and an unusable
 ``DiffusionDoc`` with the reason; the fit uses the temperatures that are left and says
-"insufficient data" with fewer than two. Trajectories are routed to the JobStore's ``data``
-store. The preset name (e.g. ``"quick"``) is carried into every document.
+"insufficient data" with fewer than two. Each trajectory is stored once, in the JobStore's
+``data`` store, by the job that computed it (a segment, or atomate2's VASP task); the
+per-temperature ``MDRunDoc`` points at them and the analysis job loads and joins them
+(:mod:`superionic.md.segment_store`). The preset name (e.g. ``"quick"``) is carried into
+every document.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any, Literal
 from jobflow import Flow, Maker, OnMissing, job
 from pymatgen.core import Structure
 
-from superionic.md.collect import analyze_md_run, collect_forcefield_run, collect_vasp_run
+from superionic.md.collect import analysis_job, collect_forcefield_run, collect_vasp_run
 from superionic.md.extension import ExtensionPolicy, extend_or_finish, run_info
 from superionic.md.forcefield import ForceFieldSegmentMaker
 from superionic.md.relax import relax_for_md
@@ -124,7 +127,7 @@ class ConductivityMDMaker(Maker):
             runs.append(collect.output)
             infos.append(run_info(collect.output, temperature))
             if self.analyze:
-                analysis = analyze_md_run(
+                analysis = analysis_job(
                     collect.output,
                     settings=self.diffusion_settings,
                     trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory",
@@ -209,6 +212,7 @@ class ConductivityMDMaker(Maker):
             supercell=cell.output["summary"],
             material_id=material_id,
             segment_uuids=[j.uuid for j in md_jobs],
+            production_uuids=[j.uuid for j in production],
         )
         collect.name = f"md run {temperature:.0f}K"
         return [chain], collect

@@ -6,6 +6,16 @@ frame is kept. Production is cut into *segments* of ``segment_steps``: each segm
 job that stores its trajectory chunk and final state, so an interrupted run resumes from the
 last finished segment (see ``superionic.md.makers``).
 
+Document size: a segment's trajectory is one document of the JobStore's ``data`` store, and
+MongoDB refuses documents over 16 MiB. Its BSON size is about ``BYTES_PER_ATOM_FRAME`` (44 B,
+measured: ``bson.encode`` of a jsanitized pymatgen ``Trajectory``, three float64 per atom
+and frame with their array keys) per atom and frame: the seed's segments (1,000 steps, a
+frame every 10: 101 frames) of a 200-atom cell are 0.87 MB. Segments are capped at
+``MAX_SEGMENT_FRAMES`` frames (a longer ``segment_steps`` is split,
+:attr:`MDPreset.effective_segment_steps`), 8.8 MB for a 1,000-atom cell; a segment job whose
+trajectory would still pass ``MAX_DOCUMENT_BYTES`` (a cell of ~1,900 atoms or more) fails
+before integrating, with the reason (:func:`segment_bytes`).
+
 ``quick`` is sized from measurements on this project's 2-core machine (shared, load 1-4;
 ``benchmarks/forcefield_md_speed.py --compare``): CHGNet (superionic's lean calculator, 1
 thread) costs about 0.9-1.4 ms per atom-step on the seed's 64-144-atom sulfide cells (dense
@@ -21,6 +31,20 @@ import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+"""MongoDB's document size limit (BSON)."""
+BYTES_PER_ATOM_FRAME = 44
+"""BSON bytes per atom and frame of a stored trajectory (measured, see the module docstring)."""
+MAX_SEGMENT_FRAMES = 201
+"""Most frames one segment stores (its first frame is the previous segment's last)."""
+
+
+def segment_bytes(n_frames: int, n_sites: int) -> int:
+    """Estimated BSON size of a segment trajectory of ``n_frames`` frames of ``n_sites`` atoms
+    (plus 16 kB for species, lattice and frame properties' keys)."""
+    return n_frames * n_sites * BYTES_PER_ATOM_FRAME + n_frames * 64 + 16_384
 
 
 class MDPreset(BaseModel):
@@ -111,11 +135,17 @@ class MDPreset(BaseModel):
         return self
 
     # ------------------------------------------------------------------------------------
+    @property
+    def effective_segment_steps(self) -> int:
+        """``segment_steps``, capped so that a segment stores at most ``MAX_SEGMENT_FRAMES``
+        frames (see the module docstring)."""
+        return min(self.segment_steps, (MAX_SEGMENT_FRAMES - 1) * self.save_interval_steps)
+
     def segment_lengths(self, stage: Literal["equilibration", "production"]) -> list[int]:
         """Steps of each segment of a stage (the last one may be shorter)."""
         total = self.equilibration_steps if stage == "equilibration" else self.production_steps
-        n_full, rest = divmod(total, self.segment_steps)
-        return [self.segment_steps] * n_full + ([rest] if rest else [])
+        n_full, rest = divmod(total, self.effective_segment_steps)
+        return [self.effective_segment_steps] * n_full + ([rest] if rest else [])
 
     @property
     def steps_per_temperature(self) -> int:

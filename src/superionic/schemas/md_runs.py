@@ -1,8 +1,11 @@
 """Outputs of the MD jobs (JobStore documents): one per segment, one per temperature.
 
-These are the "MD task docs" layer of the data flow: they live in the jobflow JobStore, their
-``trajectory`` fields are routed to the JobStore's ``data`` store (never inline), and the
-diffusion analysis reads them. A run that blew up is a document with ``status="failed"`` and a
+These are the "MD task docs" layer of the data flow: they live in the jobflow JobStore. Each
+trajectory is stored once: a segment's ``trajectory`` field is routed to the JobStore's
+``data`` store (never inline); a segment that a rerun takes over stores no trajectory, only
+``reused_from`` (the job whose output holds it); a temperature's ``MDRunDoc`` stores no
+trajectory either, only :class:`TrajectoryRef` pointers to its production segments, which the
+readers load and join (:mod:`superionic.md.segment_store`). A run that blew up is a document with ``status="failed"`` and a
 ``failure_reason``, never an exception that stops the other temperatures.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
@@ -43,6 +46,26 @@ class MDProtocolFields(SuperionicDoc):
     failure_reason: str | None = Field(None, description="Why the run failed or was skipped.")
 
 
+class TrajectoryRef(BaseModel):
+    """Where one production segment's trajectory is stored: the output of job ``uuid`` in
+    the same JobStore (at ``path`` in it, loaded from the ``data`` store)."""
+
+    uuid: str = Field(
+        description="Job whose stored output holds the trajectory: the segment's own job, or "
+        "for a segment a rerun took over, the earlier job it reuses (its ``reused_from``)."
+    )
+    job_uuid: str | None = Field(None, description="The segment job of this flow (== uuid unless reused).")
+    path: str = Field(
+        "trajectory",
+        description="Path of the trajectory in that job's output: 'trajectory' (superionic "
+        "segments) or 'vasp_objects.trajectory' (atomate2 VASP task documents).",
+    )
+    index: int = Field(description="Index of the segment within production (0-based).")
+    n_frames: int = Field(0, description="Frames of the segment (VASP: ionic steps).")
+    start_step: int = Field(0, description="Production step at which the segment starts.")
+    end_step: int = Field(0, description="Production step at which the segment ends.")
+
+
 class MDSegmentDoc(MDProtocolFields):
     """One checkpointed stretch of MD at one temperature (one job)."""
 
@@ -68,7 +91,8 @@ class MDSegmentDoc(MDProtocolFields):
     trajectory: Trajectory | None = Field(
         None,
         description="Frames start_step..end_step every save_interval_steps (fractional, "
-        "unwrapped; frame properties energy and temperature). Stored in the data store.",
+        "unwrapped; frame properties energy and temperature). Stored in the data store; None "
+        "when the segment was taken over from an earlier job (see reused_from).",
     )
     n_frames: int = Field(0, description="Frames in the trajectory.")
     mean_temperature: float | None = Field(None, description="Mean instantaneous temperature (K).")
@@ -77,13 +101,21 @@ class MDSegmentDoc(MDProtocolFields):
     seconds_per_step: float | None = Field(None, description="Wall time per MD step (s).")
     n_threads: int | None = Field(None, description="torch CPU threads used.")
     reused_from: str | None = Field(
-        None, description="uuid of the earlier job whose finished result this segment reuses."
+        None, description="uuid of the earlier job whose finished result this segment reuses; "
+        "the trajectory is stored there only (this output holds none)."
     )
     software: dict[str, str] = Field(default_factory=dict, description="Versions of the MD software.")
 
 
 class MDRunDoc(MDProtocolFields):
-    """The MD of one material at one temperature: production trajectory and bookkeeping."""
+    """The MD of one material at one temperature: pointers to the production trajectory and
+    bookkeeping.
+
+    The production trajectory is not stored here: ``production_segments`` says where each
+    segment's trajectory is stored, and :func:`superionic.md.segment_store.run_trajectory`
+    loads and joins them. Documents written before that change carry the joined trajectory
+    inline in ``trajectory``; the readers use it when it is there.
+    """
 
     run_id: str = Field(description="Stable key: '<material_id or formula>:<engine>:<preset>:<T>K'.")
     equilibration_steps: int = Field(description="Equilibration steps (not analysed).")
@@ -92,10 +124,16 @@ class MDRunDoc(MDProtocolFields):
     n_segments: int = Field(description="Segments (jobs) of equilibration and production.")
     n_segments_reused: int = Field(0, description="Segments taken over from an earlier, interrupted run.")
     steps_run: int = Field(0, description="MD steps integrated by this flow (excludes reused segments).")
+    production_segments: list[TrajectoryRef] = Field(
+        default_factory=list,
+        description="Where the production segments' trajectories are stored, in order (the "
+        "production trajectory is these joined; see the class docstring).",
+    )
     trajectory: Trajectory | None = Field(
         None,
-        description="Production trajectory (all segments joined, fractional unwrapped coordinates, "
-        "time_step = time between frames in fs). Stored in the data store.",
+        description="Only in documents of earlier versions (and in memory, once a reader has "
+        "loaded the segments): the production trajectory, all segments joined (fractional "
+        "unwrapped coordinates, time_step = time between frames in fs).",
     )
     n_frames: int = Field(0, description="Frames in the production trajectory.")
     frame_interval_fs: float = Field(description="Time between stored frames (fs).")

@@ -1,0 +1,121 @@
+"""Reading an MD run's production trajectory from the JobStore, where each segment stores it once.
+
+An :class:`~superionic.schemas.md_runs.MDRunDoc` holds no trajectory, only
+:class:`~superionic.schemas.md_runs.TrajectoryRef` pointers (job uuid + path in its output)
+to its production segments. :func:`run_trajectory` loads them (jobflow's
+``JobStore.query_one(..., load=True)``, only the trajectory field) and joins them:
+
+* force-field segments (``path="trajectory"``): chunks that share their boundary frame,
+  joined by :func:`superionic.md.collect.join_segment_trajectories`; a segment output that
+  holds no trajectory but a ``reused_from`` (taken over by a rerun) is followed to the job
+  that stored it;
+* atomate2 VASP task documents (``path="vasp_objects.trajectory"``): every ionic step,
+  concatenated and thinned to one frame every ``save_interval_steps``
+  (:func:`vasp_production_trajectory`).
+
+A document of an earlier version that still carries its joined ``trajectory`` inline is
+returned as it is. Nothing here writes to a store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monty.json import MontyDecoder
+from pymatgen.core.trajectory import Trajectory
+
+from superionic.schemas.md_runs import MDRunDoc, TrajectoryRef
+
+MAX_POINTER_HOPS = 10
+
+
+class TrajectoryNotFound(LookupError):
+    """A segment's trajectory is not in the JobStore (job or data blob missing)."""
+
+
+def _get_path(doc: Any, path: str) -> Any:
+    for part in path.split("."):
+        if doc is None:
+            return None
+        doc = doc.get(part) if isinstance(doc, dict) else getattr(doc, part, None)
+    return doc
+
+
+def _as_trajectory(value: Any) -> Trajectory | None:
+    if value is None or isinstance(value, Trajectory):
+        return value
+    value = MontyDecoder().process_decoded(value)
+    return value if isinstance(value, Trajectory) else Trajectory.from_dict(value)
+
+
+def load_segment_trajectory(store, ref: TrajectoryRef) -> Trajectory:
+    """The trajectory one ref points at (following ``reused_from`` pointers), loaded from the
+    JobStore ``store``; :class:`TrajectoryNotFound` when it is not there."""
+    uuid = ref.uuid
+    for _ in range(MAX_POINTER_HOPS):
+        if ref.path == "vasp_objects.trajectory":
+            found = store.query_one({"uuid": uuid}, properties=["uuid", "output.vasp_objects"],
+                                    sort={"index": -1}, load=True)
+            if found is None:
+                break
+            from superionic.md.collect import _vasp_trajectory
+
+            traj = _vasp_trajectory({"vasp_objects": (found.get("output") or {}).get("vasp_objects")})
+            if traj is None:
+                break
+            return traj
+        found = store.query_one({"uuid": uuid}, properties=["uuid", f"output.{ref.path}", "output.reused_from"],
+                                sort={"index": -1}, load=True)
+        if found is None:
+            break
+        traj = _as_trajectory(_get_path(found.get("output"), ref.path))
+        if traj is not None:
+            return traj
+        pointer = (found.get("output") or {}).get("reused_from")
+        if not pointer or pointer == uuid:
+            break
+        uuid = pointer
+    raise TrajectoryNotFound(f"no trajectory stored for segment {ref.index} (job {ref.uuid}, {ref.path})")
+
+
+def vasp_production_trajectory(trajectories: list[Trajectory], save_interval_steps: int,
+                               time_step_fs: float) -> Trajectory:
+    """atomate2 VASP MD trajectories (every ionic step, consecutive segments) -> one
+    trajectory keeping every ``save_interval_steps``-th step, with the DFT potential energy
+    per frame (VASP 5 MD ionic steps put something else in "energy")."""
+    frames, energies = [], []
+    for t in trajectories:
+        props = t.frame_properties or [{} for _ in range(len(t))]
+        frames.extend(t[k] for k in range(len(t)))
+        energies.extend(p.get("e_wo_entrp", p.get("energy")) for p in props)
+    step = save_interval_steps
+    props = [{"energy": e, "temperature": None} for e in energies[::step]]
+    traj = Trajectory.from_structures(frames[::step], frame_properties=props, constant_lattice=True)
+    traj.time_step = time_step_fs * step
+    return traj
+
+
+def run_trajectory(run: MDRunDoc, store=None) -> Trajectory | None:
+    """The production trajectory of ``run``: inline (documents of earlier versions), else its
+    segments loaded from the JobStore ``store`` and joined; None when it has neither."""
+    if run.trajectory is not None:
+        return run.trajectory
+    refs = sorted(run.production_segments, key=lambda r: r.index)
+    if not refs:
+        return None
+    if store is None:
+        raise TrajectoryNotFound(f"{run.run_id}: its trajectory is in the JobStore, and no store was given")
+    trajs = [load_segment_trajectory(store, ref) for ref in refs]
+    if refs[0].path == "vasp_objects.trajectory":
+        return vasp_production_trajectory(trajs, run.save_interval_steps, run.time_step_fs)
+    from superionic.md.collect import join_segment_trajectories
+
+    return join_segment_trajectories(trajs, run.frame_interval_fs)
+
+
+def with_trajectory(run: MDRunDoc, store=None) -> MDRunDoc:
+    """A copy of ``run`` (in memory, never to be stored) with its production trajectory
+    loaded (:func:`run_trajectory`)."""
+    if run.trajectory is not None:
+        return run
+    return run.model_copy(update={"trajectory": run_trajectory(run, store)})

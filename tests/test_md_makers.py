@@ -238,6 +238,24 @@ def test_vasp_md_chain_replayed(mock_vasp, reference_data, tmp_path, monkeypatch
         task = store.docs_store.query_one({"uuid": ref["uuid"]})
         assert task["name"].startswith("vasp md 300K production")
         assert task["output"]["vasp_objects"]["trajectory"]["store"] == "data"
+    # the DiffusionBuilder: superionic's run is the document; atomate2's MultiMDOutput of the
+    # same MD (inside the flow) is not analysed twice
+    from superionic.builders.diffusion import DiffusionBuilder
+
+    def build() -> dict:
+        target = MemoryStore("diffusion")
+        DiffusionBuilder(store.docs_store, store.additional_stores["data"], target).run()
+        return {d["doc_id"]: d for d in target.query()}
+
+    assert list(build()) == ["si-replay:vasp:PBEsol:replay:300K"]
+    # without superionic's documents, atomate2's own MultiMDOutput is read: TEBEG and the
+    # functional from its VASP task documents, every ionic step of its 3 runs (9 frames)
+    assert store.docs_store.count({"output.@class": "MultiMDOutput"}) == 1
+    store.docs_store.remove_docs({"output.@class": {"$in": ["MDRunDoc", "DiffusionDoc"]}})
+    atomate2_docs = build()
+    assert list(atomate2_docs) == ["si-replay:vasp:PBEsol:atomate2:300K"]
+    doc = atomate2_docs["si-replay:vasp:PBEsol:atomate2:300K"]
+    assert doc["n_frames"] == 9 and not doc["usable"] and "no_li" in doc["reason"]
 
 
 def test_vasp_md_energies_replayed(mock_vasp, reference_data, tmp_path, monkeypatch):

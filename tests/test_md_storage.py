@@ -22,7 +22,7 @@ from superionic.md.forcefield import ForceFieldSegmentMaker
 from superionic.md.makers import ConductivityMDMaker
 from superionic.md.presets import MAX_DOCUMENT_BYTES, MAX_SEGMENT_FRAMES, SEED, segment_bytes
 from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc, TrajectoryRef
-from test_md_makers import li2o, memory_job_store, outputs_by_name, tiny_preset
+from test_md_makers import li2o, memory_job_store, no_network, outputs_by_name, tiny_preset  # noqa: F401 (fixture)
 
 
 def trajectory_blobs(store) -> list[dict]:
@@ -249,3 +249,24 @@ def test_diffusion_builder_reads_atomate2_forcefield_md():
     assert builder.total == 1
     builder.run()
     assert builder.total == 0
+
+
+@pytest.mark.slow
+def test_atomate2_forcefield_md_maker_output_feeds_the_builder(no_network, tmp_path, monkeypatch):
+    """atomate2's own ForceFieldMDMaker (CHGNet, 20 steps, a frame every 5) run without
+    superionic: the builder finds its document, keys it from the job metadata and analyses
+    its 5 frames (too short to be usable: machinery only)."""
+    from atomate2.forcefields.md import ForceFieldMDMaker
+
+    monkeypatch.chdir(tmp_path)  # atomate2 writes its files in the working directory
+    md = ForceFieldMDMaker(force_field_name="CHGNet", temperature=1000.0, n_steps=20, traj_interval=5,
+                           time_step=2.0, mb_velocity_seed=1).make(li2o(primitive=False))
+    md.update_metadata({"temperature": 1000, "material_id": "li2o-a2"})
+    store = memory_job_store()
+    run_locally(Flow([md]), store=store, ensure_success=True, log=False)
+    assert len(trajectory_blobs(store)) == 1
+    built = build_diffusion(store, {"temperature_tolerance": 10.0})
+    assert list(built) == ["li2o-a2:forcefield:CHGNet:atomate2:1000K"]
+    doc = built["li2o-a2:forcefield:CHGNet:atomate2:1000K"]
+    assert doc["n_frames"] == 5 and doc["trajectory_ref"] == f"jobstore:{md.uuid}:output.objects.trajectory"
+    assert doc["temperature"] == 1000.0 and doc["potential"] == "CHGNet" and doc["formula"] == "Li2O"

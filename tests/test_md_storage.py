@@ -146,8 +146,8 @@ def _stored_documents(doc, uuid="u" * 36) -> tuple[int, int]:
 def test_no_stored_md_document_reaches_16_mb():
     """Seed protocol, 200-atom cell: segments of 1,000 steps, a frame every 10 -> 101 frames,
     0.87 MB per trajectory blob (arithmetic: 101 x 200 x 44 B); the largest segment any
-    preset allows (MAX_SEGMENT_FRAMES) is under 16 MB up to 1,000 atoms, and the per-temperature
-    run document holds pointers only."""
+    preset allows (MAX_SEGMENT_FRAMES) is under 16 MB up to 900 atoms (larger ones fail with
+    the reason, next test), and the per-temperature run document holds pointers only."""
     rng = np.random.default_rng(0)
     assert SEED.production_steps == 10_000 and SEED.segment_steps == 1000 and SEED.save_interval_steps == 10
     seed_frames = SEED.effective_segment_steps // SEED.save_interval_steps + 1
@@ -159,8 +159,9 @@ def test_no_stored_md_document_reaches_16_mb():
     # the largest segment a preset can ask for is capped at MAX_SEGMENT_FRAMES frames
     huge = SEED.with_overrides(segment_steps=100_000, save_interval_steps=1, production_steps=100_000)
     assert max(huge.segment_lengths("production")) == MAX_SEGMENT_FRAMES - 1
-    _, blob_bytes = _stored_documents(_segment(MAX_SEGMENT_FRAMES, 1000, rng))
-    assert blob_bytes < MAX_DOCUMENT_BYTES and blob_bytes <= segment_bytes(MAX_SEGMENT_FRAMES, 1000)
+    _, blob_bytes = _stored_documents(_segment(MAX_SEGMENT_FRAMES, 900, rng))
+    assert blob_bytes < MAX_DOCUMENT_BYTES and blob_bytes <= segment_bytes(MAX_SEGMENT_FRAMES, 900)
+    assert segment_bytes(MAX_SEGMENT_FRAMES, 1000) > MAX_DOCUMENT_BYTES  # refused at run time
 
     # the run document of the seed protocol: ten pointers, no trajectory
     refs = [TrajectoryRef(uuid=f"{i:036d}", job_uuid=f"{i:036d}", index=i, n_frames=101, start_step=1000 * i,

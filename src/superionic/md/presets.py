@@ -12,9 +12,10 @@ measured: ``bson.encode`` of a jsanitized pymatgen ``Trajectory``, three float64
 and frame with their array keys) per atom and frame: the seed's segments (1,000 steps, a
 frame every 10: 101 frames) of a 200-atom cell are 0.87 MB. Segments are capped at
 ``MAX_SEGMENT_FRAMES`` frames (a longer ``segment_steps`` is split,
-:attr:`MDPreset.effective_segment_steps`), 8.8 MB for a 1,000-atom cell; a segment job whose
-trajectory would still pass ``MAX_DOCUMENT_BYTES`` (a cell of ~1,900 atoms or more) fails
-before integrating, with the reason (:func:`segment_bytes`).
+:attr:`MDPreset.effective_segment_steps`), 15.6 MB for a 900-atom cell; a segment job whose
+trajectory would still pass ``MAX_DOCUMENT_BYTES`` (at the cap, a cell of ~940 atoms or
+more; at the seed's 101 frames, ~3,700 atoms) fails before integrating, with the reason
+(:func:`segment_bytes`).
 
 ``quick`` is sized from measurements on this project's 2-core machine (shared, load 1-4;
 ``benchmarks/forcefield_md_speed.py --compare``): CHGNet (superionic's lean calculator, 1
@@ -37,7 +38,7 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 """MongoDB's document size limit (BSON)."""
 BYTES_PER_ATOM_FRAME = 44
 """BSON bytes per atom and frame of a stored trajectory (measured, see the module docstring)."""
-MAX_SEGMENT_FRAMES = 201
+MAX_SEGMENT_FRAMES = 401
 """Most frames one segment stores (its first frame is the previous segment's last)."""
 
 

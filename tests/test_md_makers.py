@@ -241,10 +241,12 @@ def test_vasp_md_chain_replayed(mock_vasp, reference_data, tmp_path, monkeypatch
     # the DiffusionBuilder: superionic's run is the document; atomate2's MultiMDOutput of the
     # same MD (inside the flow) is not analysed twice
     from superionic.builders.diffusion import DiffusionBuilder
+    from superionic.builders.registry import run_builder
 
     def build() -> dict:
         target = MemoryStore("diffusion")
-        DiffusionBuilder(store.docs_store, store.additional_stores["data"], target).run()
+        assert not run_builder(DiffusionBuilder(store.docs_store, store.additional_stores["data"], target)).failures
+        target.connect()
         return {d["doc_id"]: d for d in target.query()}
 
     assert list(build()) == ["si-replay:vasp:PBEsol:replay:300K"]

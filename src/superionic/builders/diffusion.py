@@ -128,7 +128,6 @@ class DiffusionBuilder(SuperionicBuilder):
     def get_items(self) -> Iterator[dict]:
         self.reset_counts()
         outputs = list(job_outputs(self.jobs))
-        self._atomate2 = {o.uuid: o for o in outputs if o.kind in ATOMATE2_CLASSES}
         version = self.analysis_version()
         chosen = choose_sources(outputs, version)
         stored = list(self.diffusion.query(properties=TARGET_FIELDS))

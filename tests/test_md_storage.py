@@ -74,6 +74,23 @@ def test_flow_stores_each_trajectory_once_and_a_rerun_adds_none():
         assert (run.mean_temperature, run.std_temperature) == pytest.approx(_temperature_stats(joined), rel=1e-9)
         assert first[f"diffusion {temperature}K"].n_frames == run.n_frames
 
+    # as on jobflow-remote: the manager resolves the analysis job's references; the job itself,
+    # given an empty store (a worker's), still finds every production trajectory
+    from jobflow.core.reference import find_and_resolve_references
+
+    from superionic.md.collect import analyze_md_run
+
+    for temperature in (800, 1200):
+        analysis = next(j for j in flow.jobs if j.name == f"diffusion {temperature}K")
+        given = find_and_resolve_references(analysis.function_kwargs["given"], store)
+        assert len(given) == 2 and all(isinstance(t, Trajectory) for t in given.values())
+        worker_store = memory_job_store()
+        worker_store.connect()
+        doc = analyze_md_run.original(first[f"md run {temperature}K"], settings=settings, given=given,
+                                      store=worker_store)
+        flow_doc = first[f"diffusion {temperature}K"]
+        assert (doc.usable, doc.n_frames, doc.diffusivity) == (flow_doc.usable, flow_doc.n_frames, flow_doc.diffusivity)
+
     # rerun: a fresh flow (new uuids) on the same store takes every segment over
     again = make_flow()
     second = outputs_by_name(again, run_locally(again, store=store, ensure_success=True, log=False))

@@ -295,13 +295,21 @@ def li_trajectory(run: MDRunDoc):
     )
 
 
-def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | None):
-    """The flow's ``analyze_md_run`` job for a run, given its JobStore (``expose_store``) so
-    that it can load the production segments' trajectories."""
-    from jobflow import JobConfig
+def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | None,
+                 production_uuids: list[str] = (), vasp: bool = False):
+    """The flow's ``analyze_md_run`` job for a run. The production segments' trajectories
+    (jobs ``production_uuids``; VASP: their ``vasp_objects``) come in as jobflow references, so
+    the workflow manager resolves them (jobflow-remote's runner does so for workers that cannot
+    reach the database); the job is also given its JobStore (``expose_store``) for what a
+    reference cannot give: a segment a rerun took over points at an earlier job
+    (``reused_from``)."""
+    from jobflow import JobConfig, OnMissing, OutputReference
 
-    analysis = analyze_md_run(run_output, settings=settings, trajectory_ref=trajectory_ref)
-    analysis.config = JobConfig(expose_store=True)
+    attribute = "vasp_objects" if vasp else "trajectory"
+    given = {u: getattr(OutputReference(u), attribute) for u in production_uuids}
+    analysis = analyze_md_run(run_output, settings=settings, trajectory_ref=trajectory_ref, given=given or None)
+    # a segment job that crashed gives None here; its run document says why
+    analysis.config = JobConfig(expose_store=True, on_missing_references=OnMissing.NONE)
     return analysis
 
 
@@ -313,11 +321,12 @@ def _current_store():
 
 @job
 def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None,
-                   store=None):
+                   store=None, given: dict[str, Any] | None = None):
     """``MDRunDoc`` -> ``DiffusionDoc`` (usable=False with the MD's reason if the run failed).
 
-    The production trajectory is loaded from ``store`` (default: the job's own JobStore,
-    see :func:`analysis_job`) unless the document carries it."""
+    The production trajectory: inline in documents of earlier versions, else per segment from
+    ``given`` (job uuid -> trajectory, resolved by the workflow manager) or loaded from
+    ``store`` (default: the job's own JobStore, see :func:`analysis_job`)."""
     from superionic.md.analysis_jobs import analyze_diffusion
     from superionic.md.segment_store import TrajectoryNotFound, with_trajectory
     from superionic.schemas.md import DiffusionDoc
@@ -327,7 +336,7 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
     missing = None
     if run.status == "completed":
         try:
-            run = with_trajectory(run, store if store is not None else _current_store())
+            run = with_trajectory(run, store if store is not None else _current_store(), given)
         except TrajectoryNotFound as exc:
             missing = str(exc)
     if run.status != "completed" or run.trajectory is None:

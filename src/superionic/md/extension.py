@@ -141,7 +141,8 @@ def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], c
         preset = base.model_copy(update={"production_steps": total})
         n_full, rest = divmod(policy.extend_steps, base.effective_segment_steps)
         lengths = [base.effective_segment_steps] * n_full + ([rest] if rest else [])
-        index = len(run["segment_uuids"]) - len(base.segment_lengths("equilibration"))
+        n_eq = len(base.segment_lengths("equilibration"))
+        index = len(run["segment_uuids"]) - n_eq
         previous: Any = OutputReference(run["segment_uuids"][-1])
         segments, start = [], done
         for k, n_steps in enumerate(lengths, start=index):
@@ -161,7 +162,8 @@ def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], c
         collect.name = f"md run {t:.0f}K (extended to {total} steps)"
         collect.config.on_missing_references = OnMissing.NONE
         analysis = analysis_job(collect.output, settings=context.get("diffusion_settings"),
-                                trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory")
+                                trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory",
+                                production_uuids=uuids[n_eq:])
         analysis.name = f"diffusion {t:.0f}K (extended)"
         jobs += [*segments, collect, analysis]
         new_runs.append(run_info(collect.output, t))

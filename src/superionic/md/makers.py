@@ -116,11 +116,13 @@ class ConductivityMDMaker(Maker):
         runs, analyses, infos = [], [], []
         for temperature in preset.temperatures:
             if self.engine == "forcefield":
-                t_jobs, collect = self._forcefield_temperature(
+                t_jobs, collect, production_uuids = self._forcefield_temperature(
                     cell, relaxed, preset, preset_dict, temperature, material_id
                 )
             else:
-                t_jobs, collect = self._vasp_temperature(cell, preset, preset_dict, temperature, material_id)
+                t_jobs, collect, production_uuids = self._vasp_temperature(
+                    cell, preset, preset_dict, temperature, material_id
+                )
             collect.config.on_missing_references = OnMissing.NONE  # a crashed job -> failed run doc
             jobs.extend(t_jobs)
             jobs.append(collect)
@@ -131,6 +133,8 @@ class ConductivityMDMaker(Maker):
                     collect.output,
                     settings=self.diffusion_settings,
                     trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory",
+                    production_uuids=production_uuids,
+                    vasp=self.engine == "vasp",
                 )
                 analysis.name = f"diffusion {temperature:.0f}K"
                 jobs.append(analysis)
@@ -194,7 +198,8 @@ class ConductivityMDMaker(Maker):
             relaxation=relaxed.output["summary"],
         )
         collect.name = f"md run {temperature:.0f}K"
-        return jobs, collect
+        n_eq = len(preset.segment_lengths("equilibration"))
+        return jobs, collect, [j.uuid for j in jobs[n_eq:]]
 
     def _vasp_temperature(self, cell, preset, preset_dict, temperature, material_id):
         from superionic.md.vasp import temperature_multi_md_maker
@@ -215,4 +220,4 @@ class ConductivityMDMaker(Maker):
             production_uuids=[j.uuid for j in production],
         )
         collect.name = f"md run {temperature:.0f}K"
-        return [chain], collect
+        return [chain], collect, [j.uuid for j in production]

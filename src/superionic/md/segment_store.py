@@ -95,17 +95,37 @@ def vasp_production_trajectory(trajectories: list[Trajectory], save_interval_ste
     return traj
 
 
-def run_trajectory(run: MDRunDoc, store=None) -> Trajectory | None:
+def _given(ref: TrajectoryRef, given: dict[str, Any]) -> Trajectory | None:
+    """The segment's trajectory among ``given`` (job uuid -> the job's stored trajectory, or for
+    VASP its ``vasp_objects``, as jobflow resolved it), None when it is not there."""
+    value = given.get(ref.job_uuid or ref.uuid)
+    if value is None:
+        return None
+    if ref.path == "vasp_objects.trajectory":
+        from superionic.md.collect import _vasp_trajectory
+
+        return _vasp_trajectory({"vasp_objects": value})
+    return _as_trajectory(value)
+
+
+def run_trajectory(run: MDRunDoc, store=None, given: dict[str, Any] | None = None) -> Trajectory | None:
     """The production trajectory of ``run``: inline (documents of earlier versions), else its
-    segments loaded from the JobStore ``store`` and joined; None when it has neither."""
+    segments joined, each taken from ``given`` (job uuid -> trajectory, resolved by the workflow
+    manager) or else loaded from the JobStore ``store``; None when it has neither."""
     if run.trajectory is not None:
         return run.trajectory
     refs = sorted(run.production_segments, key=lambda r: r.index)
     if not refs:
         return None
-    if store is None:
-        raise TrajectoryNotFound(f"{run.run_id}: its trajectory is in the JobStore, and no store was given")
-    trajs = [load_segment_trajectory(store, ref) for ref in refs]
+    trajs = []
+    for ref in refs:
+        traj = _given(ref, given or {})
+        if traj is None:
+            if store is None:
+                raise TrajectoryNotFound(f"{run.run_id}: segment {ref.index}'s trajectory is in the JobStore, "
+                                         "and no store was given")
+            traj = load_segment_trajectory(store, ref)
+        trajs.append(traj)
     if refs[0].path == "vasp_objects.trajectory":
         return vasp_production_trajectory(trajs, run.save_interval_steps, run.time_step_fs)
     from superionic.md.collect import join_segment_trajectories
@@ -113,9 +133,9 @@ def run_trajectory(run: MDRunDoc, store=None) -> Trajectory | None:
     return join_segment_trajectories(trajs, run.frame_interval_fs)
 
 
-def with_trajectory(run: MDRunDoc, store=None) -> MDRunDoc:
+def with_trajectory(run: MDRunDoc, store=None, given: dict[str, Any] | None = None) -> MDRunDoc:
     """A copy of ``run`` (in memory, never to be stored) with its production trajectory
     loaded (:func:`run_trajectory`)."""
     if run.trajectory is not None:
         return run
-    return run.model_copy(update={"trajectory": run_trajectory(run, store)})
+    return run.model_copy(update={"trajectory": run_trajectory(run, store, given)})

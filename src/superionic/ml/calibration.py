@@ -87,7 +87,7 @@ class DomainModel:
         return self.neighbours.kneighbors(self._z(X), n_neighbors=self.k)[0].mean(axis=1)
 
     def describe(self) -> str:
-        return (f"mean distance to the {self.k} nearest training compositions (standardised Magpie) "
+        return (f"mean distance to the {self.k} nearest training compositions (standardised descriptors) "
                 f"<= {self.threshold:.2f}, the {self.quantile:.0%} quantile of the training rows' own")
 
 

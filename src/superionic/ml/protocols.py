@@ -77,11 +77,13 @@ class FinalModel:
         return [ALGORITHMS[a].pipeline(seed).set_params(**{f"clf__{k}": v for k, v in self.params.get(a, {}).items()})
                 for a in ENSEMBLE_ALGORITHMS]
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
+        """``groups``: composition clusters of the rows (default: clusters of ``X``)."""
         from superionic.ml.calibration import Calibrator, grouped_out_of_fold
         from superionic.ml.splits import composition_clusters
 
-        prob, _ = grouped_out_of_fold(X, y, composition_clusters(X), self._pipelines, n_repeats=self.n_repeats)
+        groups = composition_clusters(X) if groups is None else groups
+        prob, _ = grouped_out_of_fold(X, y, groups, self._pipelines, n_repeats=self.n_repeats)
         self.calibrator = Calibrator.fit(prob.ravel(), np.tile(np.asarray(y, bool), self.n_repeats))
         self.models = [m.fit(X, y) for m in self._pipelines(self.seed)]
         return self
@@ -99,8 +101,12 @@ def _scores(y, p) -> tuple[float, float]:
     return float(balanced_accuracy_score(y, p >= 0.5)), auc
 
 
-def evaluate(make_model: Callable[[int], object], X: np.ndarray, y: np.ndarray, folds: Sequence[Fold]) -> pd.DataFrame:
-    """One row per protocol (external: per direction): balanced accuracy, ROC-AUC, folds, test rows."""
+def evaluate(make_model: Callable[[int], object], X: np.ndarray, y: np.ndarray, folds: Sequence[Fold],
+             groups: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per protocol (external: per direction): balanced accuracy, ROC-AUC, folds, test rows.
+
+    ``groups`` (composition clusters of all rows) go to a :class:`FinalModel`'s calibration.
+    """
     from superionic.ml.metrics import positive_scores
 
     X, y = np.asarray(X, float), np.asarray(y, bool)
@@ -108,7 +114,9 @@ def evaluate(make_model: Callable[[int], object], X: np.ndarray, y: np.ndarray, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, fold in enumerate(folds):
-            model = make_model(i).fit(X[fold.train], y[fold.train])
+            model = make_model(i)
+            extra = {"groups": groups[fold.train]} if groups is not None and isinstance(model, FinalModel) else {}
+            model = model.fit(X[fold.train], y[fold.train], **extra)
             p = positive_scores(model, X[fold.test])
             if fold.protocol in ("random", "grouped"):
                 per_fold.append((fold.protocol, *_scores(y[fold.test], p), len(fold.test)))

@@ -25,7 +25,7 @@ import pandas as pd
 
 from superionic.ml.algorithms import ALGORITHMS
 from superionic.ml.dataset import training_matrix
-from superionic.ml.protocols import FinalModel, all_folds, evaluate
+from superionic.ml.protocols import FinalModel, all_folds, evaluate, family_table
 
 COLUMNS = ["random", "grouped", "lofo", "external kang2023 -> obelix", "external obelix -> kang2023"]
 
@@ -37,7 +37,9 @@ def main() -> None:
     parser.add_argument("--random-splits", type=int, default=20)
     parser.add_argument("--grouped-splits", type=int, default=10)
     parser.add_argument("--with-na", action="store_true", help="Keep Na compounds in training (tests stay Li).")
-    parser.add_argument("--descriptors", default="magpie", help="Descriptor set: magpie (default) or chemistry.")
+    parser.add_argument("--descriptors", default="magpie",
+                        help="Descriptor set: magpie (default), chemistry or magpie+chemistry.")
+    parser.add_argument("--per-family", action="store_true", help="Also print each held-out family's scores.")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -59,7 +61,10 @@ def main() -> None:
     for name in args.algorithms:
         t0 = time.perf_counter()
         make = (lambda seed: FinalModel(seed)) if name == "final" else (lambda seed, n=name: ALGORITHMS[n].pipeline(seed))
-        table = evaluate(make, X, y, folds, groups=clusters).set_index("protocol")
+        predictions = []
+        table = evaluate(make, X, y, folds, groups=clusters, predictions=predictions).set_index("protocol")
+        if args.per_family:
+            print(f"{name}, leave one family out:\n{family_table(predictions, y).to_string(index=False, float_format='{:.2f}'.format)}")
         row = {"algorithm": name}
         for col in COLUMNS:
             if col in table.index:

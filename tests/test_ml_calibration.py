@@ -72,6 +72,31 @@ def test_external_folds_test_only_unseen_compositions_of_the_other_source():
     assert [f.name for f in lofo] == ["A", "C"] and all(22 not in f.test for f in lofo)
 
 
+def test_final_model_ranks_by_raw_score_and_family_table_explains_lofo():
+    from sklearn.metrics import roc_auc_score
+
+    from superionic.ml.dataset import training_matrix
+    from superionic.ml.protocols import FinalModel, evaluate, family_table
+
+    data = training_matrix(("kang2023",), mobile_ion="Li")
+    X, y = data.X.to_numpy(float), np.asarray(data.y, bool)
+    folds = [f for f in family_folds(data.families) if f.name in ("Argyrodite", "Garnet")]
+    predictions = []
+    table = evaluate(lambda seed: FinalModel(seed, n_repeats=1), X, y, folds, groups=data.clusters(),
+                     predictions=predictions).set_index("protocol")
+    (arg, p_arg, rank_arg), (gar, p_gar, rank_gar) = predictions
+    # calibrated probabilities tie on isotonic steps; the AUC is that of the raw score's order
+    assert len(np.unique(p_gar)) < len(np.unique(rank_gar))
+    assert np.all(np.diff(p_gar[np.argsort(rank_gar)]) >= 0)  # calibration never reverses the order
+    pooled_y = np.r_[y[arg.test], y[gar.test]]
+    assert table.loc["lofo", "roc_auc"] == pytest.approx(roc_auc_score(pooled_y, np.r_[rank_arg, rank_gar]))
+    families = family_table(predictions, y).set_index("family")
+    assert list(families.index) == ["Argyrodite", "Garnet"]
+    assert families.loc["Garnet", "rows"] == len(gar.test)
+    assert families.loc["Argyrodite", "superionic"] == pytest.approx(y[arg.test].mean())
+    assert families.loc["Garnet", "mean_p"] == pytest.approx(p_gar.mean())
+
+
 def test_verdicts_name_their_rule():
     assert probability_verdict(0.86, 0.9, True) == "likely superionic (calibrated p >= 0.5)"
     low = probability_verdict(0.2, 0.3, False)

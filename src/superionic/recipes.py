@@ -49,8 +49,9 @@ class ClassifierRecipe(BaseModel):
     )
     descriptors: Literal["magpie", "chemistry", "magpie+chemistry"] = Field(
         "magpie",
-        description="Descriptor set: 'magpie' (the 145 Magpie descriptors, the seed's) or 'chemistry' "
-        "(23 compact Li/anion/framework descriptors: better on unseen chemistry, README).",
+        description="Descriptor set: 'magpie' (the 145 Magpie descriptors, the seed's), 'chemistry' (23 "
+        "compact Li/anion/framework-cation descriptors) or 'magpie+chemistry' (both); README, 'Classifier, "
+        "four protocols'.",
     )
     mobile_ion: Literal["Li"] | None = Field(
         None,

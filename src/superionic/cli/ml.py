@@ -92,8 +92,8 @@ def train(
         None, "--mobile-ion", help="Keep only training compositions with this element (Li); default: all rows."
     ),
     descriptors: str = typer.Option(
-        "magpie", "--descriptors", help="magpie (the 145 Magpie descriptors, the seed's) or chemistry (23 compact "
-        "Li/anion/framework descriptors, the quick recipe's)."
+        "magpie", "--descriptors", help="magpie (the 145 Magpie descriptors, the seed's), chemistry (23 compact "
+        "Li/anion/framework-cation descriptors) or magpie+chemistry."
     ),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: settings n_jobs)."),
     model_dir: Path = typer.Option(

@@ -2,8 +2,8 @@
 
 - ``magpie``: the 145 Magpie descriptors (:mod:`superionic.features.magpie`), the seed's.
 - ``chemistry``: the 23 compact descriptors of :mod:`superionic.features.chemistry` (Li and
-  anion content, anion and framework-cation chemistry), the quick recipe's: they transfer
-  better to unseen chemistry (README, "Classifier, four protocols").
+  anion content, anion and framework-cation chemistry); measured against Magpie in the
+  README ("Classifier, four protocols").
 - ``magpie+chemistry``: both, 168 columns (Magpie's first).
 """
 

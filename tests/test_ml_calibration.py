@@ -234,3 +234,7 @@ def test_surrogate_on_chemistry_descriptors_trains_saves_and_predicts(tmp_path):
     stores.screening.update([{"material_id": "mp-1", "formula": "Li10GeP2S12", "passed": True}], key="material_id")
     assert predict_screened(stores, model).n_predicted == 1
     assert stores.predictions.query_one()["prob_calibrated"] == pytest.approx(lgps.prob_calibrated)
+    from superionic.jobs.classification import predict_survivors  # the discovery flow's path
+
+    docs, feature_docs = predict_survivors([{"material_id": "mp-1", "formula": "Li10GeP2S12"}], model)
+    assert docs[0].prob_calibrated == pytest.approx(lgps.prob_calibrated) and len(feature_docs) == 1

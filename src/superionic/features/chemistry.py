@@ -2,8 +2,8 @@
 
 Magpie's statistics average elemental properties over the whole composition, so the anion
 sublattice (what a Li ion hops through) and the Li content are diluted into the framework
-cations. These descriptors name them directly, which carries over between structural
-families: what fraction of the atoms is Li, which anions there are, how polarisable and how
+cations. These descriptors name them directly, meant to carry over between structural
+families (measured against Magpie in the README, "Classifier, four protocols"): what fraction of the atoms is Li, which anions there are, how polarisable and how
 electronegative they are, how many Li per anion, and the mean charge and size spread of the
 other (framework) cations, and the fractions of the usual polyanion formers (P, B, Si/Ge/Sn)
 and of the rare earths (Sc, Y, La-Lu: garnets, perovskites, halide spinels).
@@ -17,6 +17,7 @@ search: fast, and defined for every composition).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -41,24 +42,28 @@ RARE_EARTHS = frozenset({"Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "G
                          "Yb", "Lu"})
 
 
-def _element_values():
+@lru_cache(maxsize=None)
+def _element(symbol: str, charge: int | None = None) -> tuple[float, float]:
+    """(Pauling electronegativity, ionic radius at ``charge``, else the average ionic radius) in A."""
     from pymatgen.core import Element
 
-    def radius(el: Element, charge: int | None) -> float:
-        if charge is not None and charge in el.ionic_radii:
-            return float(el.ionic_radii[charge])
-        return float(el.average_ionic_radius) or float(el.atomic_radius or np.nan)
+    el = Element(symbol)
+    if charge is not None and charge in el.ionic_radii:
+        return float(el.X), float(el.ionic_radii[charge])
+    return float(el.X), float(el.average_ionic_radius) or float(el.atomic_radius or np.nan)
 
-    return lambda symbol, charge=None: (float(Element(symbol).X), radius(Element(symbol), charge))
+
+@lru_cache(maxsize=None)
+def _symbol(z: int) -> str:
+    from pymatgen.core import Element
+
+    return Element.from_Z(z).symbol
 
 
 def chemistry_features(formula) -> list[float]:
     """The :data:`CHEMISTRY_FEATURE_LABELS` of one formula; raises ``CompositionError``."""
     parsed = parse_composition(formula)
-    values = _element_values()
-    from pymatgen.core import Element
-
-    symbols = [Element.from_Z(z).symbol for z in parsed.z]
+    symbols = [_symbol(z) for z in parsed.z]
     amounts = np.asarray(parsed.amounts, float)
     frac = dict(zip(symbols, amounts / amounts.sum()))
     oxygen = frac.get("O", 0.0)
@@ -76,12 +81,12 @@ def chemistry_features(formula) -> list[float]:
     row["Li per anion"] = li / total_anion if total_anion else np.nan
     if anions:
         w = np.array(list(anions.values())) / total_anion
-        el = [values(s, ANION_CHARGE[s]) for s in anions]
+        el = [_element(s, ANION_CHARGE[s]) for s in anions]
         row["anion mean electronegativity"] = float(w @ [e for e, _ in el])
         row["anion mean ionic radius"] = float(w @ [r for _, r in el])
     if framework:
         w = np.array(list(framework.values()))
-        el = [values(s) for s in framework]
+        el = [_element(s) for s in framework]
         x, r = np.array([e for e, _ in el]), np.array([r for _, r in el])
         row["framework mean electronegativity"] = float(w @ x / w.sum())
         mean_r = float(w @ r / w.sum())

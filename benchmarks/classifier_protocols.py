@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from superionic.ml.algorithms import ALGORITHMS
-from superionic.ml.dataset import training_matrix
+from superionic.ml.dataset import family_weights, training_matrix
 from superionic.ml.protocols import FinalModel, all_folds, evaluate, family_table
 
 COLUMNS = ["random", "grouped", "lofo", "external kang2023 -> obelix", "external obelix -> kang2023"]
@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--descriptors", default="magpie",
                         help="Descriptor set: magpie (default), chemistry or magpie+chemistry.")
     parser.add_argument("--per-family", action="store_true", help="Also print each held-out family's scores.")
+    parser.add_argument("--family-weights", action="store_true",
+                        help="Weigh training rows 1/sqrt(family size) (superionic.ml.dataset.family_weights).")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -62,7 +64,9 @@ def main() -> None:
         t0 = time.perf_counter()
         make = (lambda seed: FinalModel(seed)) if name == "final" else (lambda seed, n=name: ALGORITHMS[n].pipeline(seed))
         predictions = []
-        table = evaluate(make, X, y, folds, groups=clusters, predictions=predictions).set_index("protocol")
+        table = evaluate(make, X, y, folds, groups=clusters, predictions=predictions,
+                         sample_weight=family_weights(data.families) if args.family_weights else None)
+        table = table.set_index("protocol")
         if args.per_family:
             print(f"{name}, leave one family out:\n{family_table(predictions, y).to_string(index=False, float_format='{:.2f}'.format)}")
         row = {"algorithm": name}

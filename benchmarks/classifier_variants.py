@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from superionic.ml.algorithms import ALGORITHMS
-from superionic.ml.dataset import training_matrix
+from superionic.ml.dataset import family_weights, training_matrix
 from superionic.ml.protocols import family_folds
 from superionic.ml.splits import grouped_splits
 from superionic.ml.training_data import composition_key, load_training_set
@@ -52,10 +52,11 @@ def row_weights(kind: str | None, data) -> np.ndarray:
     n = len(data.y)
     if kind is None:
         return np.ones(n)
-    if kind in ("family", "source"):
-        groups = pd.Series(data.families if kind == "family" else data.provenance["source"].to_numpy())
-        size = groups.map(groups.value_counts()).to_numpy(float)
-        return 1 / np.sqrt(size) if kind == "family" else 1 / size
+    if kind == "family":
+        return family_weights(data.families)
+    if kind == "source":
+        sources = data.provenance["source"]
+        return 1 / sources.map(sources.value_counts()).to_numpy(float)
     conflicts = {composition_key(g.formula)[0] for g in load_training_set(SOURCES, mobile_ion="Li").merged
                  if g.label_conflict}  # compositions whose sources' labels disagree
     return np.where(data.provenance["composition_key"].isin(conflicts), float(kind.split()[1]), 1.0)

@@ -81,15 +81,18 @@ class FinalModel:
         return [ALGORITHMS[a].pipeline(seed).set_params(**{f"clf__{k}": v for k, v in self.params.get(a, {}).items()})
                 for a in ENSEMBLE_ALGORITHMS]
 
-    def fit(self, X, y, groups=None):
-        """``groups``: composition clusters of the rows (default: clusters of ``X``)."""
+    def fit(self, X, y, groups=None, sample_weight=None):
+        """``groups``: composition clusters of the rows (default: clusters of ``X``);
+        ``sample_weight``: training weight per row (default: equal)."""
         from superionic.ml.calibration import Calibrator, grouped_out_of_fold
         from superionic.ml.splits import composition_clusters
 
         groups = composition_clusters(X) if groups is None else groups
-        prob, _ = grouped_out_of_fold(X, y, groups, self._pipelines, n_repeats=self.n_repeats)
+        prob, _ = grouped_out_of_fold(X, y, groups, self._pipelines, n_repeats=self.n_repeats,
+                                      sample_weight=sample_weight)
         self.calibrator = Calibrator.fit(prob.ravel(), np.tile(np.asarray(y, bool), self.n_repeats))
-        self.models = [m.fit(X, y) for m in self._pipelines(self.seed)]
+        fit = {} if sample_weight is None else {"clf__sample_weight": sample_weight}
+        self.models = [m.fit(X, y, **fit) for m in self._pipelines(self.seed)]
         return self
 
     def ranking_score(self, X) -> np.ndarray:
@@ -111,10 +114,12 @@ def _scores(y, p, rank=None) -> tuple[float, float]:
 
 
 def evaluate(make_model: Callable[[int], object], X: np.ndarray, y: np.ndarray, folds: Sequence[Fold],
-             groups: np.ndarray | None = None, predictions: list | None = None) -> pd.DataFrame:
+             groups: np.ndarray | None = None, predictions: list | None = None,
+             sample_weight: np.ndarray | None = None) -> pd.DataFrame:
     """One row per protocol (external: per direction): balanced accuracy, ROC-AUC, folds, test rows.
 
     ``groups`` (composition clusters of all rows) go to a :class:`FinalModel`'s calibration;
+    ``sample_weight`` (per row) weighs the training rows of every fold;
     ``predictions``, if given, receives ``(fold, probabilities, ranking scores)`` of each fold's
     test rows.
     """
@@ -126,7 +131,10 @@ def evaluate(make_model: Callable[[int], object], X: np.ndarray, y: np.ndarray, 
         warnings.simplefilter("ignore")
         for i, fold in enumerate(folds):
             model = make_model(i)
-            extra = {"groups": groups[fold.train]} if groups is not None and isinstance(model, FinalModel) else {}
+            final = isinstance(model, FinalModel)
+            extra = {"groups": groups[fold.train]} if groups is not None and final else {}
+            if sample_weight is not None:
+                extra["sample_weight" if final else "clf__sample_weight"] = sample_weight[fold.train]
             model = model.fit(X[fold.train], y[fold.train], **extra)
             p = positive_scores(model, X[fold.test])
             rank = model.ranking_score(X[fold.test]) if isinstance(model, FinalModel) else p

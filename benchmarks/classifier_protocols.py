@@ -68,7 +68,8 @@ def main() -> None:
                          sample_weight=family_weights(data.families) if args.family_weights else None)
         table = table.set_index("protocol")
         if args.per_family:
-            print(f"{name}, leave one family out:\n{family_table(predictions, y).to_string(index=False, float_format='{:.2f}'.format)}")
+            families = family_table(predictions, y).to_string(index=False, float_format="{:.2f}".format)
+            print(f"{name}, leave one family out:\n{families}")
         row = {"algorithm": name}
         for col in COLUMNS:
             if col in table.index:

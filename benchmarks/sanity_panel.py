@@ -73,7 +73,8 @@ def snapshot_survivors() -> list[tuple[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", nargs="+", default=QUICK.training_sources)
-    parser.add_argument("--descriptors", default=QUICK.descriptors, help="magpie or chemistry (default: the quick recipe's)")
+    parser.add_argument("--descriptors", default=QUICK.descriptors,
+                        help="magpie, chemistry or magpie+chemistry (default: the quick recipe's)")
     parser.add_argument("--hold-out-panel", action="store_true", help="Train without the panel's compositions.")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
@@ -84,7 +85,8 @@ def main() -> None:
         data = without_panel(data)
     surrogate, ece = quick_surrogate(data)
     print(f"training: {len(data.y)} compositions ({int(np.sum(data.y))} superionic) from "
-          f"{', '.join(args.sources)}{' less the panel' if args.hold_out_panel else ''}; {args.descriptors} descriptors")
+          f"{', '.join(args.sources)}{' less the panel' if args.hold_out_panel else ''}; "
+          f"{args.descriptors} descriptors")
     print(f"ECE (grouped out-of-fold, calibrated, cross-fitted): {ece:.3f}")
 
     panel = sanity_panel(surrogate, data.provenance["composition_key"])

@@ -3,15 +3,16 @@
 Magpie's statistics average elemental properties over the whole composition, so the anion
 sublattice (what a Li ion hops through) and the Li content are diluted into the framework
 cations. These descriptors name them directly, meant to carry over between structural
-families (measured against Magpie in the README, "Classifier, four protocols"): what fraction of the atoms is Li, which anions there are, how polarisable and how
-electronegative they are, how many Li per anion, and the mean charge and size spread of the
-other (framework) cations, and the fractions of the usual polyanion formers (P, B, Si/Ge/Sn)
-and of the rare earths (Sc, Y, La-Lu: garnets, perovskites, halide spinels).
+families (measured against Magpie in the README, "Classifier, four protocols"): what
+fraction of the atoms is Li, which anions there are, how polarisable and how electronegative
+they are, how many Li per anion, and the mean charge and size spread of the other
+(framework) cations, and the fractions of the usual polyanion formers (P, B, Si/Ge/Sn) and
+of the rare earths (Sc, Y, La-Lu: garnets, perovskites, halide spinels).
 
 Anions with their usual charges: O, S, Se, Te -2; N -3; F, Cl, Br, I -1, except S, Se and Te
-with three or more O atoms each (sulfates, tellurates: oxoanion centres, counted as framework
-cations). The framework charge is what balances the anions after Li+ (no oxidation-state
-search: fast, and defined for every composition).
+with three or more O atoms each (sulfates, tellurates: oxoanion centres, counted as
+framework cations). The framework charge is what balances the anions after Li+ (no
+oxidation-state search: fast, and defined for every composition).
 """
 
 from __future__ import annotations

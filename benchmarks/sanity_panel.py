@@ -1,7 +1,8 @@
 """The chemist's sanity panel and the top of the default ranking, with the panel held out or not.
 
-Trains the quick recipe's surrogate (GB + LightGBM, 20 random splits, library defaults,
-isotonic calibration on grouped out-of-fold rows) on the given training sources, then prints
+Trains the quick recipe's surrogate (GB + LightGBM on its descriptor set, 20 random splits,
+library defaults, isotonic calibration on grouped out-of-fold rows) on the given training
+sources, then prints
 
 - the sanity panel (well-known poor and fast Li conductors; ``in_training`` marks those in
   the training set) and whether every fast one scores above every poor one;
@@ -16,6 +17,7 @@ panel is a real test of what the model learned from the other rows (the default 
     PYTHONPATH=src .venv/bin/python benchmarks/sanity_panel.py
     PYTHONPATH=src .venv/bin/python benchmarks/sanity_panel.py --hold-out-panel
     PYTHONPATH=src .venv/bin/python benchmarks/sanity_panel.py --sources kang2023 obelix xu2020
+    PYTHONPATH=src .venv/bin/python benchmarks/sanity_panel.py --descriptors magpie
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from superionic.ml.sanity import FAST, POOR, panel_checks, sanity_panel
 from superionic.ml.study import StudyConfig, run_study
 from superionic.ml.surrogate import Surrogate
 from superionic.ml.training_data import composition_key
+from superionic.recipes import load_recipe
 
-QUICK_SOURCES = ["kang2023", "obelix", "xu2020", "poor_conductors"]
+QUICK = load_recipe("quick").classifier
 
 
 def without_panel(data: LabelledMatrix) -> LabelledMatrix:
@@ -44,8 +47,8 @@ def without_panel(data: LabelledMatrix) -> LabelledMatrix:
     return LabelledMatrix(
         X=data.X[keep].reset_index(drop=True), y=np.asarray(data.y)[keep],
         formulas=[f for f, k in zip(data.formulas, keep) if k], families=np.asarray(data.families)[keep],
-        featurizer_version=data.featurizer_version, sources=data.sources,
-        provenance=data.provenance[keep].reset_index(drop=True),
+        featurizer_version=data.featurizer_version, sources=data.sources, descriptors=data.descriptors,
+        groups=data.clusters()[keep], provenance=data.provenance[keep].reset_index(drop=True),
     )
 
 
@@ -53,7 +56,7 @@ def quick_surrogate(data: LabelledMatrix) -> tuple[Surrogate, float]:
     """The quick recipe's surrogate on ``data`` and its cross-fitted grouped ECE."""
     config = StudyConfig(algorithms=["gb", "lgbm"], protocols=("random",), n_splits=20, n_iter=0,
                          inner_grouped=True, n_jobs=1)
-    study = run_study(data.X, data.y, config, families=data.families)
+    study = run_study(data.X, data.y, config, families=data.families, groups=data.clusters())
     surrogate = Surrogate.from_study(study, data, algorithms=("gb", "lgbm"))
     report = surrogate.calibrate(data, n_repeats=3)
     return surrogate, report.ece_calibrated
@@ -69,18 +72,21 @@ def snapshot_survivors() -> list[tuple[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sources", nargs="+", default=QUICK_SOURCES)
+    parser.add_argument("--sources", nargs="+", default=QUICK.training_sources)
+    parser.add_argument("--descriptors", default=QUICK.descriptors,
+                        help="magpie, chemistry or magpie+chemistry (default: the quick recipe's)")
     parser.add_argument("--hold-out-panel", action="store_true", help="Train without the panel's compositions.")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
 
     start = time.perf_counter()
-    data = training_matrix(args.sources, mobile_ion="Li")
+    data = training_matrix(args.sources, mobile_ion="Li", descriptors=args.descriptors)
     if args.hold_out_panel:
         data = without_panel(data)
     surrogate, ece = quick_surrogate(data)
     print(f"training: {len(data.y)} compositions ({int(np.sum(data.y))} superionic) from "
-          f"{', '.join(args.sources)}{' less the panel' if args.hold_out_panel else ''}")
+          f"{', '.join(args.sources)}{' less the panel' if args.hold_out_panel else ''}; "
+          f"{args.descriptors} descriptors")
     print(f"ECE (grouped out-of-fold, calibrated, cross-fitted): {ece:.3f}")
 
     panel = sanity_panel(surrogate, data.provenance["composition_key"])

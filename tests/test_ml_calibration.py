@@ -72,6 +72,31 @@ def test_external_folds_test_only_unseen_compositions_of_the_other_source():
     assert [f.name for f in lofo] == ["A", "C"] and all(22 not in f.test for f in lofo)
 
 
+def test_final_model_ranks_by_raw_score_and_family_table_explains_lofo():
+    from sklearn.metrics import roc_auc_score
+
+    from superionic.ml.dataset import training_matrix
+    from superionic.ml.protocols import FinalModel, evaluate, family_table
+
+    data = training_matrix(("kang2023",), mobile_ion="Li")
+    X, y = data.X.to_numpy(float), np.asarray(data.y, bool)
+    folds = [f for f in family_folds(data.families) if f.name in ("Argyrodite", "Garnet")]
+    predictions = []
+    table = evaluate(lambda seed: FinalModel(seed, n_repeats=1), X, y, folds, groups=data.clusters(),
+                     predictions=predictions).set_index("protocol")
+    (arg, p_arg, rank_arg), (gar, p_gar, rank_gar) = predictions
+    # calibrated probabilities tie on isotonic steps; the AUC is that of the raw score's order
+    assert len(np.unique(p_gar)) < len(np.unique(rank_gar))
+    assert np.all(np.diff(p_gar[np.argsort(rank_gar)]) >= 0)  # calibration never reverses the order
+    pooled_y = np.r_[y[arg.test], y[gar.test]]
+    assert table.loc["lofo", "roc_auc"] == pytest.approx(roc_auc_score(pooled_y, np.r_[rank_arg, rank_gar]))
+    families = family_table(predictions, y).set_index("family")
+    assert list(families.index) == ["Argyrodite", "Garnet"]
+    assert families.loc["Garnet", "rows"] == len(gar.test)
+    assert families.loc["Argyrodite", "superionic"] == pytest.approx(y[arg.test].mean())
+    assert families.loc["Garnet", "mean_p"] == pytest.approx(p_gar.mean())
+
+
 def test_verdicts_name_their_rule():
     assert probability_verdict(0.86, 0.9, True) == "likely superionic (calibrated p >= 0.5)"
     low = probability_verdict(0.2, 0.3, False)
@@ -179,3 +204,37 @@ def test_results_row_names_the_rule_and_keeps_the_seed_rule_apart():
     old = join_row("mp-2", {}, {"votes_gb": 1, "votes_lgbm": 0, "n_splits": 2, "prob_mean": 0.3,
                                 "seed_verdict": False}, {})
     assert old["probability"] == 0.3 and old["ml_verdict"] == "unlikely superionic (uncalibrated mean p < 0.5)"
+
+
+def test_surrogate_on_chemistry_descriptors_trains_saves_and_predicts(tmp_path):
+    from superionic.features.descriptors import feature_labels
+    from superionic.ml.dataset import training_matrix
+    from superionic.ml.predict import predict_formulas, predict_screened
+    from superionic.ml.study import StudyConfig, run_study
+    from superionic.ml.surrogate import ModelMismatchError, Surrogate
+    from superionic.stores import open_stores
+
+    data = training_matrix(("kang2023", "obelix"), mobile_ion="Li", descriptors="chemistry")
+    magpie = training_matrix(("kang2023", "obelix"), mobile_ion="Li")
+    assert data.feature_names == feature_labels("chemistry") and data.formulas == magpie.formulas
+    assert np.array_equal(data.clusters(), magpie.clusters())  # the same grouped splits either way
+    study = run_study(data.X, data.y, StudyConfig(algorithms=["gb", "lgbm"], n_splits=2, n_iter=0),
+                      groups=data.clusters())
+    model = Surrogate.from_study(study, data, tmp_path)
+    report = model.calibrate(data, n_repeats=1)
+    assert report.roc_auc > 0.7 and model.descriptors == model.doc.descriptors == "chemistry"
+    lgps, lif = predict_formulas(["Li10GeP2S12", "LiF"], model)
+    assert lgps.prob_calibrated > lif.prob_calibrated and lgps.skip_reason is None
+    again = Surrogate.load(model.save())
+    assert again.descriptors == "chemistry"
+    assert predict_formulas(["LiF"], again)[0].prob_calibrated == pytest.approx(lif.prob_calibrated)
+    with pytest.raises(ModelMismatchError, match="featuriser"):  # checked against the chemistry version
+        Surrogate.load(model.doc.path, featurizer_version="chemistry23-v0")
+    stores = open_stores("memory://ml_chemistry_test")
+    stores.screening.update([{"material_id": "mp-1", "formula": "Li10GeP2S12", "passed": True}], key="material_id")
+    assert predict_screened(stores, model).n_predicted == 1
+    assert stores.predictions.query_one()["prob_calibrated"] == pytest.approx(lgps.prob_calibrated)
+    from superionic.jobs.classification import predict_survivors  # the discovery flow's path
+
+    docs, feature_docs = predict_survivors([{"material_id": "mp-1", "formula": "Li10GeP2S12"}], model)
+    assert docs[0].prob_calibrated == pytest.approx(lgps.prob_calibrated) and len(feature_docs) == 1

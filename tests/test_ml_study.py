@@ -172,3 +172,25 @@ def test_parallel_study_equals_serial(data):
     for a, b in zip(serial.results, parallel.results):
         assert (a.algorithm, a.split_id) == (b.algorithm, b.split_id)
         assert a.metrics == b.metrics and a.best_params == b.best_params
+
+
+
+def test_family_weights_weigh_the_training_rows_of_every_fold():
+    from superionic.ml.dataset import family_weights
+    from superionic.ml.protocols import evaluate, family_folds
+
+    w = family_weights(["NASICON"] * 4 + ["LGPS"])
+    assert w.mean() == pytest.approx(1.0) and w[4] == pytest.approx(2 * w[0])  # 1/sqrt(1) vs 1/sqrt(4)
+    data = training_matrix()
+    X, y = data.X.to_numpy(float), np.asarray(data.y, bool)
+    folds = family_folds(data.families)[:1]
+
+    def held_out_probabilities(weights):
+        predictions = []
+        evaluate(lambda seed: ALGORITHMS["gb"].pipeline(seed), X, y, folds, predictions=predictions,
+                 sample_weight=weights)
+        return predictions[0][1]
+
+    plain = held_out_probabilities(None)
+    assert np.allclose(plain, held_out_probabilities(np.ones(len(y))))
+    assert not np.allclose(plain, held_out_probabilities(family_weights(data.families)))

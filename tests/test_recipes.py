@@ -22,6 +22,17 @@ def test_quick_recipe_is_the_laptop_default():
     assert quick.source == "snapshot" and quick.md.engine == "forcefield" and quick.md.preset == "quick"
 
 
+def test_descriptor_set_defaults_to_magpie_and_keeps_old_fingerprints():
+    from superionic.jobs.classification import _fingerprint
+
+    seed, quick = load_recipe("flows/seed.yaml").classifier, load_recipe("flows/quick.yaml").classifier
+    assert seed.descriptors == quick.descriptors == "magpie"
+    # recipes written before the field existed keep their fingerprint (a stored surrogate is reused) ...
+    assert _fingerprint(seed, "h") == _fingerprint(seed.model_copy(update={"descriptors": "magpie"}), "h")
+    # ... and another descriptor set is another surrogate
+    assert _fingerprint(seed, "h") != _fingerprint(seed.model_copy(update={"descriptors": "chemistry"}), "h")
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

@@ -47,6 +47,12 @@ class ClassifierRecipe(BaseModel):
     calibration_repeats: int = Field(
         3, ge=1, description="Repeats of the grouped 5-fold out-of-fold predictions the calibrator is fitted on."
     )
+    descriptors: Literal["magpie", "chemistry", "magpie+chemistry"] = Field(
+        "magpie",
+        description="Descriptor set: 'magpie' (the 145 Magpie descriptors, the seed's), 'chemistry' (23 "
+        "compact Li/anion/framework-cation descriptors) or 'magpie+chemistry' (both); README, 'Classifier, "
+        "four protocols'.",
+    )
     mobile_ion: Literal["Li"] | None = Field(
         None,
         description="Keep only training compositions containing this element ('Li'); None keeps "

@@ -91,6 +91,10 @@ def train(
     mobile_ion: str = typer.Option(
         None, "--mobile-ion", help="Keep only training compositions with this element (Li); default: all rows."
     ),
+    descriptors: str = typer.Option(
+        "magpie", "--descriptors", help="magpie (the 145 Magpie descriptors, the seed's), chemistry (23 compact "
+        "Li/anion/framework-cation descriptors) or magpie+chemistry."
+    ),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: settings n_jobs)."),
     model_dir: Path = typer.Option(
         None, "--model-dir", help="Also save the surrogate to a file here (with --no-store: default "
@@ -117,12 +121,12 @@ def train(
     try:
         specs = resolve_algorithms(_split_names(algorithms))
         data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged,
-                               mobile_ion=mobile_ion)
+                               mobile_ion=mobile_ion, descriptors=descriptors)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console.print(
         f"training set: {len(data.y)} compositions ({int(data.y.sum())} superionic) from "
-        f"{', '.join(data.sources)}; {len(data.skipped)} rows skipped"
+        f"{', '.join(data.sources)}; {len(data.skipped)} rows skipped; {data.X.shape[1]} {descriptors} descriptors"
     )
     other = {row: reason for row, reason in data.skipped.items() if not reason.startswith(f"no {mobile_ion} in")}
     if len(other) < len(data.skipped):
@@ -140,7 +144,7 @@ def train(
     )
     total = count_fits(config, data.families)
     with progress_bar("study (algorithm x split)", total) as advance:
-        study = run_study(data.X, data.y, config, families=data.families,
+        study = run_study(data.X, data.y, config, families=data.families, groups=data.clusters(),
                           progress=lambda done, total, result: advance())
     _print_table(console, study.summary(),
                  f"Validation metrics over splits; hyper-parameters: {tuning_description(config)}")

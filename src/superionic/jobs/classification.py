@@ -29,7 +29,8 @@ class SurrogateOutcome:
 
 
 def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
-    payload = recipe.model_dump_json() + data_hash
+    # the default descriptor set leaves the fingerprint of recipes written before it existed
+    payload = recipe.model_dump_json(exclude={"descriptors"} if recipe.descriptors == "magpie" else None) + data_hash
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -37,7 +38,8 @@ def recipe_fingerprint(recipe: ClassifierRecipe):
     """(training data, fingerprint of the recipe and that data): what a stored surrogate must match."""
     from superionic.ml.dataset import training_matrix
 
-    data = training_matrix(sources=recipe.training_sources, mobile_ion=recipe.mobile_ion)
+    data = training_matrix(sources=recipe.training_sources, mobile_ion=recipe.mobile_ion,
+                           descriptors=recipe.descriptors)
     return data, _fingerprint(recipe, data.data_hash())
 
 
@@ -58,7 +60,7 @@ def train_surrogate(recipe: ClassifierRecipe, data, fingerprint: str, show_progr
     )
     total = count_fits(config, data.families)
     with progress_bar("Classifier study (algorithm x split)", total, show_progress) as advance:
-        study = run_study(data.X, data.y, config, families=data.families,
+        study = run_study(data.X, data.y, config, families=data.families, groups=data.clusters(),
                           progress=lambda done, total, result: advance())
     surrogate = Surrogate.from_study(study, data, algorithms=ENSEMBLE)
     surrogate.calibrate(data, n_repeats=recipe.calibration_repeats)
@@ -130,10 +132,12 @@ def predict_survivors(survivors: list, surrogate) -> tuple[list, list]:
     """PredictionDocs of the screening survivors (ranked best first) and their FeatureDocs.
 
     ``survivors``: ScreeningDocs (or their dicts). Descriptors are computed here (in a
-    private in-memory cache, the same code as the project's ``features`` store).
+    private in-memory cache, the same code as the project's ``features`` store); a surrogate
+    on another descriptor set gets its own, computed here.
     """
     from maggma.stores import MemoryStore
 
+    from superionic.features.descriptors import featurize
     from superionic.features.store import load_features
     from superionic.ml.predict import predictions_from_features
     from superionic.schemas.features import FeatureDoc
@@ -146,6 +150,8 @@ def predict_survivors(survivors: list, surrogate) -> tuple[list, list]:
     cache = MemoryStore(collection_name="features", key="formula")
     cache.connect()
     features, failures = load_features(formulas, cache, material_ids=ids)
+    if surrogate.descriptors != "magpie":
+        features, failures = featurize(formulas, surrogate.descriptors)
     docs = predictions_from_features(features, failures, formulas, surrogate, ids)
     feature_docs = [FeatureDoc(**{k: v for k, v in d.items() if k != "_id"}) for d in cache.query()]
     cache.close()

@@ -87,7 +87,7 @@ class DomainModel:
         return self.neighbours.kneighbors(self._z(X), n_neighbors=self.k)[0].mean(axis=1)
 
     def describe(self) -> str:
-        return (f"mean distance to the {self.k} nearest training compositions (standardised Magpie) "
+        return (f"mean distance to the {self.k} nearest training compositions (standardised descriptors) "
                 f"<= {self.threshold:.2f}, the {self.quantile:.0%} quantile of the training rows' own")
 
 
@@ -130,11 +130,12 @@ class CalibrationReport:
 
 def grouped_out_of_fold(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_models: Callable[[int], Sequence],
-    n_repeats: int = 3, n_folds: int = 5,
+    n_repeats: int = 3, n_folds: int = 5, sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities (n_repeats, n), fold of each row in each repeat (n_repeats, n)).
 
     ``make_models(seed)`` returns fresh unfitted pipelines; a row's probability is their mean.
+    ``sample_weight``: training weight per row (pipelines' ``clf__sample_weight``).
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -146,7 +147,8 @@ def grouped_out_of_fold(
         for rep in range(n_repeats):
             cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=rep)
             for fold, (train, val) in enumerate(cv.split(X, y, groups)):
-                models = [m.fit(X[train], y[train]) for m in make_models(rep)]
+                fit = {} if sample_weight is None else {"clf__sample_weight": sample_weight[train]}
+                models = [m.fit(X[train], y[train], **fit) for m in make_models(rep)]
                 prob[rep, val] = np.mean([m.predict_proba(X[val])[:, 1] for m in models], axis=0)
                 folds[rep, val] = fold
     return prob, folds

@@ -32,6 +32,11 @@ class LabelledMatrix:
     families: np.ndarray
     featurizer_version: str
     sources: tuple[str, ...] = ("kang2023",)
+    descriptors: str = "magpie"
+    """Descriptor set of ``X`` (:mod:`superionic.features.descriptors`)."""
+    groups: np.ndarray | None = None
+    """Composition cluster of each row, always from the Magpie descriptors (so that grouped
+    splits are the same whatever the model's descriptors); None: computed from ``X``."""
     skipped: dict[str, str] = field(default_factory=dict)
     """Formula (or row) -> why it is not in the matrix."""
     provenance: pd.DataFrame | None = None
@@ -48,6 +53,12 @@ class LabelledMatrix:
     def feature_names(self) -> list[str]:
         return [str(c) for c in self.X.columns]
 
+    def clusters(self) -> np.ndarray:
+        """Composition clusters of the rows (:func:`~superionic.ml.splits.composition_clusters`)."""
+        from superionic.ml.splits import composition_clusters
+
+        return composition_clusters(self.X.to_numpy(float)) if self.groups is None else np.asarray(self.groups)
+
     def data_hash(self) -> str:
         """SHA-256 over formulas, labels and descriptor values: the training-set identity."""
         digest = hashlib.sha256()
@@ -58,8 +69,20 @@ class LabelledMatrix:
         return digest.hexdigest()
 
 
+def family_weights(families: Sequence[str]) -> np.ndarray:
+    """Row weights 1/sqrt(rows of the row's structural family), scaled to mean 1.
+
+    A family of 100 rows then weighs 10x one row, not 100x: the large, well-studied families
+    (NASICON, garnet, perovskite) no longer set the trees' splits alone.
+    """
+    families = pd.Series(np.asarray(families, dtype=str))
+    weights = 1 / np.sqrt(families.map(families.value_counts()).to_numpy(float))
+    return weights / weights.mean()
+
+
 def training_matrix(
-    sources: Sequence[str] = ("kang2023",), merge_duplicates: bool = True, mobile_ion: str | None = None
+    sources: Sequence[str] = ("kang2023",), merge_duplicates: bool = True, mobile_ion: str | None = None,
+    descriptors: str = "magpie",
 ) -> LabelledMatrix:
     """Load the training set(s), featurise every formula, drop and record failures.
 
@@ -69,8 +92,14 @@ def training_matrix(
 
     ``merge_duplicates=True`` (default) merges repeated compositions (321 rows of Kang 2023);
     ``False`` keeps the seed's 328 rows, duplicates included.
+
+    ``descriptors`` names the descriptor set of ``X`` (``magpie``, ``chemistry``,
+    ``magpie+chemistry``); rows are those Magpie can featurise whatever the set, and
+    ``groups`` are Magpie clusters.
     """
-    from superionic.features.magpie import FEATURIZER_VERSION, featurize_formulas
+    from superionic.features.descriptors import featurize, featurizer_version
+    from superionic.features.magpie import featurize_formulas
+    from superionic.ml.splits import composition_clusters
     from superionic.ml.training_data import load_training_set
 
     training = load_training_set(sources=tuple(sources), merge_duplicates=merge_duplicates,
@@ -84,13 +113,21 @@ def training_matrix(
         skipped[str(frame["formula"].iloc[int(row)])] = f"featurisation failed: {reason}"
     bad |= features.isna().all(axis=1).to_numpy()
     keep = ~bad
+    magpie = features.loc[keep].reset_index(drop=True).astype(float)
+    X = magpie
+    if descriptors != "magpie":
+        X, other = featurize(frame.loc[keep, "formula"].tolist(), descriptors)
+        if other:
+            raise ValueError(f"{descriptors} descriptors failed where Magpie's did not: {other}")
     return LabelledMatrix(
-        X=features.loc[keep].reset_index(drop=True).astype(float),
+        X=X.astype(float),
         y=frame.loc[keep, "label"].to_numpy(dtype=bool),
         formulas=frame.loc[keep, "formula"].astype(str).tolist(),
         families=frame.loc[keep, "family"].astype(str).to_numpy(),
-        featurizer_version=FEATURIZER_VERSION,
+        featurizer_version=featurizer_version(descriptors),
         sources=tuple(sources),
+        descriptors=descriptors,
+        groups=composition_clusters(magpie.to_numpy(float)),
         skipped=skipped,
         provenance=frame.loc[keep, ["source", "rows", "composition_key", "sigma", "sigma_bound"]]
         .reset_index(drop=True),

@@ -92,11 +92,11 @@ def predict_formulas(
     surrogate: Surrogate,
     material_ids: Sequence[str | None] | None = None,
 ) -> list[PredictionDoc]:
-    """Featurise and classify formulas; one document per input, failures marked."""
-    from superionic.features.magpie import featurize_formulas
+    """Featurise (the surrogate's descriptor set) and classify formulas; one document per input."""
+    from superionic.features.descriptors import featurize
 
     formulas = list(formulas)
-    features, failures = featurize_formulas(["" if f is None else f for f in formulas])
+    features, failures = featurize(["" if f is None else f for f in formulas], surrogate.descriptors)
     return predictions_from_features(features, failures, formulas, surrogate, material_ids)
 
 
@@ -133,9 +133,10 @@ def predict_screened(stores, surrogate: Surrogate, criteria: dict | None = None)
     """Classify every screening survivor and upsert ``PredictionDoc`` s into ``predictions``.
 
     Reads ``stores.screening`` documents matching ``criteria`` (default ``{"passed": True}``)
-    with ``material_id`` and ``formula``; descriptors come from ``stores.features`` (computed
-    and cached where missing). Ranks are over this batch of candidates.
+    with ``material_id`` and ``formula``; Magpie descriptors come from ``stores.features``
+    (computed and cached where missing), other sets are computed. Ranks are over this batch.
     """
+    from superionic.features.descriptors import featurize
     from superionic.features.store import load_features
 
     criteria = {"passed": True} if criteria is None else criteria
@@ -147,7 +148,8 @@ def predict_screened(stores, surrogate: Surrogate, criteria: dict | None = None)
         return report
     ids = [str(doc.get("material_id") or "") for doc in rows]
     formulas = [str(doc.get("formula") or "") for doc in rows]
-    features, failures = load_features(formulas, stores.features, material_ids=ids)
+    features, failures = (load_features(formulas, stores.features, material_ids=ids)
+                          if surrogate.descriptors == "magpie" else featurize(formulas, surrogate.descriptors))
     docs = predictions_from_features(features, failures, formulas, surrogate, ids)
     stores.predictions.update([d.to_store() for d in docs], key="prediction_id")
     report.n_predicted = sum(d.skip_reason is None for d in docs)

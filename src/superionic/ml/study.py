@@ -246,11 +246,14 @@ def run_study(
     config: StudyConfig | None = None,
     families: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    groups: np.ndarray | None = None,
 ) -> StudyResult:
     """Run every (protocol, algorithm, split) of ``config``; ``progress(done, total, result)``.
 
     ``X`` must be free of failed rows (the training-set loader drops and records them);
     ``y`` is boolean (superionic or not). ``families`` is needed by the ``family`` protocol.
+    ``groups``: composition clusters of the rows for the grouped protocol and a grouped inner
+    search (default: :func:`~superionic.ml.splits.composition_clusters` of ``X``).
     """
     config = config or StudyConfig()
     feature_names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"f{i}" for i in range(np.shape(X)[1])]
@@ -263,7 +266,10 @@ def run_study(
     specs = resolve_algorithms(config.algorithms)
     tasks: list[tuple[AlgorithmSpec, Split, np.ndarray | None, bool]] = []
     groups_by_protocol: dict[str, np.ndarray] = {}
-    clusters = composition_clusters(X, config.cluster_threshold) if config.inner_grouped else None
+    clusters = groups
+    if clusters is None and (config.inner_grouped or "grouped" in config.protocols):
+        clusters = composition_clusters(X, config.cluster_threshold)
+    inner = clusters if config.inner_grouped else None
     for protocol in config.protocols:
         splits, groups = make_splits(
             protocol, y, config.splits_for(protocol), X=X, families=families,
@@ -271,8 +277,8 @@ def run_study(
         )
         if groups is not None:
             groups_by_protocol[protocol] = groups
-        if clusters is not None:
-            groups = clusters  # the inner search is grouped by composition clusters everywhere
+        if inner is not None:
+            groups = inner  # the inner search is grouped by composition clusters everywhere
         for spec in specs:
             keep = protocol == "random" and spec.name in config.keep_models
             tasks.extend((spec, split, groups, keep) for split in splits)

@@ -9,8 +9,8 @@ as a softer alternative.
 
 Saved with joblib (to a file, or into the project's ``data`` store: :mod:`superionic.ml.model_store`)
 together with a ``ModelDoc`` (feature names, hyper-parameters, library
-versions, featuriser version, training-set hash). ``Surrogate.load`` refuses a file whose
-feature names or featuriser version differ from the running featuriser's: descriptors from
+versions, descriptor set and featuriser version, training-set hash). ``Surrogate.load`` refuses
+a file whose feature names or featuriser version differ from the running featuriser's: descriptors from
 another featuriser version could differ silently, and a model fed misaligned columns gives
 confident nonsense.
 """
@@ -100,6 +100,11 @@ class Surrogate:
         return list(self.doc.feature_names)
 
     @property
+    def descriptors(self) -> str:
+        """Descriptor set the models take (:mod:`superionic.features.descriptors`)."""
+        return self.doc.descriptors
+
+    @property
     def n_splits(self) -> int:
         return self.doc.n_splits
 
@@ -141,6 +146,7 @@ class Surrogate:
             n_splits=len(seeds),
             split_seeds=seeds,
             hyperparameters={a: [r.best_params for r in study.select("random", a)] for a in algorithms},
+            descriptors=data.descriptors,
             feature_names=data.feature_names,
             featurizer_version=data.featurizer_version,
             training_set_hash=data_hash,
@@ -160,7 +166,6 @@ class Surrogate:
         """
         from superionic.ml.algorithms import ALGORITHMS
         from superionic.ml.calibration import DomainModel, fit_calibration, grouped_out_of_fold
-        from superionic.ml.splits import composition_clusters
 
         X, y = data.X.to_numpy(dtype=float), np.asarray(data.y, bool)
         params = {a: _most_common(self.doc.hyperparameters.get(a, [])) for a in self.models}
@@ -169,8 +174,7 @@ class Surrogate:
             return [ALGORITHMS[a].pipeline(seed).set_params(**{f"clf__{k}": v for k, v in params[a].items()})
                     for a in self.models]
 
-        groups = composition_clusters(X)
-        prob, folds = grouped_out_of_fold(X, y, groups, make_models, n_repeats=n_repeats)
+        prob, folds = grouped_out_of_fold(X, y, data.clusters(), make_models, n_repeats=n_repeats)
         self.calibrator, report = fit_calibration(prob, folds, y)
         self.domain = DomainModel.fit(X)
         self.doc.calibration = report.as_dict()
@@ -249,8 +253,8 @@ class Surrogate:
     ) -> Surrogate:
         """Read a saved surrogate; refuse it if it does not fit the featuriser.
 
-        ``feature_names`` / ``featurizer_version`` default to the running featuriser's
-        (:data:`MAGPIE_FEATURE_LABELS`, :data:`FEATURIZER_VERSION`).
+        ``feature_names`` / ``featurizer_version`` default to the running featuriser's of the
+        surrogate's descriptor set (:mod:`superionic.features.descriptors`).
         """
         path = Path(path).expanduser()
         if not path.is_file():
@@ -276,10 +280,13 @@ class Surrogate:
             raise ModelMismatchError(f"{source} is not a superionic surrogate (format {SURROGATE_FORMAT}).")
         doc = ModelDoc.model_validate(payload["doc"])
         if feature_names is None or featurizer_version is None:
-            from superionic.features.magpie import FEATURIZER_VERSION, MAGPIE_FEATURE_LABELS
+            from superionic.features.descriptors import DESCRIPTOR_SETS, feature_labels
+            from superionic.features.descriptors import featurizer_version as running_version
 
-            feature_names = MAGPIE_FEATURE_LABELS if feature_names is None else feature_names
-            featurizer_version = FEATURIZER_VERSION if featurizer_version is None else featurizer_version
+            if doc.descriptors not in DESCRIPTOR_SETS:
+                raise ModelMismatchError(f"Surrogate {doc.model_id} takes unknown descriptors {doc.descriptors!r}.")
+            feature_names = feature_labels(doc.descriptors) if feature_names is None else feature_names
+            featurizer_version = running_version(doc.descriptors) if featurizer_version is None else featurizer_version
         if list(doc.feature_names) != list(feature_names):
             raise ModelMismatchError(
                 f"Surrogate {doc.model_id} was trained on other descriptors ({len(doc.feature_names)} "

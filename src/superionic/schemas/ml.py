@@ -118,7 +118,8 @@ class ModelDoc(SuperionicDoc):
     hyperparameters: dict[str, list[dict[str, Any]]] = Field(
         description="Per algorithm, the chosen hyper-parameters of each split's model."
     )
-    feature_names: list[str] = Field(description="The 145 descriptor names, in model input order.")
+    descriptors: str = Field("magpie", description="Descriptor set the models take: magpie (145) or chemistry (23).")
+    feature_names: list[str] = Field(description="The descriptor names, in model input order.")
     featurizer_version: str = Field(description="Featuriser version the models expect.")
     training_set_hash: str = Field(description="SHA-256 of the training set.")
     training_sources: list[str] = Field(description="Training-set sources (e.g. kang2023).")

@@ -26,6 +26,7 @@ import pandas as pd
 from superionic.ml.algorithms import ALGORITHMS
 from superionic.ml.dataset import family_weights, training_matrix
 from superionic.ml.protocols import FinalModel, all_folds, evaluate, family_table
+from superionic.recipes import load_recipe
 
 COLUMNS = ["random", "grouped", "lofo", "external kang2023 -> obelix", "external obelix -> kang2023"]
 
@@ -39,6 +40,8 @@ def main() -> None:
     parser.add_argument("--with-na", action="store_true", help="Keep Na compounds in training (tests stay Li).")
     parser.add_argument("--descriptors", default="magpie",
                         help="Descriptor set: magpie (default), chemistry or magpie+chemistry.")
+    parser.add_argument("--calibration-method", default=load_recipe("quick").classifier.calibration_method,
+                        help="Calibration of the final model (default: the quick recipe's).")
     parser.add_argument("--per-family", action="store_true", help="Also print each held-out family's scores.")
     parser.add_argument("--family-weights", action="store_true",
                         help="Weigh training rows 1/sqrt(family size) (superionic.ml.dataset.family_weights).")
@@ -62,7 +65,7 @@ def main() -> None:
     rows = []
     for name in args.algorithms:
         t0 = time.perf_counter()
-        make = (lambda seed: FinalModel(seed)) if name == "final" else (lambda seed, n=name: ALGORITHMS[n].pipeline(seed))
+        make = (lambda seed: FinalModel(seed, method=args.calibration_method)) if name == "final" else (lambda seed, n=name: ALGORITHMS[n].pipeline(seed))
         predictions = []
         table = evaluate(make, X, y, folds, groups=clusters, predictions=predictions,
                          sample_weight=family_weights(data.families) if args.family_weights else None)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from superionic.ml.calibration import (
+    CALIBRATION_METHODS,
     Calibrator,
     DomainModel,
     expected_calibration_error,
@@ -238,3 +239,69 @@ def test_surrogate_on_chemistry_descriptors_trains_saves_and_predicts(tmp_path):
 
     docs, feature_docs = predict_survivors([{"material_id": "mp-1", "formula": "Li10GeP2S12"}], model)
     assert docs[0].prob_calibrated == pytest.approx(lgps.prob_calibrated) and len(feature_docs) == 1
+
+
+@pytest.mark.parametrize("method", CALIBRATION_METHODS)
+def test_every_calibration_method_is_monotone_bounded_and_fixes_a_distorted_score(method):
+    rng = np.random.default_rng(3)
+    n = 3000
+    true_p = rng.uniform(size=n)
+    y = rng.uniform(size=n) < true_p
+    distorted = 1 / (1 + np.exp(-2.5 * np.log(true_p / (1 - true_p))))  # overconfident, logit-linear
+    prob = np.vstack([distorted, np.clip(distorted + rng.normal(0, 0.02, n), 0, 1)])
+    folds = np.vstack([np.arange(n) % 5, np.arange(n) % 5])
+    calibrator, report = fit_calibration(prob, folds, y, method)
+    assert report.ece_raw > 0.08 and report.ece_calibrated < 0.04, report
+    assert method in report.protocol and calibrator.method == method
+    out = calibrator(np.linspace(0, 1, 201))
+    assert np.all(np.diff(out) >= 0) and out.min() >= 0 and out.max() <= 1
+    with pytest.raises(ValueError, match="Unknown calibration method"):
+        Calibrator.fit(prob, y, "beta")
+
+
+def test_interpolated_and_sigmoid_maps_keep_the_ranking_isotonic_ties_it():
+    rng = np.random.default_rng(4)
+    n = 600
+    true_p = rng.uniform(size=n)
+    y = rng.uniform(size=n) < true_p
+    prob = np.clip(true_p + rng.normal(0, 0.1, (3, n)), 0, 1)
+    inside = np.linspace(0.2, 0.8, 301)  # distinct scores inside the data's range
+    ties = {m: 1 - len(np.unique(Calibrator.fit(prob, y, m)(inside))) / len(inside) for m in CALIBRATION_METHODS}
+    assert ties["isotonic"] > 0.5  # a step map merges most of them
+    assert ties["interpolated-isotonic"] == 0 and ties["sigmoid"] == 0
+    assert ties["bagged-isotonic"] < ties["isotonic"]
+
+
+def test_seed_recipe_keeps_isotonic_and_its_fingerprint():
+    from superionic.jobs.classification import _fingerprint
+    from superionic.recipes import load_recipe
+
+    seed = load_recipe("flows/seed.yaml").classifier
+    assert seed.calibration_method == "isotonic"
+    legacy = seed.model_dump_json(exclude={"descriptors", "calibration_method"})
+    assert _fingerprint(seed, "h") == __import__("hashlib").sha256((legacy + "h").encode()).hexdigest()[:16]
+    assert _fingerprint(seed, "h") != _fingerprint(seed.model_copy(update={"calibration_method": "sigmoid"}), "h")
+
+
+def test_sigmoid_verdicts_flip_less_between_calibration_seeds_than_isotonic():
+    """Each 'seed' is 3 other noisy out-of-fold repeats of the same rows (benchmarks/calibration_stability.py)."""
+    import itertools
+
+    rng = np.random.default_rng(0)
+    n = 400
+    true_p = rng.uniform(0.02, 0.98, size=n)
+    y = rng.uniform(size=n) < true_p
+    prob = 1 / (1 + np.exp(-(1.5 * np.log(true_p / (1 - true_p)) + rng.normal(0, 0.7, (30, n)))))
+    scores = np.linspace(0.02, 0.98, 500)
+
+    def disagreement(method):
+        verdicts = [Calibrator.fit(prob[3 * s:3 * s + 3], y, method)(scores) >= 0.5 for s in range(10)]
+        return np.mean([np.mean(a != b) for a, b in itertools.combinations(verdicts, 2)])
+
+    assert disagreement("sigmoid") < 0.5 * disagreement("isotonic")
+
+
+def test_quick_recipe_calibrates_with_platt_scaling():
+    from superionic.recipes import load_recipe
+
+    assert load_recipe("flows/quick.yaml").classifier.calibration_method == "sigmoid"

@@ -47,6 +47,11 @@ class ClassifierRecipe(BaseModel):
     calibration_repeats: int = Field(
         3, ge=1, description="Repeats of the grouped 5-fold out-of-fold predictions the calibrator is fitted on."
     )
+    calibration_method: Literal["isotonic", "bagged-isotonic", "interpolated-isotonic", "sigmoid"] = Field(
+        "isotonic", description="Map from prob_mean to the calibrated probability: isotonic (the seed's), the mean of "
+        "one isotonic map per repeat, isotonic interpolated between block centres, or sigmoid (Platt); README, "
+        "'Calibration'.",
+    )
     descriptors: Literal["magpie", "chemistry", "magpie+chemistry"] = Field(
         "magpie",
         description="Descriptor set: 'magpie' (the 145 Magpie descriptors, the seed's), 'chemistry' (23 "

@@ -86,6 +86,10 @@ def train(
     calibration_repeats: int = typer.Option(
         3, "--calibration-repeats", min=1, help="Repeats of the grouped 5-fold out-of-fold predictions for calibration."
     ),
+    calibration_method: str = typer.Option(
+        "isotonic", "--calibration-method",
+        help="isotonic (the seed's), bagged-isotonic, interpolated-isotonic or sigmoid (README, 'Calibration').",
+    ),
     sources: list[str] = typer.Option(["kang2023"], "--source", help="Training sources (repeatable)."),
     unmerged: bool = typer.Option(False, "--unmerged", help="Keep duplicated compositions (seed's 328 rows)."),
     mobile_ion: str = typer.Option(
@@ -118,6 +122,10 @@ def train(
         raise typer.BadParameter(f"choose one of {', '.join(PROTOCOL_SETS)}", param_hint="--protocol")
     if inner_cv not in ("stratified", "grouped"):
         raise typer.BadParameter("choose stratified or grouped", param_hint="--inner-cv")
+    from superionic.ml.calibration import CALIBRATION_METHODS
+
+    if calibration_method not in CALIBRATION_METHODS:
+        raise typer.BadParameter(f"choose one of {', '.join(CALIBRATION_METHODS)}", param_hint="--calibration-method")
     try:
         specs = resolve_algorithms(_split_names(algorithms))
         data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged,
@@ -156,7 +164,7 @@ def train(
         # a local file only where asked for (--model-dir) or where there is no store
         directory = models_dir(model_dir) if (model_dir or stores is None) else None
         surrogate = Surrogate.from_study(study, data, directory)
-        _print_calibration(console, surrogate.calibrate(data, n_repeats=calibration_repeats), surrogate)
+        _print_calibration(console, surrogate.calibrate(data, n_repeats=calibration_repeats, method=calibration_method), surrogate)
         _print_sanity(console, surrogate, data)
         if directory is not None:
             path = surrogate.save()

@@ -29,8 +29,10 @@ class SurrogateOutcome:
 
 
 def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
-    # the default descriptor set leaves the fingerprint of recipes written before it existed
-    payload = recipe.model_dump_json(exclude={"descriptors"} if recipe.descriptors == "magpie" else None) + data_hash
+    # default descriptor set and calibration method leave the fingerprint of recipes written before they existed
+    exclude = ({"descriptors"} if recipe.descriptors == "magpie" else set()) | (
+        {"calibration_method"} if recipe.calibration_method == "isotonic" else set())
+    payload = recipe.model_dump_json(exclude=exclude or None) + data_hash
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -63,7 +65,7 @@ def train_surrogate(recipe: ClassifierRecipe, data, fingerprint: str, show_progr
         study = run_study(data.X, data.y, config, families=data.families, groups=data.clusters(),
                           progress=lambda done, total, result: advance())
     surrogate = Surrogate.from_study(study, data, algorithms=ENSEMBLE)
-    surrogate.calibrate(data, n_repeats=recipe.calibration_repeats)
+    surrogate.calibrate(data, n_repeats=recipe.calibration_repeats, method=recipe.calibration_method)
     record_panel(surrogate, data)
     surrogate.doc.recipe_fingerprint = fingerprint
     return SurrogateOutcome(surrogate, reused=False, study_table=study.summary(),

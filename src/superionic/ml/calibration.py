@@ -91,21 +91,75 @@ class DomainModel:
                 f"<= {self.threshold:.2f}, the {self.quantile:.0%} quantile of the training rows' own")
 
 
+CALIBRATION_METHODS = ("isotonic", "bagged-isotonic", "interpolated-isotonic", "sigmoid")
+"""How :class:`Calibrator` maps ``prob_mean``: isotonic regression on the pooled repeats (a
+step map: ties), the mean of one isotonic map per repeat, isotonic regression interpolated
+linearly between its blocks' centres (strictly increasing between the first and last
+centre), or Platt scaling (logistic regression on the logit)."""
+
+
+def _logit(prob: np.ndarray) -> np.ndarray:
+    prob = np.clip(np.asarray(prob, float), 1e-4, 1 - 1e-4)
+    return np.log(prob / (1 - prob))
+
+
+def _isotonic(prob: np.ndarray, y: np.ndarray):
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(prob, y)
+
+
+def _block_centres(prob: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean ``prob``, fitted value) of each constant block of the isotonic fit."""
+    order = np.argsort(prob, kind="stable")
+    x = prob[order]
+    fitted = _isotonic(prob, y).predict(x)
+    starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+    return np.add.reduceat(x, starts) / np.diff(np.r_[starts, len(x)]), fitted[starts]
+
+
 @dataclass
 class Calibrator:
-    """Isotonic map from the ensemble's ``prob_mean`` to a calibrated probability."""
+    """Monotone map from the ensemble's ``prob_mean`` to a calibrated probability (:data:`CALIBRATION_METHODS`)."""
 
-    isotonic: object
+    isotonic: object = None
+    """A fitted ``IsotonicRegression`` (method ``isotonic``; surrogates saved before the methods)."""
+    knots: tuple | None = None
+    """(x, y) of a piecewise-linear map, constant outside (bagged and interpolated isotonic)."""
+    sigmoid: tuple | None = None
+    """(slope, intercept) on the logit of ``prob_mean`` (method ``sigmoid``)."""
+    method: str = "isotonic"
 
     @classmethod
-    def fit(cls, prob: np.ndarray, y: np.ndarray) -> Calibrator:
-        from sklearn.isotonic import IsotonicRegression
+    def fit(cls, prob: np.ndarray, y: np.ndarray, method: str = "isotonic") -> Calibrator:
+        """``prob``: (n,) or (n_repeats, n) out-of-fold probabilities of the rows ``y`` (n,)."""
+        if method not in CALIBRATION_METHODS:
+            raise ValueError(f"Unknown calibration method {method!r}: one of {', '.join(CALIBRATION_METHODS)}.")
+        prob = np.atleast_2d(np.asarray(prob, float))
+        y = np.asarray(y, float)
+        pooled, tiled = prob.ravel(), np.tile(y, len(prob))
+        if method == "isotonic":
+            return cls(isotonic=_isotonic(pooled, tiled))
+        if method == "interpolated-isotonic":
+            return cls(knots=_block_centres(pooled, tiled), method=method)
+        if method == "bagged-isotonic":
+            maps = [_isotonic(p, y) for p in prob]
+            x = np.unique(np.concatenate([m.X_thresholds_ for m in maps]))
+            return cls(knots=(x, np.mean([m.predict(x) for m in maps], axis=0)), method=method)
+        from sklearn.linear_model import LogisticRegression
 
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        return cls(iso.fit(np.asarray(prob, float), np.asarray(y, float)))
+        lr = LogisticRegression(C=1e6).fit(_logit(pooled)[:, None], tiled.astype(bool))
+        return cls(sigmoid=(float(lr.coef_[0, 0]), float(lr.intercept_[0])), method=method)
 
     def __call__(self, prob: np.ndarray) -> np.ndarray:
-        return np.clip(np.asarray(self.isotonic.predict(np.asarray(prob, float)), float), 0.0, 1.0)
+        prob = np.asarray(prob, float)
+        if self.knots is not None:
+            out = np.interp(prob, *self.knots)
+        elif self.sigmoid is not None:
+            out = 1 / (1 + np.exp(-(self.sigmoid[0] * _logit(prob) + self.sigmoid[1])))
+        else:
+            out = self.isotonic.predict(prob)
+        return np.clip(np.asarray(out, float), 0.0, 1.0)
 
 
 @dataclass
@@ -130,10 +184,11 @@ class CalibrationReport:
 
 def grouped_out_of_fold(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray, make_models: Callable[[int], Sequence],
-    n_repeats: int = 3, n_folds: int = 5, sample_weight: np.ndarray | None = None,
+    n_repeats: int = 3, n_folds: int = 5, sample_weight: np.ndarray | None = None, seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities (n_repeats, n), fold of each row in each repeat (n_repeats, n)).
 
+    Repeat ``r`` shuffles the folds and seeds the models with ``seed + r``.
     ``make_models(seed)`` returns fresh unfitted pipelines; a row's probability is their mean.
     ``sample_weight``: training weight per row (pipelines' ``clf__sample_weight``).
     """
@@ -145,16 +200,17 @@ def grouped_out_of_fold(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for rep in range(n_repeats):
-            cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=rep)
+            cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed + rep)
             for fold, (train, val) in enumerate(cv.split(X, y, groups)):
                 fit = {} if sample_weight is None else {"clf__sample_weight": sample_weight[train]}
-                models = [m.fit(X[train], y[train], **fit) for m in make_models(rep)]
+                models = [m.fit(X[train], y[train], **fit) for m in make_models(seed + rep)]
                 prob[rep, val] = np.mean([m.predict_proba(X[val])[:, 1] for m in models], axis=0)
                 folds[rep, val] = fold
     return prob, folds
 
 
-def fit_calibration(prob: np.ndarray, folds: np.ndarray, y: np.ndarray) -> tuple[Calibrator, CalibrationReport]:
+def fit_calibration(prob: np.ndarray, folds: np.ndarray, y: np.ndarray,
+                    method: str = "isotonic") -> tuple[Calibrator, CalibrationReport]:
     """Calibrator on all out-of-fold rows; report with the cross-fitted ECE (first repeat's folds)."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
@@ -163,12 +219,11 @@ def fit_calibration(prob: np.ndarray, folds: np.ndarray, y: np.ndarray) -> tuple
     crossfit = np.zeros(len(y))
     for fold in np.unique(folds[0]):
         held = folds[0] == fold
-        cal = Calibrator.fit(np.concatenate([p[~held] for p in prob]), np.tile(y[~held], n_repeats))
-        crossfit[held] = cal(prob[0][held])
-    calibrator = Calibrator.fit(prob.ravel(), np.tile(y, n_repeats))
+        crossfit[held] = Calibrator.fit(prob[:, ~held], y[~held], method)(prob[0][held])
+    calibrator = Calibrator.fit(prob, y, method)
     report = CalibrationReport(
         protocol=f"grouped out-of-fold: {n_repeats} x {len(np.unique(folds[0]))}-fold StratifiedGroupKFold "
-        "over composition clusters; isotonic; ECE cross-fitted over the folds of repeat 0",
+        f"over composition clusters; {method}; ECE cross-fitted over the folds of repeat 0",
         n_rows=len(y),
         ece_raw=expected_calibration_error(prob[0], y),
         ece_calibrated=expected_calibration_error(crossfit, y),

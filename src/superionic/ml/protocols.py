@@ -72,8 +72,8 @@ def all_folds(y, clusters, families, sources, n_random: int = 20, n_grouped: int
 class FinalModel:
     """GB + LightGBM mean probability, isotonic-calibrated on grouped out-of-fold rows."""
 
-    def __init__(self, seed: int = 0, n_repeats: int = 3, params: dict | None = None):
-        self.seed, self.n_repeats, self.params = seed, n_repeats, params or {}
+    def __init__(self, seed: int = 0, n_repeats: int = 3, params: dict | None = None, method: str = "isotonic"):
+        self.seed, self.n_repeats, self.params, self.method = seed, n_repeats, params or {}, method
 
     def _pipelines(self, seed: int):
         from superionic.ml.algorithms import ALGORITHMS, ENSEMBLE_ALGORITHMS
@@ -90,7 +90,7 @@ class FinalModel:
         groups = composition_clusters(X) if groups is None else groups
         prob, _ = grouped_out_of_fold(X, y, groups, self._pipelines, n_repeats=self.n_repeats,
                                       sample_weight=sample_weight)
-        self.calibrator = Calibrator.fit(prob.ravel(), np.tile(np.asarray(y, bool), self.n_repeats))
+        self.calibrator = Calibrator.fit(prob, np.asarray(y, bool), self.method)
         fit = {} if sample_weight is None else {"clf__sample_weight": sample_weight}
         self.models = [m.fit(X, y, **fit) for m in self._pipelines(self.seed)]
         return self

@@ -157,11 +157,12 @@ class Surrogate:
         )
         return cls(models=models, doc=doc)
 
-    def calibrate(self, data, n_repeats: int = 3):
+    def calibrate(self, data, n_repeats: int = 3, method: str = "isotonic"):
         """Fit the calibrator on grouped out-of-fold predictions and the domain on ``data``.
 
         The out-of-fold models are the ensemble's algorithms with the hyper-parameters chosen
-        most often over the splits (library defaults without a search). Returns the
+        most often over the splits (library defaults without a search); ``method``: one of
+        :data:`~superionic.ml.calibration.CALIBRATION_METHODS`. Returns the
         :class:`~superionic.ml.calibration.CalibrationReport`, also stored in ``doc``.
         """
         from superionic.ml.algorithms import ALGORITHMS
@@ -175,7 +176,7 @@ class Surrogate:
                     for a in self.models]
 
         prob, folds = grouped_out_of_fold(X, y, data.clusters(), make_models, n_repeats=n_repeats)
-        self.calibrator, report = fit_calibration(prob, folds, y)
+        self.calibrator, report = fit_calibration(prob, folds, y, method)
         self.domain = DomainModel.fit(X)
         self.doc.calibration = report.as_dict()
         self.doc.domain_threshold = self.domain.threshold

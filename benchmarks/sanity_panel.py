@@ -1,7 +1,7 @@
 """The chemist's sanity panel and the top of the default ranking, with the panel held out or not.
 
 Trains the quick recipe's surrogate (GB + LightGBM on its descriptor set, 20 random splits,
-library defaults, isotonic calibration on grouped out-of-fold rows) on the given training
+library defaults, the recipe's calibration on grouped out-of-fold rows) on the given training
 sources, then prints
 
 - the sanity panel (well-known poor and fast Li conductors; ``in_training`` marks those in
@@ -58,7 +58,7 @@ def quick_surrogate(data: LabelledMatrix) -> tuple[Surrogate, float]:
                          inner_grouped=True, n_jobs=1)
     study = run_study(data.X, data.y, config, families=data.families, groups=data.clusters())
     surrogate = Surrogate.from_study(study, data, algorithms=("gb", "lgbm"))
-    report = surrogate.calibrate(data, n_repeats=3)
+    report = surrogate.calibrate(data, n_repeats=QUICK.calibration_repeats, method=QUICK.calibration_method)
     return surrogate, report.ece_calibrated
 
 

@@ -1,7 +1,8 @@
 """Calibrated probabilities and the applicability domain of the surrogate.
 
 - **Calibration.** The ensemble's mean probability (``prob_mean``) is mapped to a calibrated
-  probability by isotonic regression fitted on *grouped out-of-fold* predictions: the
+  probability by a monotone map (isotonic regression, the seed's; Platt scaling in the quick
+  recipe: :data:`CALIBRATION_METHODS`) fitted on *grouped out-of-fold* predictions: the
   training rows are clustered into near-identical compositions
   (:func:`~superionic.ml.splits.composition_clusters`), ``n_repeats`` x 5-fold
   ``StratifiedGroupKFold`` keeps each cluster on one side, and every row gets one

@@ -12,11 +12,12 @@
 Scores: balanced accuracy at probability 0.5 and ROC-AUC (mean over splits for random and
 grouped; pooled over the held-out rows for lofo and each external direction).
 ``FinalModel`` is the shipped recipe in one estimator: GB + LightGBM mean probability,
-calibrated by isotonic regression on grouped out-of-fold predictions of its training rows
-(3 repeats, as the recipes' ``calibration_repeats``). Its balanced accuracy is that of the
-calibrated probability; its ROC-AUC that of the ranking the product uses: calibrated
-probability, ties (isotonic steps) broken by the raw mean probability, which is the raw
-mean probability's order (isotonic maps never reverse it).
+calibrated (``method``: isotonic by default, the seed's; the quick recipe's is sigmoid) on
+grouped out-of-fold predictions of its training rows (3 repeats, as the recipes'
+``calibration_repeats``). Its balanced accuracy is that of the calibrated probability; its
+ROC-AUC that of the ranking the product uses: calibrated probability, ties (isotonic steps)
+broken by the raw mean probability, which is the raw mean probability's order (monotone
+maps never reverse it).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def all_folds(y, clusters, families, sources, n_random: int = 20, n_grouped: int
 
 
 class FinalModel:
-    """GB + LightGBM mean probability, isotonic-calibrated on grouped out-of-fold rows."""
+    """GB + LightGBM mean probability, calibrated (``method``) on grouped out-of-fold rows."""
 
     def __init__(self, seed: int = 0, n_repeats: int = 3, params: dict | None = None, method: str = "isotonic"):
         self.seed, self.n_repeats, self.params, self.method = seed, n_repeats, params or {}, method

@@ -305,3 +305,16 @@ def test_quick_recipe_calibrates_with_platt_scaling():
     from superionic.recipes import load_recipe
 
     assert load_recipe("flows/quick.yaml").classifier.calibration_method == "sigmoid"
+
+
+def test_calibrator_pickled_before_the_methods_still_maps():
+    import pickle
+
+    rng = np.random.default_rng(5)
+    p = rng.uniform(size=200)
+    y = rng.uniform(size=200) < p
+    cal = Calibrator.fit(p, y)
+    old = Calibrator.__new__(Calibrator)
+    old.__dict__ = {"isotonic": cal.isotonic}  # what a surrogate saved before 2026-12-04 holds
+    old = pickle.loads(pickle.dumps(old))
+    assert np.array_equal(old(p), cal(p)) and old.method == "isotonic"

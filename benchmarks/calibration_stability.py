@@ -19,8 +19,14 @@ user retraining with another seed would get). Per method and ``k``:
 The survivors' and training rows' ``prob_mean`` come from one quick-recipe surrogate (20
 random splits), as in ``superionic run``.
 
+``--external N`` (a check after the choice, not part of it) also prints, per external
+direction (train on one source, test on the other's unseen compositions), the balanced
+accuracy at calibrated p = 0.5 of isotonic and sigmoid over N calibration seeds (3 repeats
+each; the same GB + LightGBM models, seed 0).
+
     PYTHONPATH=src .venv/bin/python benchmarks/calibration_stability.py            # ~6 min on 1 core
     PYTHONPATH=src .venv/bin/python benchmarks/calibration_stability.py --cache /tmp/oof.npz
+    PYTHONPATH=src .venv/bin/python benchmarks/calibration_stability.py --cache /tmp/oof.npz --external 6
 """
 
 from __future__ import annotations
@@ -107,12 +113,37 @@ def compare(prob, folds, y, train_score, cand_score, n_seeds: int, repeats: list
     return pd.DataFrame(rows)
 
 
+def external_check(data, n_seeds: int) -> None:
+    """Balanced accuracy at calibrated p = 0.5 per external direction over calibration seeds."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from superionic.ml.algorithms import ALGORITHMS
+    from superionic.ml.calibration import Calibrator
+    from superionic.ml.protocols import external_folds
+
+    X, y, clusters = data.X.to_numpy(float), np.asarray(data.y, bool), data.clusters()
+    make = lambda seed: [ALGORITHMS[a].pipeline(seed) for a in ("gb", "lgbm")]  # noqa: E731
+    for fold in external_folds(data.provenance["source"].tolist(), clusters):
+        train, test = fold.train, fold.test
+        raw = np.mean([m.fit(X[train], y[train]).predict_proba(X[test])[:, 1] for m in make(0)], axis=0)
+        scores = {"isotonic": [], "sigmoid": []}
+        for s in range(n_seeds):
+            prob, _ = grouped_out_of_fold(X[train], y[train], clusters[train], make, n_repeats=3, seed=3 * s)
+            for method, values in scores.items():
+                values.append(balanced_accuracy_score(y[test], Calibrator.fit(prob, y[train], method)(raw) >= 0.5))
+        print(f"external {fold.name} ({len(test)} rows), balanced accuracy over {n_seeds} calibration seeds: "
+              + "; ".join(f"{m} {np.mean(v):.3f} (sd {np.std(v):.3f}, {min(v):.3f}-{max(v):.3f})"
+                          for m, v in scores.items()))
+
+
 def main() -> None:
     from superionic.ml.dataset import training_matrix
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--repeats", type=int, nargs="+", default=[3, 10])
+    parser.add_argument("--external", type=int, default=0, metavar="N",
+                        help="After the table: external balanced accuracy over N calibration seeds (a check, not the choice)")
     parser.add_argument("--cache", type=Path, help="npz of the out-of-fold repeats (read if there, else written)")
     args = parser.parse_args()
     start = time.perf_counter()
@@ -124,6 +155,8 @@ def main() -> None:
           f"{args.seeds} calibration seeds")
     table = compare(prob, folds, y, train_score, cand_score, args.seeds, args.repeats)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
+    if args.external:
+        external_check(data, args.external)
     print(f"wall {time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.1f}")
 
 

@@ -17,7 +17,7 @@ def _why(pred: dict, recipe: CandidateRecipe) -> str:
     """Why an eligible candidate is chosen, in words."""
     rank = f"rank {pred.get('rank')}" if pred.get("rank") is not None else "unranked"
     rule = ("seed rule met (all votes)" if recipe.rule == "seed_verdict"
-            else f"p = {_probability(pred):.2f} >= {recipe.min_probability:g}")
+            else f"p = {_probability(pred):.2f}" + (f" >= {recipe.min_probability:g}" if recipe.min_probability > 0 else ""))
     distance = pred.get("domain_distance")
     where = "" if distance is None else f" (distance {distance:.1f})"
     domain = {True: f"in domain{where}", False: f"out of domain{where}", None: "domain unknown"}[pred.get("in_domain")]

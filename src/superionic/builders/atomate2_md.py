@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.schemas.md_runs import MDRunDoc, TrajectoryRef
@@ -115,17 +114,13 @@ def _reduced_formula(out: dict) -> str:
     return str(out.get("formula_pretty") or "unknown")
 
 
-def _slim(traj: Trajectory, frame_interval_fs: float) -> Trajectory:
-    """Fractional unwrapped positions on the first frame's cell, energy and temperature."""
-    from superionic.md.forcefield import slim_trajectory
-
-    return slim_trajectory(traj, frame_interval_fs)
-
-
 def forcefield_run(job: dict, info: dict) -> MDRunDoc:
     """A loaded ``ForceFieldTaskDocument`` job (``job["output"]`` with ``objects`` loaded) as
     an in-memory ``MDRunDoc`` carrying its trajectory."""
     from monty.json import MontyDecoder
+
+    from superionic.md.collect import _temperature_stats
+    from superionic.md.forcefield import slim_trajectory
 
     out = job["output"]
     meta = job.get("metadata") or {}
@@ -139,8 +134,8 @@ def forcefield_run(job: dict, info: dict) -> MDRunDoc:
     time_step = float(meta.get("time_step") or (0.5 if species & {"H", "D", "T"} else 2.0))
     steps = int(((out.get("input") or {}).get("steps")) or 0)
     interval = meta.get("traj_interval") or (steps // (n_frames - 1) if n_frames > 1 and steps else 1)
-    slim = _slim(traj, time_step * int(interval))
-    temps = np.array([p["temperature"] for p in slim.frame_properties if p.get("temperature") is not None])
+    slim = slim_trajectory(traj, time_step * int(interval))
+    mean_t, std_t = _temperature_stats(slim)
     return MDRunDoc(
         **_fields(info, n_sites=len(traj.species), time_step_fs=time_step, save_interval_steps=int(interval),
                   production_steps=int(interval) * (n_frames - 1)),
@@ -148,8 +143,8 @@ def forcefield_run(job: dict, info: dict) -> MDRunDoc:
         trajectory=slim,
         n_frames=n_frames,
         frame_interval_fs=time_step * int(interval),
-        mean_temperature=float(temps[1:].mean()) if len(temps) > 1 else None,
-        std_temperature=float(temps[1:].std()) if len(temps) > 1 else None,
+        mean_temperature=mean_t,
+        std_temperature=std_t,
         segment_uuids=[str(job["uuid"])],
     )
 

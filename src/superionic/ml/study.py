@@ -267,7 +267,7 @@ def run_study(
     tasks: list[tuple[AlgorithmSpec, Split, np.ndarray | None, bool]] = []
     groups_by_protocol: dict[str, np.ndarray] = {}
     clusters = groups
-    if clusters is None and (config.inner_grouped or "grouped" in config.protocols):
+    if clusters is None and config.inner_grouped:  # the grouped protocol makes its own (make_splits)
         clusters = composition_clusters(X, config.cluster_threshold)
     inner = clusters if config.inner_grouped else None
     for protocol in config.protocols:

@@ -19,12 +19,12 @@ CANDIDATE = "mp-13725"  # Li3PO4: on the hull, V_ox computed offline, structure 
 pytestmark = pytest.mark.slow
 
 
-def tiny_recipe() -> Recipe:
+def tiny_recipe(temperatures: tuple[float, ...] = (1000, 1200)) -> Recipe:
     return Recipe.model_validate({
         "name": "tiny",
         "classifier": {"algorithms": ["gb", "lgbm"], "n_splits": 2, "n_iter": 0},
         "candidates": {"top_n": 1, "material_ids": [CANDIDATE]},
-        "md": {"engine": "forcefield", "preset": "quick", "temperatures": [1000, 1200],
+        "md": {"engine": "forcefield", "preset": "quick", "temperatures": list(temperatures),
                "equilibration_steps": 5, "production_steps": 10},
     })
 

@@ -15,23 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from superionic.cli import app
-from superionic.recipes import Recipe
 from superionic.stores import COLLECTIONS, open_stores
+from test_discovery_flow import CANDIDATE, tiny_recipe
 
-CANDIDATE = "mp-13725"  # Li3PO4: on the hull, structure bundled
 runner = CliRunner()
 
 pytestmark = pytest.mark.slow
-
-
-def tiny_recipe() -> Recipe:
-    return Recipe.model_validate({
-        "name": "tiny",
-        "classifier": {"algorithms": ["gb", "lgbm"], "n_splits": 2, "n_iter": 0},
-        "candidates": {"top_n": 1, "material_ids": [CANDIDATE]},
-        "md": {"engine": "forcefield", "preset": "quick", "temperatures": [1000],
-               "equilibration_steps": 5, "production_steps": 10},
-    })
 
 
 @pytest.fixture
@@ -66,7 +55,7 @@ def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_th
     from superionic.ml.model_store import load_surrogate
 
     monkeypatch.chdir(tmp_path)
-    maker = DiscoveryFlowMaker(recipe=tiny_recipe())
+    maker = DiscoveryFlowMaker(recipe=tiny_recipe(temperatures=(1000,)))
 
     # FireWorks: the flow made without a store, run by rockets on the JobStore alone
     spec = f"monty://{tmp_path / 'fw-store'}"

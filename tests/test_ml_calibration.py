@@ -9,6 +9,9 @@ from superionic.ml.calibration import (
     CALIBRATION_METHODS,
     Calibrator,
     DomainModel,
+    calibration_method,
+    ece_if_calibrated,
+    ece_noise_text,
     expected_calibration_error,
     fit_calibration,
     reliability_bins,
@@ -28,6 +31,35 @@ def test_ece_is_small_for_calibrated_and_large_for_overconfident_scores():
     bins = reliability_bins(p, y)
     assert sum(b["n"] for b in bins) == p.size and len(bins) == 10
     assert all(b["low"] <= b["mean_probability"] <= b["high"] for b in bins)
+
+
+def test_ece_noise_of_a_calibrated_model_on_few_rows_is_not_zero_and_tells_miscalibration_apart():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(size=500)
+    noise = ece_if_calibrated(p, n_draws=400)
+    # 500 rows, 10 bins: a perfectly calibrated model still shows ECE of a few hundredths
+    assert 0.02 < np.median(noise) < 0.06
+    calibrated_y = rng.uniform(size=p.size) < p
+    shifted_y = rng.uniform(size=p.size) < np.clip(p + 0.15, 0, 1)  # every bin 0.15 too low
+    assert np.mean(noise >= expected_calibration_error(p, calibrated_y)) > 0.05
+    assert np.mean(noise >= expected_calibration_error(p, shifted_y)) == 0.0
+    bins = reliability_bins(p, calibrated_y)
+    assert all(b["consistency_low"] <= b["mean_probability"] <= b["consistency_high"] for b in bins)
+    assert sum(b["consistency_low"] <= b["observed_fraction"] <= b["consistency_high"] for b in bins) >= 8
+
+
+def test_calibration_report_states_its_method_and_noise():
+    rng = np.random.default_rng(4)
+    p = rng.uniform(size=400)
+    y = rng.uniform(size=p.size) < p
+    folds = np.arange(p.size) % 5
+    _, report = fit_calibration(np.vstack([p, p]), np.vstack([folds, folds]), y, "sigmoid")
+    cal = report.as_dict()
+    assert calibration_method(cal) == "sigmoid"
+    assert 0 < cal["ece_if_calibrated"]["median"] < cal["ece_if_calibrated"]["q95"]
+    assert "perfectly calibrated model would show" in ece_noise_text(cal)
+    old = {k: v for k, v in cal.items() if k not in ("method", "ece_if_calibrated")}  # saved before
+    assert calibration_method(old) == "sigmoid" and ece_noise_text(old) == ""
 
 
 def test_isotonic_calibration_fixes_a_distorted_score_cross_fitted():

@@ -186,11 +186,15 @@ def train(
 
 
 def _print_calibration(console, report, surrogate) -> None:
+    from superionic.ml.calibration import ece_noise_text
+
     console.print(
         f"calibration ({report.protocol}): ECE {report.ece_raw:.3f} raw -> {report.ece_calibrated:.3f} "
         f"calibrated; ROC-AUC {report.roc_auc:.3f}, balanced accuracy {report.balanced_accuracy:.3f} "
         f"on {report.n_rows} grouped out-of-fold rows"
     )
+    if noise := ece_noise_text(report.as_dict()):
+        console.print(f"  ({noise})")
     console.print(f"applicability domain: {surrogate.domain.describe()}")
 
 

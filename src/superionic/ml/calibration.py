@@ -9,6 +9,11 @@
   out-of-fold ensemble probability per repeat from models that never saw its cluster. The
   expected calibration error (ECE, 10 equal-width bins) is reported *cross-fitted*: the
   calibrator that scores a fold was fitted on the other folds' out-of-fold predictions only.
+  On a few hundred rows the ECE of even a perfectly calibrated model is not zero (each bin's
+  observed fraction is a binomial sample): :func:`ece_if_calibrated` gives the ECE's spread
+  when the labels are drawn from the probabilities themselves (a consistency test, Broecker &
+  Smith, Weather Forecast. 22, 651 (2007)), reported beside the measured ECE. It treats the rows
+  as independent; related compositions err together, so the real noise is somewhat larger.
 - **Applicability domain.** The distance of a composition to the training data is the mean
   Euclidean distance to its ``k`` = 5 nearest training rows in standardised Magpie space
   (NaN -> training mean, constant columns dropped). A composition is *in domain* when that
@@ -38,15 +43,38 @@ def expected_calibration_error(prob: np.ndarray, y: np.ndarray, n_bins: int = N_
                      for b in range(n_bins) if np.any(bins == b)))
 
 
-def reliability_bins(prob: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> list[dict]:
-    """Per non-empty bin: its range, rows, mean predicted probability, observed fraction."""
+def ece_if_calibrated(prob: np.ndarray, n_draws: int = 2000, seed: int = 0,
+                      n_bins: int = N_BINS) -> np.ndarray:
+    """ECEs of a perfectly calibrated model with these probabilities: labels drawn from ``prob``.
+
+    The measured ECE is consistent with perfect calibration when it lies inside the bulk of
+    these ``n_draws`` values (its sampling noise on ``len(prob)`` rows).
+    """
+    prob = np.asarray(prob, float)
+    rng = np.random.default_rng(seed)
+    return np.array([expected_calibration_error(prob, rng.uniform(size=prob.size) < prob, n_bins)
+                     for _ in range(n_draws)])
+
+
+def reliability_bins(prob: np.ndarray, y: np.ndarray, n_bins: int = N_BINS, draws: int = 2000,
+                     seed: int = 0) -> list[dict]:
+    """Per non-empty bin: its range, rows, mean predicted probability, observed fraction, and the
+    5-95 % range the observed fraction would span if the probabilities were exact (labels drawn
+    from each row's own probability, ``draws`` times)."""
     prob, y = np.asarray(prob, float), np.asarray(y, float)
     bins = np.minimum((prob * n_bins).astype(int), n_bins - 1)
-    return [
-        {"low": b / n_bins, "high": (b + 1) / n_bins, "n": int(np.sum(bins == b)),
-         "mean_probability": float(prob[bins == b].mean()), "observed_fraction": float(y[bins == b].mean())}
-        for b in range(n_bins) if np.any(bins == b)
-    ]
+    rng = np.random.default_rng(seed)
+    out = []
+    for b in range(n_bins):
+        if not np.any(bins == b):
+            continue
+        p = prob[bins == b]
+        drawn = (rng.uniform(size=(draws, p.size)) < p).mean(axis=1)
+        out.append({"low": b / n_bins, "high": (b + 1) / n_bins, "n": int(p.size),
+                    "mean_probability": float(p.mean()), "observed_fraction": float(y[bins == b].mean()),
+                    "consistency_low": float(np.quantile(drawn, 0.05)),
+                    "consistency_high": float(np.quantile(drawn, 0.95))})
+    return out
 
 
 @dataclass
@@ -92,7 +120,13 @@ class DomainModel:
                 f"<= {self.threshold:.2f}, the {self.quantile:.0%} quantile of the training rows' own")
 
 
-CALIBRATION_METHODS = ("isotonic", "bagged-isotonic", "interpolated-isotonic", "sigmoid")
+CALIBRATION_WORDS = {  # method -> what it does, in words
+    "isotonic": "isotonic regression",
+    "bagged-isotonic": "the mean of one isotonic regression per repeat",
+    "interpolated-isotonic": "isotonic regression interpolated between its blocks",
+    "sigmoid": "Platt scaling (a logistic fit on the logit)",
+}
+CALIBRATION_METHODS = tuple(CALIBRATION_WORDS)
 """How :class:`Calibrator` maps ``prob_mean``: isotonic regression on the pooled repeats (a
 step map: ties), the mean of one isotonic map per repeat, isotonic regression interpolated
 linearly between its blocks' centres (strictly increasing between the first and last
@@ -178,9 +212,35 @@ class CalibrationReport:
     """Of the calibrated out-of-fold probability at 0.5."""
     reliability: list[dict] = field(default_factory=list)
     reliability_raw: list[dict] = field(default_factory=list)
+    method: str = "isotonic"
+    """The calibration map (:data:`CALIBRATION_METHODS`)."""
+    ece_if_calibrated: dict = field(default_factory=dict)
+    """The ECE a perfectly calibrated model with the same calibrated probabilities would show on
+    these rows (labels drawn from them): ``median``, ``q95`` and ``p_value`` (share of draws
+    at or above the measured ECE); empty for reports saved before it was measured."""
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def calibration_method(calibration: dict) -> str:
+    """The method of a stored calibration report (older reports name it only in ``protocol``)."""
+    if calibration.get("method") in CALIBRATION_METHODS:
+        return calibration["method"]
+    protocol = calibration.get("protocol", "")
+    return next((m for m in CALIBRATION_METHODS if f"; {m};" in protocol), "isotonic")
+
+
+def ece_noise_text(calibration: dict) -> str:
+    """The calibrated ECE against what perfect calibration would show on the same rows, in words."""
+    noise = calibration.get("ece_if_calibrated") or {}
+    if not noise:
+        return ""
+    return (f"a perfectly calibrated model would show ECE {noise['median']:.3f} (median; 95th percentile "
+            f"{noise['q95']:.3f}) on these {calibration.get('n_rows')} rows by chance alone, so "
+            + ("the measured ECE is within that noise" if noise["p_value"] >= 0.05 else
+               "the measured ECE is beyond that noise (a real miscalibration)")
+            + f" (p = {noise['p_value']:.2f})")
 
 
 def grouped_out_of_fold(
@@ -222,15 +282,20 @@ def fit_calibration(prob: np.ndarray, folds: np.ndarray, y: np.ndarray,
         held = folds[0] == fold
         crossfit[held] = Calibrator.fit(prob[:, ~held], y[~held], method)(prob[0][held])
     calibrator = Calibrator.fit(prob, y, method)
+    ece = expected_calibration_error(crossfit, y)
+    noise = ece_if_calibrated(crossfit)
     report = CalibrationReport(
         protocol=f"grouped out-of-fold: {n_repeats} x {len(np.unique(folds[0]))}-fold StratifiedGroupKFold "
         f"over composition clusters; {method}; ECE cross-fitted over the folds of repeat 0",
         n_rows=len(y),
         ece_raw=expected_calibration_error(prob[0], y),
-        ece_calibrated=expected_calibration_error(crossfit, y),
+        ece_calibrated=ece,
+        ece_if_calibrated={"median": float(np.median(noise)), "q95": float(np.quantile(noise, 0.95)),
+                           "p_value": float(np.mean(noise >= ece))},
         roc_auc=float(roc_auc_score(y, crossfit)),
         balanced_accuracy=float(balanced_accuracy_score(y, crossfit >= 0.5)),
         reliability=reliability_bins(crossfit, y),
         reliability_raw=reliability_bins(prob[0], y),
+        method=method,
     )
     return calibrator, report

@@ -453,6 +453,11 @@ def reliability_diagram(calibration: dict) -> bytes:
             sizes = [12 + 0.6 * b["n"] for b in bins]
             ax.plot(x, y, color=color, linewidth=1.2)
             ax.scatter(x, y, s=sizes, color=color, alpha=0.7, label=label)
+    band = [b for b in calibration.get("reliability") or [] if "consistency_low" in b]
+    if band:  # where the observed fraction would fall (5-95 %) if the calibrated probabilities were exact
+        ax.vlines([b["mean_probability"] for b in band], [b["consistency_low"] for b in band],
+                  [b["consistency_high"] for b in band], color="tab:blue", alpha=0.35, linewidth=4,
+                  label="5-95 % if exactly calibrated")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("predicted probability (bin mean)")

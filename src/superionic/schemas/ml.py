@@ -133,8 +133,9 @@ class ModelDoc(SuperionicDoc):
     calibration: dict[str, Any] | None = Field(
         None,
         description="How prob_calibrated is made and how good it is on grouped out-of-fold rows: "
-        "protocol, ece_raw, ece_calibrated (cross-fitted), roc_auc, balanced_accuracy, reliability "
-        "bins (None: saved without a calibrator).",
+        "protocol, method, ece_raw, ece_calibrated (cross-fitted), ece_if_calibrated (the ECE's spread "
+        "for a perfectly calibrated model on the same rows), roc_auc, balanced_accuracy, reliability "
+        "bins with 5-95 % consistency ranges (None: saved without a calibrator).",
     )
     domain_threshold: float | None = Field(
         None, description="Largest domain_distance counted as in the applicability domain."

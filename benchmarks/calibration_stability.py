@@ -9,6 +9,9 @@ repeats uses repeats ``s*k .. s*k+k-1`` (disjoint folds and model seeds across s
 user retraining with another seed would get). Per method and ``k``:
 
 - ``ece``: cross-fitted ECE on the grouped out-of-fold rows (mean and max over seeds);
+- ``ece_if_calibrated``: the median ECE a perfectly calibrated model with the same
+  probabilities would show on these rows (labels drawn from them; mean over seeds), and
+  ``beyond_noise``: the share of seeds whose ECE lies beyond that noise (p < 0.05);
 - ``auc``: ROC-AUC of that cross-fitted calibrated probability (ties lower it; raw: no map);
 - ``x50``: the raw ``prob_mean`` at which calibrated p reaches 0.5 (mean, sd, min-max);
 - ``flip``: fraction of survivors (training rows: ``flip_train``) whose verdict p >= 0.5 is
@@ -90,11 +93,13 @@ def compare(prob, folds, y, train_score, cand_score, n_seeds: int, repeats: list
     grid = np.linspace(0, 1, 20001)
     rows = []
     for k, method in itertools.product(repeats, CALIBRATION_METHODS):
-        ece, auc, x50, cand, train, ties = [], [], [], [], [], []
+        ece, noise, beyond, auc, x50, cand, train, ties = [], [], [], [], [], [], [], []
         for s in range(n_seeds):
             part = slice(s * k, (s + 1) * k)
             cal, report = fit_calibration(prob[part], folds[part], y, method)
             ece.append(report.ece_calibrated)
+            noise.append(report.ece_if_calibrated["median"])
+            beyond.append(report.ece_if_calibrated["p_value"] < 0.05)
             auc.append(report.roc_auc)
             above = np.flatnonzero(cal(grid) >= 0.5)
             x50.append(grid[above[0]] if len(above) else np.nan)
@@ -105,6 +110,7 @@ def compare(prob, folds, y, train_score, cand_score, n_seeds: int, repeats: list
         flip, pair = flips(np.array(cand))
         rows.append({
             "method": method, "repeats": k, "ece_mean": np.mean(ece), "ece_max": np.max(ece),
+            "ece_if_calibrated": np.mean(noise), "beyond_noise": np.mean(beyond),
             "auc": np.mean(auc), "x50_mean": np.mean(x50), "x50_sd": np.std(x50),
             "x50_range": f"{np.min(x50):.3f}-{np.max(x50):.3f}", "flip": flip, "pair": pair,
             "flip_train": flips(np.array(train))[0], "ties": np.mean(ties), "fast": np.mean(np.sum(cand, axis=1)),

@@ -53,7 +53,7 @@ Documents with the keys of earlier versions (``doc_id`` = ``'<material_id>:<T>K'
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from maggma.core import Store
@@ -240,7 +240,7 @@ def loaded_run(job: dict, source: JobOutput, job_store) -> dict:
             return output  # inline (earlier versions) or nothing to load
         run = MDRunDoc.model_validate(MontyDecoder().process_decoded(output))
     else:
-        info = atomate2_md.identity(job, job_store.docs_store)
+        info = source.atomate2 or atomate2_md.identity(job, job_store.docs_store)  # keyed once in job_outputs
         if info is None:
             raise ValueError("atomate2 MD output without a temperature")
         if source.kind == FF_TASK_CLASS:
@@ -286,6 +286,9 @@ class JobOutput:
     last_updated: datetime
     trajectory_ref: str | None  # runs: the ref an analysis of this run carries
     analysis_version: str | None = None  # analyses: the version + settings hash they used
+    atomate2: dict | None = field(default=None, compare=False, repr=False)
+    """atomate2 MD outputs: their :func:`~superionic.builders.atomate2_md.identity`, as
+    :func:`job_outputs` computed it (so :func:`loaded_run` does not query it again)."""
 
     @classmethod
     def from_job(cls, job: dict) -> JobOutput | None:
@@ -299,7 +302,8 @@ class JobOutput:
         except (KeyError, TypeError, ValueError):
             return None
         return cls(str(job["uuid"]), int(job.get("index") or 1), kind, doc_id, as_utc(out.get("last_updated")), ref,
-                   out.get("analysis_version") if kind == DIFFUSION_CLASS else None)
+                   out.get("analysis_version") if kind == DIFFUSION_CLASS else None,
+                   {k: v for k, v in out.items() if k != "@class"} if kind in ATOMATE2_CLASSES else None)
 
     @property
     def key(self) -> str:

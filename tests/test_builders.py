@@ -384,3 +384,27 @@ def test_changed_analysis_settings_make_the_builders_redo_the_analysis():
                      "analysis_version": conductivity_version()}}
     assert stale_groups(groups, built, {}, conductivity_version()) == []
     assert stale_groups(groups, built, {}, conductivity_version(ea_min=0.2)) == ["a:p"]
+
+
+def test_a_loaded_run_whose_analysis_raises_is_an_unusable_document(monkeypatch):
+    """The builder hands the analysis the loaded ``MDRunDoc`` itself (no JSON round trip); an
+    analysis that raises gives an unusable document keyed from the run's fields."""
+    from superionic.builders.diffusion import diffusion_doc_from_output
+    from superionic.md import collect
+    from superionic.schemas.md_runs import MDRunDoc
+
+    run = MDRunDoc(run_id="m:forcefield:quick:800K", material_id="m", formula="Li2O", engine="forcefield",
+                   force_field="CHGNet", preset="quick", is_quick=True, temperature=800.0, time_step_fs=2.0,
+                   save_interval_steps=10, n_sites=3, status="completed", equilibration_steps=0,
+                   production_steps=0, production_steps_done=0, n_segments=1, frame_interval_fs=20.0)
+
+    class Raising:
+        @staticmethod
+        def original(*args, **kwargs):
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(collect, "analyze_md_run", Raising)
+    source = _out("r1", "MDRunDoc", "m:forcefield:CHGNet:quick:800K", 1)
+    doc = diffusion_doc_from_output(run, source)
+    assert not doc.usable and doc.reason == "analysis_failed: RuntimeError: boom"
+    assert doc.doc_id == "m:forcefield:CHGNet:quick:800K" and doc.trajectory_ref == source.trajectory_ref

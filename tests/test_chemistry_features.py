@@ -59,3 +59,26 @@ def test_bad_rows_are_recorded_and_sets_are_named():
     assert featurizer_version("magpie").startswith("magpie145-")
     with pytest.raises(ValueError, match="Unknown descriptor set"):
         featurize(["Li3PO4"], "soap")
+
+
+def test_a_magpie_part_already_computed_is_reused(monkeypatch):
+    """``featurize(..., magpie=...)``: the Magpie columns given (here the features cache's, as
+    the discovery flow's prediction step has them) instead of computed again; same frame."""
+    from maggma.stores import MemoryStore
+
+    from superionic.features import magpie as magpie_module
+    from superionic.features.store import load_features
+
+    formulas = ["Li3PO4", "Li10GeP2S12", "Qq2O", "Li2O"]
+    fresh, fresh_failures = featurize(formulas, "magpie+chemistry")
+    cache = MemoryStore(collection_name="features", key="formula")
+    cache.connect()
+    stored = load_features(formulas, cache)
+    calls = []
+    monkeypatch.setattr(magpie_module, "compute_features",
+                        lambda comps, _f=magpie_module.compute_features: calls.append(1) or _f(comps))
+    reused, reused_failures = featurize(formulas, "magpie+chemistry", magpie=stored)
+    assert not calls and list(reused.columns) == feature_labels("magpie+chemistry")
+    assert reused.equals(fresh) and reused_failures == fresh_failures
+    with pytest.raises(ValueError, match="rows"):
+        featurize(formulas[:2], "magpie+chemistry", magpie=stored)

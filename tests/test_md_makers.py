@@ -254,7 +254,12 @@ def test_vasp_md_chain_replayed(mock_vasp, reference_data, tmp_path, monkeypatch
     # functional from its VASP task documents, every ionic step of its 3 runs (9 frames)
     assert store.docs_store.count({"output.@class": "MultiMDOutput"}) == 1
     store.docs_store.remove_docs({"output.@class": {"$in": ["MDRunDoc", "DiffusionDoc"]}})
+    from superionic.builders import atomate2_md
+
+    keyed = []  # the output is keyed (its VASP task documents queried) once, not again to load it
+    monkeypatch.setattr(atomate2_md, "identity", lambda job, jobs=None, _f=atomate2_md.identity: keyed.append(1) or _f(job, jobs))
     atomate2_docs = build()
+    assert len(keyed) == 1
     assert list(atomate2_docs) == ["si-replay:vasp:PBEsol:atomate2:300K"]
     doc = atomate2_docs["si-replay:vasp:PBEsol:atomate2:300K"]
     assert doc["n_frames"] == 9 and not doc["usable"] and "no_li" in doc["reason"]

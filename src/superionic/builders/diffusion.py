@@ -53,7 +53,7 @@ Documents with the keys of earlier versions (``doc_id`` = ``'<material_id>:<T>K'
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from maggma.core import Store
@@ -224,11 +224,16 @@ def job_outputs(jobs: Store) -> Iterator[JobOutput]:
     yield from latest.values()
 
 
-def loaded_run(job: dict, source: JobOutput, job_store) -> dict:
-    """The stored MD run output of ``job`` (loaded with ``load=True``) as an ``MDRunDoc`` dict
-    carrying its production trajectory, read from ``job_store`` (segments joined, pointers
-    followed; atomate2 outputs converted)."""
-    from monty.json import MontyDecoder, jsanitize
+def loaded_run(job: dict, source: JobOutput, job_store):
+    """The stored MD run output of ``job`` (loaded with ``load=True``) as an in-memory
+    ``MDRunDoc`` carrying its production trajectory, read from ``job_store`` (segments joined,
+    pointers followed; atomate2 outputs converted); the stored dict as it is when there is
+    nothing to load (a trajectory inline, or a run that did not complete).
+
+    The run is handed to :func:`diffusion_doc_from_output` as it is, not as a JSON dict to be
+    decoded again (a trajectory as nested lists takes several times its memory); an item
+    stays picklable for maggma's multiprocessing runner (pydantic model, numpy arrays)."""
+    from monty.json import MontyDecoder
 
     from superionic.builders import atomate2_md
     from superionic.md.segment_store import with_trajectory
@@ -240,7 +245,7 @@ def loaded_run(job: dict, source: JobOutput, job_store) -> dict:
             return output  # inline (earlier versions) or nothing to load
         run = MDRunDoc.model_validate(MontyDecoder().process_decoded(output))
     else:
-        info = atomate2_md.identity(job, job_store.docs_store)
+        info = source.atomate2 or atomate2_md.identity(job, job_store.docs_store)  # keyed once in job_outputs
         if info is None:
             raise ValueError("atomate2 MD output without a temperature")
         if source.kind == FF_TASK_CLASS:
@@ -248,7 +253,7 @@ def loaded_run(job: dict, source: JobOutput, job_store) -> dict:
         else:
             run = atomate2_md.multi_md_run(info, int(output.get("nsites") or 0))
         run = run.model_copy(update={"last_updated": source.last_updated})
-    return jsanitize(with_trajectory(run, job_store), strict=True, allow_bson=True)
+    return with_trajectory(run, job_store)
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,6 +291,9 @@ class JobOutput:
     last_updated: datetime
     trajectory_ref: str | None  # runs: the ref an analysis of this run carries
     analysis_version: str | None = None  # analyses: the version + settings hash they used
+    atomate2: dict | None = field(default=None, compare=False, repr=False)
+    """atomate2 MD outputs: their :func:`~superionic.builders.atomate2_md.identity`, as
+    :func:`job_outputs` computed it (so :func:`loaded_run` does not query it again)."""
 
     @classmethod
     def from_job(cls, job: dict) -> JobOutput | None:
@@ -299,7 +307,8 @@ class JobOutput:
         except (KeyError, TypeError, ValueError):
             return None
         return cls(str(job["uuid"]), int(job.get("index") or 1), kind, doc_id, as_utc(out.get("last_updated")), ref,
-                   out.get("analysis_version") if kind == DIFFUSION_CLASS else None)
+                   out.get("analysis_version") if kind == DIFFUSION_CLASS else None,
+                   {k: v for k, v in out.items() if k != "@class"} if kind in ATOMATE2_CLASSES else None)
 
     @property
     def key(self) -> str:
@@ -349,14 +358,16 @@ def is_stale(source: JobOutput, target: dict | None, version: str | None = None)
     return (target.get("trajectory_ref") or None) != (source.trajectory_ref or None)
 
 
-def diffusion_doc_from_output(output: dict, source: JobOutput, settings: dict | None = None) -> DiffusionDoc:
+def diffusion_doc_from_output(output, source: JobOutput, settings: dict | None = None) -> DiffusionDoc:
     """The DiffusionDoc of one job output: a DiffusionDoc as it is, an MDRunDoc analysed.
 
-    ``output`` is the job's stored output (an ``MDRunDoc`` with its production trajectory
-    loaded: :func:`loaded_run`). A run whose analysis raises becomes an unusable document
-    with the reason.
+    ``output`` is the job's stored output (a dict), or for a run the ``MDRunDoc`` with its
+    production trajectory loaded (:func:`loaded_run`). A run whose analysis raises becomes an
+    unusable document with the reason.
     """
     from monty.json import MontyDecoder
+
+    from superionic.schemas.md_runs import MDRunDoc
 
     if source.kind == DIFFUSION_CLASS:
         doc = DiffusionDoc.model_validate({k: v for k, v in output.items() if not k.startswith("@")})
@@ -364,10 +375,13 @@ def diffusion_doc_from_output(output: dict, source: JobOutput, settings: dict | 
     from superionic.md.collect import _version, analyze_md_run
 
     try:
-        run = MontyDecoder().process_decoded(output)
+        run = output if isinstance(output, MDRunDoc) else MontyDecoder().process_decoded(output)
         return analyze_md_run.original(run, settings=settings, trajectory_ref=source.trajectory_ref)
     except Exception as exc:  # noqa: BLE001 - recorded in the document, the others go on
         reason = f"analysis_failed: {type(exc).__name__}: {exc}"
+        if isinstance(output, MDRunDoc):
+            output = {k: getattr(output, k) for k in ("material_id", "formula", "temperature", "engine",
+                                                      "force_field", "functional", "preset")}
         return DiffusionDoc(
             material_id=str(output.get("material_id") or output.get("formula")),
             formula=str(output.get("formula") or ""), temperature=float(output["temperature"]),

@@ -41,13 +41,21 @@ def featurizer_version(descriptors: str = "magpie") -> str:
     return "+".join(parts[part] for part in _check(descriptors).split("+"))
 
 
-def featurize(formulas: Sequence[Any], descriptors: str = "magpie") -> tuple[pd.DataFrame, dict[int, str]]:
-    """One row per formula (NaN where it fails) and {row: reason} of the failures."""
+def featurize(formulas: Sequence[Any], descriptors: str = "magpie",
+              magpie: tuple[pd.DataFrame, dict[int, str]] | None = None) -> tuple[pd.DataFrame, dict[int, str]]:
+    """One row per formula (NaN where it fails) and {row: reason} of the failures.
+
+    ``magpie``: the Magpie part already computed for these formulas (one row per formula, and
+    its failures, e.g. :func:`superionic.features.store.load_features`), used instead of
+    computing it again."""
     from superionic.features.chemistry import featurize_chemistry
     from superionic.features.magpie import featurize_formulas
 
     formulas = list(formulas)
-    parts = [{"magpie": featurize_formulas, "chemistry": featurize_chemistry}[part](formulas)
-             for part in _check(descriptors).split("+")]
+    if magpie is not None and len(magpie[0]) != len(formulas):
+        raise ValueError(f"the Magpie part has {len(magpie[0])} rows for {len(formulas)} formulas")
+    compute = {"magpie": (lambda f: magpie) if magpie is not None else featurize_formulas,
+               "chemistry": featurize_chemistry}
+    parts = [compute[part](formulas) for part in _check(descriptors).split("+")]
     failures = {row: reason for _, part_failures in reversed(parts) for row, reason in part_failures.items()}
     return pd.concat([frame for frame, _ in parts], axis=1), failures

@@ -135,7 +135,8 @@ def predict_survivors(survivors: list, surrogate) -> tuple[list, list]:
 
     ``survivors``: ScreeningDocs (or their dicts). Descriptors are computed here (in a
     private in-memory cache, the same code as the project's ``features`` store); a surrogate
-    on another descriptor set gets its own, computed here.
+    on another descriptor set gets its own, computed here (its Magpie part, if any, is the
+    cache's, not computed twice).
     """
     from maggma.stores import MemoryStore
 
@@ -152,8 +153,8 @@ def predict_survivors(survivors: list, surrogate) -> tuple[list, list]:
     cache = MemoryStore(collection_name="features", key="formula")
     cache.connect()
     features, failures = load_features(formulas, cache, material_ids=ids)
-    if surrogate.descriptors != "magpie":
-        features, failures = featurize(formulas, surrogate.descriptors)
+    if surrogate.descriptors != "magpie":  # its Magpie part (if any) is the one just computed
+        features, failures = featurize(formulas, surrogate.descriptors, magpie=(features, failures))
     docs = predictions_from_features(features, failures, formulas, surrogate, ids)
     feature_docs = [FeatureDoc(**{k: v for k, v in d.items() if k != "_id"}) for d in cache.query()]
     cache.close()

@@ -239,8 +239,8 @@ def ece_noise_text(calibration: dict) -> str:
     return (f"a perfectly calibrated model would show ECE {noise['median']:.3f} (median; 95th percentile "
             f"{noise['q95']:.3f}) on these {calibration.get('n_rows')} rows by chance alone, so "
             + ("the measured ECE is within that noise" if noise["p_value"] >= 0.05 else
-               "the measured ECE is beyond that noise (a real miscalibration)")
-            + f" (p = {noise['p_value']:.2f})")
+               "the measured ECE is beyond that noise, a real miscalibration")
+            + f", p = {noise['p_value']:.2f}")
 
 
 def grouped_out_of_fold(

@@ -41,9 +41,10 @@ from structure_descriptors import ANIONS, read_descriptors, structure_descriptor
 from symmetry_descriptors import PRIORITY, SOURCES, source_symmetry
 
 from superionic.ml.dataset import training_matrix
-from superionic.ml.protocols import FinalModel, all_folds, evaluate, family_table
+from superionic.ml.protocols import FinalModel, all_folds
 from superionic.ml.training_sources import bundled_path, read_csv
 from superionic.recipes import load_recipe
+from variant_protocols import select_then_test
 
 MP = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus" / "mp2025_li"
 CACHE = Path("/tmp/parent_structures_cache.pkl")
@@ -240,50 +241,18 @@ def main() -> None:
             shared = np.isin(structure[f.test], structure[f.train]) & (structure[f.test] != "")
             print(f"  {f.protocol} {f.name}: {int(shared.sum())} of {len(f.test)}")
     method = load_recipe("quick").classifier.calibration_method
+    make = lambda seed: FinalModel(seed, method=method)  # noqa: E731
 
-    def run(name, protocols):
-        t0, predictions = time.perf_counter(), []
-        seeds = [i for i, f in enumerate(folds) if f.protocol in protocols]  # classifier_protocols' seeds
-        table = evaluate(lambda i: FinalModel(seeds[i], method=method), variants[name].to_numpy(float), y,
-                         [folds[i] for i in seeds], groups=clusters, predictions=predictions).set_index("protocol")
-        print(f"  {name}, {'+'.join(protocols)}: {time.perf_counter() - t0:.0f} s", flush=True)
-        return table, predictions
-
-    scores = {name: {} for name in variants}
-
-    def keep(name, table):
-        for p in table.index:
-            scores[name][p] = (table.loc[p, "balanced_accuracy"], table.loc[p, "roc_auc"])
-
-    print()
-    for name in variants:
-        keep(name, run(name, ("grouped",))[0])
-    best = max((n for n in variants if n != "magpie"), key=lambda n: scores[n]["grouped"])
-    print(f"best grouped structure variant: {best}")
-    families = {}
-    for name in ("magpie", best):
-        table, predictions = run(name, ("lofo", "external"))
-        keep(name, table)
-        table = family_table(predictions, y).set_index("family")
-        families[name] = table[["mean_p", "roc_auc"]]
-        families["held out"] = table[["rows", "superionic"]]
-        if name != "magpie":
-            ext = [(f, p) for f, p, _ in predictions if f.protocol == "external"]
-            for f, p in ext:
+    def tiers_of_external_rows(name, predictions):
+        for f, _, _ in predictions:
+            if f.protocol == "external" and name != "magpie":
                 tiers = S.tier.to_numpy()[f.test]
                 print(f"  external {f.name}: test rows per tier "
                       + ", ".join(f"{t} {int((tiers == t).sum())}" for t in (1, 2, 3, 4)))
 
-    columns = ["grouped", "lofo", "external kang2023 -> obelix", "external obelix -> kang2023"]
-    frame = pd.DataFrame({n: {c: "{:.3f} / {:.3f}".format(*s[c]) if c in s else "" for c in columns}
-                          for n, s in scores.items()}).T
-    print(f"\nfinal model ({method} calibration); balanced accuracy / ROC-AUC (grouped: mean of "
-          "10 x 5 folds; lofo, external: pooled)")
-    print(frame.to_markdown())
-    families = pd.concat({"held out": families.pop("held out"), **families}, axis=1).round(2)
-    families.columns = [f"{a}: {b}" for a, b in families.columns]
-    print("\nleave one family out, per held-out family (final model trained without it):")
-    print(families.to_markdown())
+    print(f"\nfinal model: {method} calibration")
+    select_then_test({name: (X.to_numpy(float), make) for name, X in variants.items()}, y, clusters, folds,
+                     baseline="magpie", after=tiers_of_external_rows)
     print(f"\nwall {time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.2f}")
 
 

@@ -27,12 +27,12 @@ import time
 import warnings
 
 import numpy as np
-import pandas as pd
 
 from superionic.ml.algorithms import ALGORITHMS, ENSEMBLE_ALGORITHMS
 from superionic.ml.dataset import training_matrix
-from superionic.ml.protocols import FinalModel, all_folds, evaluate, family_table
+from superionic.ml.protocols import FinalModel, all_folds
 from superionic.recipes import load_recipe
+from variant_protocols import select_then_test
 
 SOURCES = ("kang2023", "obelix", "xu2020", "poor_conductors")
 THRESHOLD_LOG = -4.0
@@ -87,38 +87,10 @@ def main() -> None:
           f"{target.min():.1f} .. {target.max():.1f}")
     folds = all_folds(y, clusters, data.families, data.provenance["source"].tolist(), 20, 10)
     method = load_recipe("quick").classifier.calibration_method
-    variants = {"classifier": ("classifier",), "regressor": ("regressor",), "both": ("classifier", "regressor")}
-    scores = {name: {} for name in variants}
-
-    def run(name, protocols):
-        t0, predictions = time.perf_counter(), []
-        seeds = [i for i, f in enumerate(folds) if f.protocol in protocols]  # classifier_protocols' seeds
-        table = evaluate(lambda i: Variant(seeds[i], variants[name], method), X, y, [folds[i] for i in seeds],
-                         groups=clusters, predictions=predictions).set_index("protocol")
-        for p in table.index:
-            scores[name][p] = (table.loc[p, "balanced_accuracy"], table.loc[p, "roc_auc"])
-        print(f"  {name}, {'+'.join(protocols)}: {time.perf_counter() - t0:.0f} s", flush=True)
-        return predictions
-
-    for name in variants:
-        run(name, ("grouped",))
-    best = max((n for n in variants if n != "classifier"), key=lambda n: scores[n]["grouped"])
-    print(f"best grouped variant: {best}")
-    families = {}
-    for name in dict.fromkeys(["classifier", best]):
-        table = family_table(run(name, ("lofo", "external")), y).set_index("family")
-        families[name] = table[["mean_p", "roc_auc"]]
-        families["held out"] = table[["rows", "superionic"]]
-    columns = ["grouped", "lofo", "external kang2023 -> obelix", "external obelix -> kang2023"]
-    frame = pd.DataFrame({n: {c: "{:.3f} / {:.3f}".format(*s[c]) if c in s else "" for c in columns}
-                          for n, s in scores.items()}).T
-    print(f"\nfinal model ({method} calibration); balanced accuracy / ROC-AUC (grouped: mean of "
-          "10 x 5 folds; lofo, external: pooled)")
-    print(frame.to_markdown())
-    families = pd.concat({"held out": families.pop("held out"), **families}, axis=1).round(2)
-    families.columns = [f"{a}: {b}" for a, b in families.columns]
-    print("\nleave one family out, per held-out family:")
-    print(families.to_markdown())
+    kinds = {"classifier": ("classifier",), "regressor": ("regressor",), "both": ("classifier", "regressor")}
+    print(f"final model: {method} calibration")
+    select_then_test({name: (X, lambda seed, k=k: Variant(seed, k, method)) for name, k in kinds.items()},
+                     y, clusters, folds, baseline="classifier")
     print(f"\nwall {time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.2f}")
 
 

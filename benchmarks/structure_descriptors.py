@@ -17,7 +17,6 @@ with >= 10 rows); scores balanced accuracy / ROC-AUC (``superionic.ml.protocols`
 
 from __future__ import annotations
 
-import io
 import os
 import tarfile
 import time

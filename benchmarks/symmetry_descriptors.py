@@ -34,9 +34,10 @@ from pymatgen.core import Composition, Lattice
 from pymatgen.symmetry.groups import PointGroup, SpaceGroup
 
 from superionic.ml.dataset import training_matrix
-from superionic.ml.protocols import FinalModel, all_folds, evaluate, family_table
+from superionic.ml.protocols import FinalModel, all_folds
 from superionic.ml.training_sources import bundled_path, clean_xu_formula, read_csv
 from superionic.recipes import load_recipe
+from variant_protocols import select_then_test
 
 SOURCES = ("kang2023", "obelix", "xu2020", "poor_conductors")
 SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
@@ -161,43 +162,10 @@ def main() -> None:
                 "(c) + cell": pd.concat([magpie, S], axis=1)}
     folds = all_folds(y, clusters, data.families, source.tolist(), 20, 10)
     method = load_recipe("quick").classifier.calibration_method
-
-    def run(name, protocols):
-        t0, predictions = time.perf_counter(), []
-        seeds = [i for i, f in enumerate(folds) if f.protocol in protocols]  # classifier_protocols' seeds
-        table = evaluate(lambda i: FinalModel(seeds[i], method=method), variants[name].to_numpy(float), y,
-                         [folds[i] for i in seeds], groups=clusters, predictions=predictions).set_index("protocol")
-        print(f"  {name}, {'+'.join(protocols)}: {time.perf_counter() - t0:.0f} s", flush=True)
-        return table, predictions
-
-    scores = {name: {} for name in variants}
-
-    def keep(name, table):
-        for p in table.index:
-            scores[name][p] = (table.loc[p, "balanced_accuracy"], table.loc[p, "roc_auc"])
-
-    for name in variants:
-        keep(name, run(name, ("grouped",))[0])
-    best = max((n for n in variants if n != "magpie"), key=lambda n: scores[n]["grouped"])
-    print(f"best grouped variant: {best}")
-    families = {}
-    for name in dict.fromkeys(["magpie", "(a) + crystal system", best]):
-        table, predictions = run(name, ("lofo", "external"))
-        keep(name, table)
-        table = family_table(predictions, y).set_index("family")
-        families[name] = table[["mean_p", "roc_auc"]]
-        families["held out"] = table[["rows", "superionic"]]
-
-    columns = ["grouped", "lofo", "external kang2023 -> obelix", "external obelix -> kang2023"]
-    frame = pd.DataFrame({n: {c: "{:.3f} / {:.3f}".format(*s[c]) if c in s else "" for c in columns}
-                          for n, s in scores.items()}).T
-    print(f"\nfinal model ({method} calibration); balanced accuracy / ROC-AUC (grouped: mean of "
-          "10 x 5 folds; lofo, external: pooled)")
-    print(frame.to_markdown())
-    families = pd.concat({"held out": families.pop("held out"), **families}, axis=1).round(2)
-    families.columns = [f"{a}: {b}" for a, b in families.columns]
-    print("\nleave one family out, per held-out family (final model trained without it):")
-    print(families.to_markdown())
+    make = lambda seed: FinalModel(seed, method=method)  # noqa: E731
+    print(f"final model: {method} calibration")
+    select_then_test({name: (X.to_numpy(float), make) for name, X in variants.items()}, y, clusters, folds,
+                     baseline="magpie", also=["(a) + crystal system"])
     print(f"\nwall {time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.2f}")
 
 

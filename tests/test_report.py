@@ -182,6 +182,8 @@ def test_full_report_has_every_figure_embedded_and_on_disk(full):
     assert report.problems == []
     assert report.sections == ["summary", "training", "screening", "classifier", "calibration", "votes", "md"]
     assert any(r and r[0] == "LiCl" and r[2] == "poor" for r in report.rows)  # the sanity panel
+    # the calibration paragraph names the map used and the ECE's noise on these rows
+    assert "mapped by isotonic regression" in text and "a perfectly calibrated model would show ECE" in text
 
 
 def test_full_report_numbers_come_from_the_store(full):

@@ -321,13 +321,14 @@ def calibration_section(data: ReportData) -> Section | None:
     from superionic.ml.calibration import CALIBRATION_WORDS, calibration_method, ece_noise_text
 
     cal = model.calibration
+    noise = f"; {text}" if (text := ece_noise_text(cal)) else ""
     section = Section("calibration", "Calibrated probability, applicability domain, sanity panel")
     section.blocks.append(Paragraph(
         f"The ranking score is the calibrated probability: the GB + LightGBM mean probability mapped "
         f"by {CALIBRATION_WORDS[calibration_method(cal)]} fitted on {cal.get('protocol')}. On "
         f"{cal.get('n_rows')} grouped out-of-fold rows: ECE {cal.get('ece_raw', 0):.3f} raw, "
-        f"{cal.get('ece_calibrated', 0):.3f} calibrated (cross-fitted{'; ' + noise if (noise := ece_noise_text(cal)) else ''}); ROC-AUC {cal.get('roc_auc', 0):.3f}; balanced accuracy "
-        f"{cal.get('balanced_accuracy', 0):.3f}. Applicability domain: {model.domain_rule}; a candidate "
+        f"{cal.get('ece_calibrated', 0):.3f} calibrated (cross-fitted{noise}); ROC-AUC "
+        f"{cal.get('roc_auc', 0):.3f}; balanced accuracy {cal.get('balanced_accuracy', 0):.3f}. Applicability domain: {model.domain_rule}; a candidate "
         "outside it is flagged 'out of domain' (its probability is an extrapolation). The seed's "
         "unanimity rule (every split model of both algorithms) is reported separately as 'seed rule'."))
     section.blocks.append(FigureBlock("reliability", fg.reliability_diagram(cal),

@@ -24,9 +24,16 @@ md: {engine: forcefield, preset: quick, temperatures: [1000, 1200], equilibratio
 """
 
 
+def _default_sigint() -> None:
+    # A shell starts background commands with SIGINT ignored, and a child inherits that (Python
+    # then installs no KeyboardInterrupt handler): the Ctrl-C below would never arrive.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run(args, env, cwd, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "superionic.cli", *args], env=env, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint, **kwargs)
 
 
 def _segments_done(spec: str) -> int:

@@ -139,8 +139,7 @@ def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], c
         done = int(run["production_steps_done"])
         total = done + policy.extend_steps
         preset = base.model_copy(update={"production_steps": total})
-        n_full, rest = divmod(policy.extend_steps, base.effective_segment_steps)
-        lengths = [base.effective_segment_steps] * n_full + ([rest] if rest else [])
+        lengths = base.split_steps(policy.extend_steps)
         n_eq = len(base.segment_lengths("equilibration"))
         index = len(run["segment_uuids"]) - n_eq
         previous: Any = OutputReference(run["segment_uuids"][-1])

@@ -142,11 +142,14 @@ class MDPreset(BaseModel):
         frames (see the module docstring)."""
         return min(self.segment_steps, (MAX_SEGMENT_FRAMES - 1) * self.save_interval_steps)
 
-    def segment_lengths(self, stage: Literal["equilibration", "production"]) -> list[int]:
-        """Steps of each segment of a stage (the last one may be shorter)."""
-        total = self.equilibration_steps if stage == "equilibration" else self.production_steps
+    def split_steps(self, total: int) -> list[int]:
+        """``total`` steps cut into segments of ``effective_segment_steps`` (the last one may be shorter)."""
         n_full, rest = divmod(total, self.effective_segment_steps)
         return [self.effective_segment_steps] * n_full + ([rest] if rest else [])
+
+    def segment_lengths(self, stage: Literal["equilibration", "production"]) -> list[int]:
+        """Steps of each segment of a stage (the last one may be shorter)."""
+        return self.split_steps(self.equilibration_steps if stage == "equilibration" else self.production_steps)
 
     @property
     def steps_per_temperature(self) -> int:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from superionic.md.arrhenius import conductivity_from_diffusion
-from superionic.md.diffusion import DiffusionSettings, diffusion_from_trajectory
-from superionic.md.trajectory_readers import _decode_json
+from superionic.md.analysis.arrhenius import conductivity_from_diffusion
+from superionic.md.analysis.diffusion import DiffusionSettings, diffusion_from_trajectory
+from superionic.md.analysis.readers import _decode_json
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEMPS = (800, 1100, 1400, 1700)

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from superionic.md.diffusion import diffusion_from_trajectory
-from superionic.md.msd import drift_corrected_segments, group_msd
-from superionic.md.trajectory import LiTrajectory, join_trajectories, load_trajectory
+from superionic.md.analysis.diffusion import diffusion_from_trajectory
+from superionic.md.analysis.msd import drift_corrected_segments, group_msd
+from superionic.md.analysis.readers import load_trajectory
+from superionic.md.analysis.trajectory import LiTrajectory, join_trajectories
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -25,9 +25,9 @@ blow-up checks on). Paths:
 - ``before``  ``graph_builder="stock", split_atom_conv=False``: a pymatgen ``Structure``, CHGNet's
               own graph converter and ``CHGNet._compute`` every step (the calculator as it was);
 - ``graph``   ``graph_builder="numpy", split_atom_conv=False``: the graph built from the
-              ``Atoms`` with numpy (``superionic.md.chgnet_graph``; the same tensors bit for bit);
+              ``Atoms`` with numpy (``superionic.md.engines.chgnet_graph``; the same tensors bit for bit);
 - ``after``   ``graph_builder="numpy", split_atom_conv=True`` (the default): also the atom
-              convolutions' first layer split by input block (``superionic.md.chgnet_forward``;
+              convolutions' first layer split by input block (``superionic.md.engines.chgnet_forward``;
               the same function, float32 round-off apart).
 
 Each path runs its own trajectory from the same start; the largest position difference
@@ -68,13 +68,13 @@ def li2o_cell(n_atoms: int):
 
 def make_calculator(name: str):
     if name == "chgnet-md":
-        from superionic.md.calculators import CHGNetMDCalculator
+        from superionic.md.engines.calculators import CHGNetMDCalculator
 
         return CHGNetMDCalculator()
     if name == "chgnet":
         from chgnet.model.dynamics import CHGNetCalculator
 
-        from superionic.md.calculators import load_chgnet
+        from superionic.md.engines.calculators import load_chgnet
 
         return CHGNetCalculator(model=load_chgnet(), use_device="cpu")
     if name == "sevennet-0":
@@ -105,7 +105,7 @@ def time_batch(structure, n_structures: int, n_repeats: int) -> float:
     import torch
     from chgnet.model.model import BatchedGraph
 
-    from superionic.md.calculators import load_chgnet
+    from superionic.md.engines.calculators import load_chgnet
 
     model = load_chgnet()
     rng = np.random.default_rng(0)
@@ -152,8 +152,8 @@ def compare_paths(structure, threads: int, n_steps: int, n_repeats: int) -> dict
     from ase import units
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
-    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
-    from superionic.md.dynamics import GuardedNoseHooverChainNVT
+    from superionic.md.engines.calculators import CHGNetMDCalculator, load_chgnet
+    from superionic.md.engines.dynamics import GuardedNoseHooverChainNVT
 
     torch.set_num_threads(threads)
     model = load_chgnet()

@@ -33,8 +33,8 @@ def run_one(structure, model_name: str, temperature: float, args) -> dict:
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
     from ase.optimize import FIRE
 
-    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
-    from superionic.md.dynamics import GuardedNoseHooverChainNVT
+    from superionic.md.engines.calculators import CHGNetMDCalculator, load_chgnet
+    from superionic.md.engines.dynamics import GuardedNoseHooverChainNVT
 
     atoms = structure.to_ase_atoms()
     atoms.calc = CHGNetMDCalculator(model=load_chgnet(model_name))

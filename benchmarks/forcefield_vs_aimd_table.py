@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from superionic.md.arrhenius import conductivity_from_diffusion
-from superionic.md.diffusion import diffusion_from_trajectory
-from superionic.md.trajectory import from_fractional, load_trajectory
+from superionic.md.analysis.arrhenius import conductivity_from_diffusion
+from superionic.md.analysis.diffusion import diffusion_from_trajectory
+from superionic.md.analysis.readers import load_trajectory
+from superionic.md.analysis.trajectory import from_fractional
 
 warnings.filterwarnings("ignore")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

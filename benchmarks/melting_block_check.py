@@ -2,7 +2,7 @@
 
 For each of the seed authors' AIMD runs (``aimd/kang2023``, nine compounds, 800 and 1100 K,
 60 ps, a frame every 200 fs), the fraction of non-Li atoms whose block-averaged position ever
-moves more than 1.5 A from the first block's (``superionic.md.diffusion.displaced_fraction``),
+moves more than 1.5 A from the first block's (``superionic.md.analysis.diffusion.displaced_fraction``),
 for blocks of 1, 2 and 3 frames (200, 400, 600 fs), over the whole run and over its first 3 ps.
 The analysis flags melting above 10 %, a threshold set with 600 fs blocks; a short force-field
 run analysed with blocks of 1/20 of its length (40 fs for 0.8 ps) would read thermal vibration
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from superionic.md.diffusion import displaced_fraction
-from superionic.md.trajectory import load_trajectory
+from superionic.md.analysis.diffusion import displaced_fraction
+from superionic.md.analysis.readers import load_trajectory
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

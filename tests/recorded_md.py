@@ -12,7 +12,7 @@ KANG = "aimd/kang2023"
 
 @cache
 def _kang_trajectory(shared: Path, mp_id: str, temperature: int):
-    from superionic.md.trajectory import load_trajectory
+    from superionic.md.analysis.readers import load_trajectory
 
     return load_trajectory(shared / KANG / mp_id / f"{temperature}_nteps_100.json.gz")
 

@@ -64,7 +64,7 @@ def recorded_md_run_job():
 
 def run_md(stores, shared: Path, runs: list[tuple[str, int]], analyse: bool, n_frames: int | None = None) -> dict:
     """Store MD runs (and, with ``analyse``, the MD flow's own analysis) with run_locally."""
-    from superionic.md.collect import analyze_md_run
+    from superionic.md.workflow.collect import analyze_md_run
 
     jobs, uuids = [], {}
     for mp_id, temperature in runs:
@@ -93,8 +93,8 @@ def test_md_builders_are_incremental_on_montydb(monty_stores, shared_data, tmp_p
     from maggma.cli import run as mrun
     from monty.serialization import dumpfn
     from pymatgen.core import Structure
-    from superionic.md.arrhenius import li_density
-    from superionic.md.diffusion import diffusion_from_trajectory
+    from superionic.md.analysis.arrhenius import li_density
+    from superionic.md.analysis.diffusion import diffusion_from_trajectory
     from click.testing import CliRunner
 
     stores = monty_stores
@@ -364,8 +364,8 @@ def test_changed_analysis_settings_make_the_builders_redo_the_analysis():
     settings passes over the flow's analysis and analyses the run again, and rebuilds a stored
     document made under other settings; the ConductivityBuilder redoes other verdict rules."""
     from superionic.builders.conductivity import stale_groups
-    from superionic.md.arrhenius import conductivity_version
-    from superionic.md.diffusion import DiffusionSettings, analysis_version
+    from superionic.md.analysis.arrhenius import conductivity_version
+    from superionic.md.analysis.diffusion import DiffusionSettings, analysis_version
 
     default, other = analysis_version(), analysis_version(DiffusionSettings(min_hops=20))
     assert default != other and default == analysis_version(DiffusionSettings())
@@ -390,7 +390,7 @@ def test_a_loaded_run_whose_analysis_raises_is_an_unusable_document(monkeypatch)
     """The builder hands the analysis the loaded ``MDRunDoc`` itself (no JSON round trip); an
     analysis that raises gives an unusable document keyed from the run's fields."""
     from superionic.builders.diffusion import diffusion_doc_from_output
-    from superionic.md import collect
+    from superionic.md.workflow import collect
     from superionic.schemas.md_runs import MDRunDoc
 
     run = MDRunDoc(run_id="m:forcefield:quick:800K", material_id="m", formula="Li2O", engine="forcefield",

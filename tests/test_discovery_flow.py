@@ -11,7 +11,7 @@ import pytest
 from jobflow import run_locally
 
 from superionic.flows.discovery import DiscoveryFlowMaker, project_stores
-from superionic.md import progress
+from superionic.md.engines import progress
 from superionic.recipes import Recipe
 
 CANDIDATE = "mp-13725"  # Li3PO4: on the hull, V_ox computed offline, structure bundled
@@ -72,7 +72,7 @@ def test_discovery_flow_runs_locally_then_resumes_after_interrupt(tmp_path, monk
     assert summary["md_candidates"] == [CANDIDATE]
     conductivity = stores.conductivity.query_one({"material_id": CANDIDATE})
     assert "quick" in conductivity["preset"]
-    from superionic.md.bounds import VERDICTS
+    from superionic.md.analysis.bounds import VERDICTS
 
     assert conductivity["verdict"] in VERDICTS
     # "insufficient data" only when no temperature gave a D or a bound on D

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from superionic.md.arrhenius import conductivity_from_diffusion, nernst_einstein
-from superionic.md.diffusion import DiffusionSettings, diffusion_from_trajectory
-from superionic.md.msd import _msd_sums_reference, drift_corrected_segments, group_msd, msd_sums
-from superionic.md.trajectory import (
+from superionic.md.analysis.arrhenius import conductivity_from_diffusion, nernst_einstein
+from superionic.md.analysis.diffusion import DiffusionSettings, diffusion_from_trajectory
+from superionic.md.analysis.msd import _msd_sums_reference, drift_corrected_segments, group_msd, msd_sums
+from superionic.md.analysis.readers import load_trajectory
+from superionic.md.analysis.trajectory import (
     LiTrajectory,
     from_fractional,
     join_trajectories,
-    load_trajectory,
     unwrap_fractional,
 )
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
@@ -50,7 +50,7 @@ def kang_doc(root: Path, mp_id: str, temperature: int) -> DiffusionDoc:
 def pymatgen_analyzer(path: Path, smoothed="max"):
     from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer
 
-    from superionic.md.trajectory_readers import _decode_json
+    from superionic.md.analysis.readers import _decode_json
 
     d = _decode_json(path)
     d["smoothed"] = smoothed
@@ -196,7 +196,7 @@ def test_vasprun_multi_md_segments(reference_data):
 
 
 def test_hop_counter_counts_planted_hops():
-    from superionic.md.diffusion import count_hops
+    from superionic.md.analysis.diffusion import count_hops
 
     rng = np.random.default_rng(3)
     n_frames, n_li = 400, 6
@@ -231,7 +231,7 @@ def test_framework_test_averages_long_enough_in_short_runs():
     """Thermal rattling is not melting, however short the run: the framework's positions are
     averaged over ~0.5 ps (two blocks in a 0.8 ps run), not over 1/20 of the run (40 fs), where
     single rattles pass 1.5 A. Atoms that really move are still caught."""
-    from superionic.md.diffusion import displaced_fraction, framework_block
+    from superionic.md.analysis.diffusion import displaced_fraction, framework_block
 
     rattling = _short_run_with_rattling_framework()
     fw = np.arange(12, 48)
@@ -375,7 +375,7 @@ def test_unresolved_temperatures_give_an_upper_bound_not_insufficient_data(share
     assert cond.sigma300 is None and len(cond.excluded) == 4 and cond.sigma300_kind == "upper_bound"
     assert cond.sigma300_lower == 0.0 and cond.sigma300_upper > 0
     # the bound is the tighter of the two temperatures', each carried with Ea = 0.15 eV
-    from superionic.md.bounds import arrhenius_carry
+    from superionic.md.analysis.bounds import arrhenius_carry
 
     carried = [nernst_einstein(arrhenius_carry(d.diffusivity_upper95, d.temperature, 0.15),
                                cond.li_density_cm3, 300.0) for d in docs[:2]]
@@ -488,7 +488,7 @@ def test_jobs_run_in_a_flow_and_record_failures(shared):
     from jobflow import Flow, JobStore, run_locally
     from maggma.stores import MemoryStore
 
-    from superionic.md.analysis_jobs import analyze_diffusion, fit_conductivity
+    from superionic.md.workflow.analysis_jobs import analyze_diffusion, fit_conductivity
 
     root = shared / KANG / "mp-676361"
     jobs = [analyze_diffusion(root / f"{t}_nteps_100.json.gz", "mp-676361", t, engine="vasp")

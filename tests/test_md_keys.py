@@ -43,8 +43,8 @@ def store_seed_vasp(stores, shared: Path, mp_id: str, temperatures: tuple[int, .
 def store_quick_forcefield(stores, mp_id: str, temperature: float):
     """A real CHGNet run (quick protocol, cut to a few steps) of the snapshot's structure."""
     from superionic.jobs.md_stage import material_structure
-    from superionic.md.forcefield import ForceFieldSegmentMaker
-    from superionic.md.makers import ConductivityMDMaker
+    from superionic.md.workflow.forcefield import ForceFieldSegmentMaker
+    from superionic.md.workflow.makers import ConductivityMDMaker
 
     preset = QUICK.with_overrides(temperatures=(temperature,), equilibration_steps=5, production_steps=10,
                                   segment_steps=5, min_image_distance=0.0)
@@ -140,7 +140,7 @@ def _as_old(doc: dict, temperature_key: bool = True) -> dict:
 
 
 def test_old_key_documents_are_rebuilt_or_rekeyed(monty_stores, shared_data):
-    from superionic.md.diffusion import diffusion_from_trajectory
+    from superionic.md.analysis.diffusion import diffusion_from_trajectory
 
     stores = monty_stores
     store_seed_vasp(stores, shared_data, CL, (800,))

@@ -16,10 +16,10 @@ from maggma.stores import MemoryStore
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
-from superionic.md.forcefield import ForceFieldSegmentMaker
-from superionic.md.makers import ConductivityMDMaker
+from superionic.md.workflow.forcefield import ForceFieldSegmentMaker
+from superionic.md.workflow.makers import ConductivityMDMaker
 from superionic.md.presets import QUICK, SEED, MDPreset, get_preset
-from superionic.md.supercell import image_distance, make_md_supercell, perpendicular_widths
+from superionic.md.engines.supercell import image_distance, make_md_supercell, perpendicular_widths
 from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc
 
 KANG_CELLS = "corpus/mp_structures/kang2023_aimd_cells"
@@ -215,7 +215,7 @@ def test_vasp_md_chain_replayed(mock_vasp, reference_data, tmp_path, monkeypatch
     for k in (2, 3):
         vr = Vasprun(ref / f"molecular_dynamics_{k}/outputs/vasprun.xml.gz", parse_potcar_file=False)
         recorded.extend(vr.structures)
-    from superionic.md.segment_store import run_trajectory
+    from superionic.md.workflow.segment_store import run_trajectory
 
     traj = run_trajectory(run, store)  # read from the VASP task documents it points at
     assert np.allclose(np.asarray(traj.coords) % 1.0, [s.frac_coords % 1.0 for s in recorded], atol=1e-8)
@@ -279,7 +279,7 @@ def test_vasp_md_energies_replayed(mock_vasp, reference_data, tmp_path, monkeypa
     store = memory_job_store()
     responses = run_locally(flow, store=store, create_folders=True, ensure_success=True, log=False)
     run = outputs_by_name(flow, responses)["md run 300K"]
-    from superionic.md.segment_store import run_trajectory
+    from superionic.md.workflow.segment_store import run_trajectory
 
     energies = [p["energy"] for p in run_trajectory(run, store).frame_properties]
     assert energies == pytest.approx([-11.47041923, -11.46905352, -11.46520398], abs=1e-6)
@@ -291,7 +291,7 @@ def test_vasp_md_energies_replayed(mock_vasp, reference_data, tmp_path, monkeypa
 def test_lean_chgnet_calculator_matches_stock(no_network):
     from chgnet.model.dynamics import CHGNetCalculator
 
-    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
+    from superionic.md.engines.calculators import CHGNetMDCalculator, load_chgnet
 
     model = load_chgnet()
     structure = li2o(primitive=False)
@@ -310,8 +310,8 @@ def test_numpy_graph_builder_matches_chgnet_converter_on_a_real_cell(shared_data
     import torch
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from superionic.md.calculators import CHGNetMDCalculator, load_chgnet
-    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+    from superionic.md.engines.calculators import CHGNetMDCalculator, load_chgnet
+    from superionic.md.engines.chgnet_graph import crystal_graph_from_atoms
 
     path = shared_data / "corpus/mp_structures/kang2023_aimd_cells/mp-19896_aimd_cell.json"
     if not path.exists():
@@ -352,8 +352,8 @@ def test_numpy_graph_builder_on_a_cell_smaller_than_the_cutoff(no_network):
     import torch
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from superionic.md.calculators import load_chgnet
-    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+    from superionic.md.engines.calculators import load_chgnet
+    from superionic.md.engines.chgnet_graph import crystal_graph_from_atoms
 
     model = load_chgnet()
     atoms = li2o(primitive=True).to_ase_atoms()
@@ -374,9 +374,9 @@ def test_split_atom_conv_is_chgnets_forward_pass_up_to_round_off(shared_data, no
     """
     import copy
 
-    from superionic.md.calculators import CHGNetMDCalculator, chgnet_energy_forces_of_graph, load_chgnet
-    from superionic.md.chgnet_forward import supports_split
-    from superionic.md.chgnet_graph import crystal_graph_from_atoms
+    from superionic.md.engines.calculators import CHGNetMDCalculator, chgnet_energy_forces_of_graph, load_chgnet
+    from superionic.md.engines.chgnet_forward import supports_split
+    from superionic.md.engines.chgnet_graph import crystal_graph_from_atoms
 
     path = shared_data / "corpus/mp_structures/kang2023_aimd_cells/mp-532413_aimd_cell.json"  # Li5B7S13
     if not path.exists():
@@ -421,7 +421,7 @@ def test_split_atom_conv_is_chgnets_forward_pass_up_to_round_off(shared_data, no
 
 @pytest.mark.slow
 def test_forcefield_flow_runs_and_routes_trajectories(no_network, tmp_path):
-    from superionic.md.segment_store import run_trajectory
+    from superionic.md.workflow.segment_store import run_trajectory
 
     preset = tiny_preset(temperatures=(800.0, 1200.0))
     maker = ConductivityMDMaker(preset=preset, segment_maker=ForceFieldSegmentMaker(n_threads=1))
@@ -457,7 +457,7 @@ class _Interrupt(KeyboardInterrupt):
 def test_interrupted_flow_resumes_after_the_last_finished_segment(tmp_path):
     from monty.json import MontyDecoder
 
-    from superionic.md import progress
+    from superionic.md.engines import progress
 
     preset = tiny_preset(production_steps=40)  # 1 equilibration + 4 production segments
     store_path = tmp_path / "store"
@@ -553,7 +553,7 @@ def test_overlapping_atoms_fail_before_any_step():
 def test_kang_structure_two_temperatures_to_a_stored_conductivity(shared_data, tmp_path, no_network):
     """One of the seed's nine AIMD cells (Li2GePbS4, 64 atoms) at two temperatures through the
     maker and the project stores, ending in a stored ConductivityDoc (tiny step counts)."""
-    from superionic.md.local import run_conductivity_md
+    from superionic.md.workflow.local import run_conductivity_md
     from superionic.stores import open_stores
 
     structure = Structure.from_file(shared_data / KANG_CELLS / "mp-19896_aimd_cell.json")
@@ -656,7 +656,7 @@ def test_forcefield_flow_serialises_for_remote_managers(tmp_path):
 # MD that runs until it has decided (jobflow responses)
 # ------------------------------------------------------------------------------------------
 def _extending_flow(material_id: str):
-    from superionic.md.extension import ExtensionPolicy
+    from superionic.md.workflow.extension import ExtensionPolicy
 
     maker = ConductivityMDMaker(
         preset=tiny_preset(production_steps=20),
@@ -691,7 +691,7 @@ def test_undecided_md_extends_itself_until_the_budget_is_spent():
 
 @pytest.mark.slow
 def test_interrupted_extension_resumes_without_redoing_a_finished_segment(tmp_path):
-    from superionic.md import progress
+    from superionic.md.engines import progress
 
     store_path = tmp_path / "store"
 
@@ -725,8 +725,8 @@ def test_extending_flow_serialises_for_remote_managers(tmp_path):
     """The extension decision travels as JSON with its segment maker (r2SCAN weights kept)."""
     from monty.serialization import dumpfn, loadfn
 
-    from superionic.md.extension import ExtensionPolicy
-    from superionic.md.forcefield import segment_maker_for
+    from superionic.md.workflow.extension import ExtensionPolicy
+    from superionic.md.workflow.forcefield import segment_maker_for
 
     maker = ConductivityMDMaker(preset=tiny_preset(), segment_maker=segment_maker_for("chgnet-r2scan"),
                                 extension=ExtensionPolicy(max_production_steps=100))

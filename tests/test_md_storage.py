@@ -18,8 +18,8 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.builders.diffusion import DiffusionBuilder
-from superionic.md.forcefield import ForceFieldSegmentMaker
-from superionic.md.makers import ConductivityMDMaker
+from superionic.md.workflow.forcefield import ForceFieldSegmentMaker
+from superionic.md.workflow.makers import ConductivityMDMaker
 from superionic.md.presets import MAX_DOCUMENT_BYTES, MAX_SEGMENT_FRAMES, SEED, segment_bytes
 from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc, TrajectoryRef
 from test_md_makers import li2o, memory_job_store, no_network, outputs_by_name, tiny_preset  # noqa: F401 (fixture)
@@ -46,8 +46,8 @@ def build_diffusion(store, settings: dict | None = None) -> dict[str, dict]:
 # ------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_flow_stores_each_trajectory_once_and_a_rerun_adds_none():
-    from superionic.md.collect import _temperature_stats
-    from superionic.md.segment_store import run_trajectory
+    from superionic.md.workflow.collect import _temperature_stats
+    from superionic.md.workflow.segment_store import run_trajectory
 
     settings = {"temperature_tolerance": 10.0}
     preset = tiny_preset(temperatures=(800.0, 1200.0))  # per T: 1 equilibration + 2 production segments
@@ -78,7 +78,7 @@ def test_flow_stores_each_trajectory_once_and_a_rerun_adds_none():
     # given an empty store (a worker's), still finds every production trajectory
     from jobflow.core.reference import find_and_resolve_references
 
-    from superionic.md.collect import analyze_md_run
+    from superionic.md.workflow.collect import analyze_md_run
 
     for temperature in (800, 1200):
         analysis = next(j for j in flow.jobs if j.name == f"diffusion {temperature}K")
@@ -120,7 +120,7 @@ def test_flow_stores_each_trajectory_once_and_a_rerun_adds_none():
 
 def test_a_missing_segment_trajectory_is_a_reason_not_a_crash():
     """A run whose segment job is gone from the store: the analysis says so (usable=False)."""
-    from superionic.md.collect import analyze_md_run
+    from superionic.md.workflow.collect import analyze_md_run
 
     run = MDRunDoc(
         run_id="x:forcefield:test:900K", formula="Li2O", engine="forcefield", force_field="CHGNet",

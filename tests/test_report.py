@@ -117,8 +117,8 @@ def data_uri_png(src: str) -> bytes:
 def full(tmp_path_factory, shared_data):
     """(stores, report path): a store filled by the real pipeline, and its report."""
     from superionic.jobs.screening import run_screening
-    from superionic.md.arrhenius import conductivity_from_diffusion
-    from superionic.md.diffusion import diffusion_from_trajectory
+    from superionic.md.analysis.arrhenius import conductivity_from_diffusion
+    from superionic.md.analysis.diffusion import diffusion_from_trajectory
     from superionic.ml.dataset import training_matrix
     from superionic.ml.documents import study_documents
     from superionic.ml.predict import predict_screened

@@ -117,7 +117,7 @@ def test_failing_md_segment_and_unrunnable_md_exit_non_zero(tmp_path):
     recipe.write_text(HOT % "1.0e+9")
     result = _superionic(["run", "--recipe", str(recipe), "--store", store], home, tmp_path, timeout=600)
     assert result.returncode == 1, result.stderr
-    # the per-step check stops the segment at its first step (superionic.md.dynamics)
+    # the per-step check stops the segment at its first step (superionic.md.engines.dynamics)
     assert re.search(r"Job 'MD segment Li3PO4 1000000000 K \w+ 1/1' failed: atoms flung at step 1", result.stderr)
     assert re.search(r"Screening: \d+ survivors", result.stdout) and "trained a new surrogate" in result.stdout
     assert "MD: 1 candidate(s) mp-13725" in result.stdout  # the stage itself finished and was built

@@ -43,11 +43,11 @@ def progress_bar(description: str, total: int | None, enabled: bool = True) -> I
 
 @contextlib.contextmanager
 def md_segment_bars(enabled: bool = True) -> Iterator[Counter]:
-    """A bar per MD segment while local force-field MD runs (listens to ``superionic.md.progress``).
+    """A bar per MD segment while local force-field MD runs (listens to ``superionic.md.engines.progress``).
 
     Yields a Counter of segment outcomes ('end' = run now, 'reused', 'failed').
     """
-    from superionic.md import progress as md_progress
+    from superionic.md.engines import progress as md_progress
 
     outcomes: Counter = Counter()
     bars = Progress(

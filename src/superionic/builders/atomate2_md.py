@@ -84,7 +84,7 @@ def identity(job: dict, jobs_store=None) -> dict | None:
                     temperature=float(temperature))
         return info
     if kind == MULTI_MD_CLASS:
-        from superionic.md.collect import vasp_functional
+        from superionic.md.workflow.collect import vasp_functional
 
         traj_ids = list(out.get("traj_ids") or [])
         tasks = []
@@ -119,8 +119,8 @@ def forcefield_run(job: dict, info: dict) -> MDRunDoc:
     an in-memory ``MDRunDoc`` carrying its trajectory."""
     from monty.json import MontyDecoder
 
-    from superionic.md.collect import _temperature_stats
-    from superionic.md.forcefield import slim_trajectory
+    from superionic.md.workflow.collect import _temperature_stats
+    from superionic.md.workflow.forcefield import slim_trajectory
 
     out = job["output"]
     meta = job.get("metadata") or {}
@@ -151,7 +151,7 @@ def forcefield_run(job: dict, info: dict) -> MDRunDoc:
 
 def multi_md_run(info: dict, n_sites: int) -> MDRunDoc:
     """A ``MultiMDOutput`` as an ``MDRunDoc`` pointing at its VASP task documents'
-    trajectories (every ionic step kept); :func:`superionic.md.segment_store.run_trajectory`
+    trajectories (every ionic step kept); :func:`superionic.md.workflow.segment_store.run_trajectory`
     loads them."""
     refs = [TrajectoryRef(uuid=u, job_uuid=u, path="vasp_objects.trajectory", index=i)
             for i, u in enumerate(info["traj_ids"])]
@@ -167,7 +167,7 @@ def multi_md_run(info: dict, n_sites: int) -> MDRunDoc:
 
 def _fields(info: dict, *, n_sites: int, time_step_fs: float, save_interval_steps: int,
             production_steps: int) -> dict:
-    from superionic.md.collect import run_id
+    from superionic.md.workflow.collect import run_id
 
     return {
         "run_id": run_id(info["material_id"], info["formula"], info["engine"], PRESET, info["temperature"]),

@@ -8,7 +8,7 @@ the target key ``conductivity_id`` (:func:`superionic.schemas.md.conductivity_id
 target ``conductivity``. Two protocols of one material are two documents and never share an
 Arrhenius fit; which one a summary shows is :func:`superionic.results.best_conductivity`'s
 choice. Without a structure in ``materials`` the density of the simulated cells recorded in
-the DiffusionDocs is used (:func:`superionic.md.arrhenius.conductivity_from_diffusion`).
+the DiffusionDocs is used (:func:`superionic.md.analysis.arrhenius.conductivity_from_diffusion`).
 
 A group is rebuilt (:func:`stale_groups`) when it has no ConductivityDoc, when the set of its
 DiffusionDoc ids differs from the target's ``source_doc_ids`` (a temperature added or
@@ -80,7 +80,7 @@ class ConductivityBuilder(SuperionicBuilder):
         materials = {str(d["material_id"]): d for d in self.materials.query(properties=["material_id", "last_updated"])}
         targets = {d["conductivity_id"]: d for d in self.conductivity.query(
             criteria={"conductivity_id": {"$exists": True}}, properties=TARGET_FIELDS)}
-        from superionic.md.arrhenius import conductivity_version
+        from superionic.md.analysis.arrhenius import conductivity_version
 
         todo = stale_groups(groups, targets, materials, conductivity_version(self.threshold))
         self.total = len(todo)
@@ -171,7 +171,7 @@ def conductivity_doc(
     Raises ValueError when the documents span several protocols (engine, potential, preset):
     one Arrhenius fit never mixes them.
     """
-    from superionic.md.arrhenius import conductivity_from_diffusion
+    from superionic.md.analysis.arrhenius import conductivity_from_diffusion
 
     cell = None
     if structure:

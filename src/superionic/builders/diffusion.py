@@ -13,9 +13,9 @@ target ``diffusion``. These job outputs count:
 * ``MDRunDoc`` (``collect_forcefield_run`` / ``collect_vasp_run``): its production trajectory
   is loaded the jobflow way (``JobStore.query_one(..., load=True)``) from the segment (or
   atomate2 VASP task) outputs its ``production_segments`` point at, following ``reused_from``
-  pointers, and joined (:mod:`superionic.md.segment_store`; a document of an earlier version
+  pointers, and joined (:mod:`superionic.md.workflow.segment_store`; a document of an earlier version
   carries it inline), then analysed with the MD flow's own step
-  (:func:`superionic.md.collect.analyze_md_run`), when the flow produced no ``DiffusionDoc``
+  (:func:`superionic.md.workflow.collect.analyze_md_run`), when the flow produced no ``DiffusionDoc``
   for that run;
 * atomate2's own MD outputs, ``ForceFieldTaskDocument`` and ``MultiMDOutput``
   (:mod:`superionic.builders.atomate2_md`: temperature and material from the job metadata,
@@ -74,7 +74,7 @@ TARGET_FIELDS = ["doc_id", "last_updated", "trajectory_ref", "analysis_version",
 
 def run_trajectory_ref(uuid: str, kind: str = RUN_CLASS) -> str:
     """``trajectory_ref`` of a DiffusionDoc analysed from the MD run output of job ``uuid``
-    (for an MDRunDoc the form :class:`superionic.md.makers.ConductivityMDMaker` passes to its
+    (for an MDRunDoc the form :class:`superionic.md.workflow.makers.ConductivityMDMaker` passes to its
     analysis; it names the run, whose trajectory is its segments')."""
     if kind == FF_TASK_CLASS:
         return f"jobstore:{uuid}:output.objects.trajectory"
@@ -120,8 +120,8 @@ class DiffusionBuilder(SuperionicBuilder):
 
     def analysis_version(self) -> str:
         """The ``analysis_version`` the builder's settings give (see the module docstring)."""
-        from superionic.md.analysis_jobs import _settings
-        from superionic.md.diffusion import analysis_version
+        from superionic.md.workflow.analysis_jobs import _settings
+        from superionic.md.analysis.diffusion import analysis_version
 
         return analysis_version(_settings(self.diffusion_settings))
 
@@ -236,7 +236,7 @@ def loaded_run(job: dict, source: JobOutput, job_store):
     from monty.json import MontyDecoder
 
     from superionic.builders import atomate2_md
-    from superionic.md.segment_store import with_trajectory
+    from superionic.md.workflow.segment_store import with_trajectory
     from superionic.schemas.md_runs import MDRunDoc
 
     output = job["output"]
@@ -372,7 +372,7 @@ def diffusion_doc_from_output(output, source: JobOutput, settings: dict | None =
     if source.kind == DIFFUSION_CLASS:
         doc = DiffusionDoc.model_validate({k: v for k, v in output.items() if not k.startswith("@")})
         return doc.model_copy(update={"last_updated": source.last_updated})
-    from superionic.md.collect import _version, analyze_md_run
+    from superionic.md.workflow.collect import _version, analyze_md_run
 
     try:
         run = output if isinstance(output, MDRunDoc) else MontyDecoder().process_decoded(output)

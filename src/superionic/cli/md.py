@@ -88,9 +88,9 @@ def md(
 
     if engine not in ("forcefield", "vasp"):
         fail(f"--engine must be forcefield or vasp, not {engine!r}")
-    from superionic.md.extension import ExtensionPolicy
-    from superionic.md.forcefield import segment_maker_for
-    from superionic.md.makers import ConductivityMDMaker
+    from superionic.md.workflow.extension import ExtensionPolicy
+    from superionic.md.workflow.forcefield import segment_maker_for
+    from superionic.md.workflow.makers import ConductivityMDMaker
     from superionic.md.presets import get_preset
 
     try:
@@ -119,8 +119,8 @@ def md(
 def _write_vasp(maker, structure, material_id: str, output_dir: Path) -> None:
     from monty.serialization import dumpfn
 
-    from superionic.md.supercell import make_md_supercell
-    from superionic.md.vasp import seed_md_maker
+    from superionic.md.engines.supercell import make_md_supercell
+    from superionic.md.engines.vasp import seed_md_maker
 
     preset = maker.preset
     cell = make_md_supercell(structure, preset.min_image_distance, preset.max_atoms)
@@ -149,9 +149,9 @@ def _run_forcefield(maker, structure, material_id: str, store_spec: str | None, 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from superionic.cli.common import open_project_stores, print_json
-    from superionic.md import progress as md_progress
-    from superionic.md.local import run_conductivity_md
-    from superionic.md.supercell import make_md_supercell
+    from superionic.md.engines import progress as md_progress
+    from superionic.md.workflow.local import run_conductivity_md
+    from superionic.md.engines.supercell import make_md_supercell
 
     preset = maker.preset
     stores = open_project_stores(store_spec)

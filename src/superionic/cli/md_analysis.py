@@ -68,9 +68,10 @@ def analyze(
     cannot be trusted are left out of the Arrhenius fit with the reason."""
     from rich.progress import Progress
 
-    from superionic.md.arrhenius import conductivity_from_diffusion
-    from superionic.md.diffusion import diffusion_from_trajectory
-    from superionic.md.trajectory import join_trajectories, load_trajectory
+    from superionic.md.analysis.arrhenius import conductivity_from_diffusion
+    from superionic.md.analysis.diffusion import diffusion_from_trajectory
+    from superionic.md.analysis.readers import load_trajectory
+    from superionic.md.analysis.trajectory import join_trajectories
 
     missing = [str(p) for p in trajectories if not p.exists()]
     if missing:

@@ -147,7 +147,7 @@ def missing_stages(outputs: dict, failures: list) -> dict[str, str]:
 def _segment_failures():
     """Collect the MD segments that fail while the flow runs (first failures, not skips)."""
     from superionic.engines.local import JobFailure
-    from superionic.md import progress as md_progress
+    from superionic.md.engines import progress as md_progress
 
     found: list = []
 

@@ -103,7 +103,7 @@ def select_candidates(
 
 def md_maker_for(recipe: MDRecipe):
     """The ConductivityMDMaker a recipe describes."""
-    from superionic.md.makers import ConductivityMDMaker
+    from superionic.md.workflow.makers import ConductivityMDMaker
     from superionic.md.presets import get_preset
 
     preset = get_preset(recipe.preset).with_overrides(
@@ -111,8 +111,8 @@ def md_maker_for(recipe: MDRecipe):
         equilibration_steps=recipe.equilibration_steps,
         production_steps=recipe.production_steps,
     )
-    from superionic.md.extension import ExtensionPolicy
-    from superionic.md.forcefield import segment_maker_for
+    from superionic.md.workflow.extension import ExtensionPolicy
+    from superionic.md.workflow.forcefield import segment_maker_for
 
     extension = None
     if recipe.extend and recipe.engine == "forcefield":

@@ -4,7 +4,7 @@ A preset says what MD is run for one material: the temperature series, time step
 equilibration and production lengths, the thermostat, the supercell size and how often a
 frame is kept. Production is cut into *segments* of ``segment_steps``: each segment is one
 job that stores its trajectory chunk and final state, so an interrupted run resumes from the
-last finished segment (see ``superionic.md.makers``).
+last finished segment (see ``superionic.md.workflow.makers``).
 
 Document size: a segment's trajectory is one document of the JobStore's ``data`` store, and
 MongoDB refuses documents over 16 MiB. Its BSON size is about ``BYTES_PER_ATOM_FRAME`` (44 B,

@@ -342,7 +342,7 @@ def msd_curves(docs: Sequence[DiffusionDoc], title: str) -> bytes:
 
 def arrhenius_plot(docs: Sequence[DiffusionDoc], cond: ConductivityDoc | None, title: str) -> bytes:
     """D vs 1000/T with 95 % intervals, the Arrhenius fit, and D(300 K) extrapolated."""
-    from superionic.md.arrhenius import K_B_EV, nernst_einstein
+    from superionic.md.analysis.arrhenius import K_B_EV, nernst_einstein
 
     colors = _temperature_colors([d.temperature for d in docs])
     used = set(cond.temperatures_used) if cond else {d.temperature for d in docs if d.usable}

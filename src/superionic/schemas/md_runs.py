@@ -5,7 +5,7 @@ trajectory is stored once: a segment's ``trajectory`` field is routed to the Job
 ``data`` store (never inline); a segment that a rerun takes over stores no trajectory, only
 ``reused_from`` (the job whose output holds it); a temperature's ``MDRunDoc`` stores no
 trajectory either, only :class:`TrajectoryRef` pointers to its production segments, which the
-readers load and join (:mod:`superionic.md.segment_store`). A run that blew up is a document with ``status="failed"`` and a
+readers load and join (:mod:`superionic.md.workflow.segment_store`). A run that blew up is a document with ``status="failed"`` and a
 ``failure_reason``, never an exception that stops the other temperatures.
 """
 
@@ -112,7 +112,7 @@ class MDRunDoc(MDProtocolFields):
     bookkeeping.
 
     The production trajectory is not stored here: ``production_segments`` says where each
-    segment's trajectory is stored, and :func:`superionic.md.segment_store.run_trajectory`
+    segment's trajectory is stored, and :func:`superionic.md.workflow.segment_store.run_trajectory`
     loads and joins them. Documents written before that change carry the joined trajectory
     inline in ``trajectory``; the readers use it when it is there.
     """

@@ -1,5 +1,5 @@
 """jobflow jobs around the diffusion analysis (thin wrappers; the science is in
-:mod:`superionic.md.diffusion` and :mod:`superionic.md.arrhenius`).
+:mod:`superionic.md.analysis.diffusion` and :mod:`superionic.md.analysis.arrhenius`).
 
 ``analyze_diffusion`` never fails the flow on a bad trajectory: a file that cannot be read or a
 run that blew up comes back as a ``DiffusionDoc`` with ``usable=False`` and the reason, so the
@@ -13,8 +13,8 @@ from typing import Any
 
 from jobflow import job
 
-from superionic.md.arrhenius import SUPERIONIC_THRESHOLD, conductivity_from_diffusion
-from superionic.md.diffusion import DiffusionSettings, diffusion_from_trajectory
+from superionic.md.analysis.arrhenius import SUPERIONIC_THRESHOLD, conductivity_from_diffusion
+from superionic.md.analysis.diffusion import DiffusionSettings, diffusion_from_trajectory
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 
 
@@ -49,7 +49,7 @@ def analyze_diffusion(
 ) -> DiffusionDoc:
     """One trajectory of one material at one temperature -> ``DiffusionDoc``.
 
-    ``trajectory``: anything :func:`superionic.md.trajectory.load_trajectory` reads (a path,
+    ``trajectory``: anything :func:`superionic.md.analysis.readers.load_trajectory` reads (a path,
     a pymatgen ``Trajectory``, an atomate2 force-field task document, a list of consecutive
     runs, ...). ``read_kwargs``: ``md_time_step_fs``, ``step_skip`` or ``frame_interval_fs``
     for formats that do not record the time between frames (atomate2 ``traj_interval`` is

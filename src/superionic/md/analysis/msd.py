@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-from superionic.md.trajectory import LiTrajectory
+from superionic.md.analysis.trajectory import LiTrajectory
 
 _BLOCK_BYTES = 128_000_000
 

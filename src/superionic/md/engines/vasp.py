@@ -10,7 +10,7 @@ cost; pass ``user_incar_settings={"ISPIN": 2}`` for magnetic compounds.
 
 One temperature is an atomate2 ``MultiMDMaker`` (equilibration segment(s), then production
 segments, each continuing from the previous CONTCAR); atomate2 has no temperature series,
-that is :class:`superionic.md.makers.ConductivityMDMaker`.
+that is :class:`superionic.md.workflow.makers.ConductivityMDMaker`.
 """
 
 from __future__ import annotations

@@ -349,13 +349,3 @@ def _join_two(a: LiTrajectory, b: LiTrajectory) -> LiTrajectory:
 
 def _n_runs(t: LiTrajectory) -> int:
     return int(t.provenance.get("joined_runs", 1))
-
-
-def load_trajectory(obj, **kwargs) -> LiTrajectory:
-    """Any supported trajectory object or file path -> ``LiTrajectory``.
-
-    See :func:`superionic.md.trajectory_readers.load_trajectory` for what is accepted.
-    """
-    from superionic.md.trajectory_readers import load_trajectory as _load
-
-    return _load(obj, **kwargs)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pymatgen.core import Structure
 
-from superionic.md.makers import ConductivityMDMaker
+from superionic.md.workflow.makers import ConductivityMDMaker
 from superionic.schemas.md_runs import MDRunDoc
 
 logger = logging.getLogger(__name__)

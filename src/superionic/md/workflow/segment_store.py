@@ -6,7 +6,7 @@ to its production segments. :func:`run_trajectory` loads them (jobflow's
 ``JobStore.query_one(..., load=True)``, only the trajectory field) and joins them:
 
 * force-field segments (``path="trajectory"``): chunks that share their boundary frame,
-  joined by :func:`superionic.md.collect.join_segment_trajectories`; a segment output that
+  joined by :func:`join_segment_trajectories`; a segment output that
   holds no trajectory but a ``reused_from`` (taken over by a rerun) is followed to the job
   that stored it;
 * atomate2 VASP task documents (``path="vasp_objects.trajectory"``): every ionic step,
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from monty.json import MontyDecoder
 from pymatgen.core.trajectory import Trajectory
 
@@ -48,6 +49,50 @@ def _as_trajectory(value: Any) -> Trajectory | None:
     return value if isinstance(value, Trajectory) else Trajectory.from_dict(value)
 
 
+def join_segment_trajectories(trajectories: list[Trajectory], frame_interval_fs: float) -> Trajectory:
+    """Consecutive chunks (each starting with the previous chunk's last frame) -> one trajectory."""
+    if not trajectories:
+        raise ValueError("no trajectory chunks to join")
+    coords, props = [], []
+    lattice = None
+    species = None
+    for i, traj in enumerate(trajectories):
+        c = np.asarray(traj.coords, dtype=float)
+        lat = np.asarray(traj.lattice, dtype=float)
+        lat = lat[0] if lat.ndim == 3 else lat
+        p = list(traj.frame_properties or [{} for _ in range(len(c))])
+        if i == 0:
+            lattice, species = lat, [str(s) for s in traj.species]
+        else:
+            if [str(s) for s in traj.species] != species or not np.allclose(lat, lattice, atol=1e-6):
+                raise ValueError(f"chunk {i} has other species or another cell than chunk 0")
+            if not np.allclose(c[0], coords[-1][-1], atol=1e-5):
+                raise ValueError(f"chunk {i} does not start where chunk {i - 1} ended")
+            c, p = c[1:], p[1:]
+        coords.append(c)
+        props.extend(p)
+    return Trajectory(
+        lattice=lattice,
+        species=species,
+        coords=np.concatenate(coords, axis=0),
+        frame_properties=props,
+        constant_lattice=True,
+        time_step=frame_interval_fs,
+    )
+
+
+def vasp_task_trajectory(task: Any) -> Trajectory | None:
+    """The trajectory an atomate2 VASP MD task document holds (object or dict form)."""
+    if task is None:
+        return None
+    task = MontyDecoder().process_decoded(task) if isinstance(task, dict) else task
+    objects = task.get("vasp_objects") if isinstance(task, dict) else getattr(task, "vasp_objects", None)
+    for key, value in (objects or {}).items():
+        if str(getattr(key, "value", key)).lower() == "trajectory" and value is not None:
+            return value if isinstance(value, Trajectory) else Trajectory.from_dict(value)
+    return None
+
+
 def load_segment_trajectory(store, ref: TrajectoryRef) -> Trajectory:
     """The trajectory one ref points at (following ``reused_from`` pointers), loaded from the
     JobStore ``store``; :class:`TrajectoryNotFound` when it is not there."""
@@ -58,9 +103,7 @@ def load_segment_trajectory(store, ref: TrajectoryRef) -> Trajectory:
                                     sort={"index": -1}, load=True)
             if found is None:
                 break
-            from superionic.md.collect import _vasp_trajectory
-
-            traj = _vasp_trajectory({"vasp_objects": (found.get("output") or {}).get("vasp_objects")})
+            traj = vasp_task_trajectory({"vasp_objects": (found.get("output") or {}).get("vasp_objects")})
             if traj is None:
                 break
             return traj
@@ -102,9 +145,7 @@ def _given(ref: TrajectoryRef, given: dict[str, Any]) -> Trajectory | None:
     if value is None:
         return None
     if ref.path == "vasp_objects.trajectory":
-        from superionic.md.collect import _vasp_trajectory
-
-        return _vasp_trajectory({"vasp_objects": value})
+        return vasp_task_trajectory({"vasp_objects": value})
     return _as_trajectory(value)
 
 
@@ -128,8 +169,6 @@ def run_trajectory(run: MDRunDoc, store=None, given: dict[str, Any] | None = Non
         trajs.append(traj)
     if refs[0].path == "vasp_objects.trajectory":
         return vasp_production_trajectory(trajs, run.save_interval_steps, run.time_step_fs)
-    from superionic.md.collect import join_segment_trajectories
-
     return join_segment_trajectories(trajs, run.frame_interval_fs)
 
 

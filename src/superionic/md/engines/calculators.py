@@ -11,11 +11,11 @@ with the stock calculator to float32 round-off (tested in ``tests/test_md_makers
 Two more savings per MD step, both on by default:
 
 - ``graph_builder="numpy"``: CHGNet's crystal graph built from the ``Atoms`` with array
-  operations (:mod:`superionic.md.chgnet_graph`) instead of a pymatgen ``Structure`` and
+  operations (:mod:`superionic.md.engines.chgnet_graph`) instead of a pymatgen ``Structure`` and
   CHGNet's object-based converter -- the same tensors bit for bit (tested), so the same
   trajectory;
 - ``split_atom_conv=True``: the atom convolutions' first layer evaluated per atom and per bond
-  instead of per directed bond (:mod:`superionic.md.chgnet_forward`) -- the same function,
+  instead of per directed bond (:mod:`superionic.md.engines.chgnet_forward`) -- the same function,
   float32 round-off apart (tested against a float64 evaluation).
 
 ``benchmarks/forcefield_md_speed.py --compare`` times them A/B against the path before
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
-from superionic.md.chgnet_graph import crystal_graph_from_atoms
+from superionic.md.engines.chgnet_graph import crystal_graph_from_atoms
 
 DEFAULT_CHGNET_MODEL = "0.3.0"
 
@@ -64,12 +64,12 @@ class CHGNetMDCalculator(Calculator):
         Which bundled weights to load when ``model`` is None.
     graph_builder : "numpy" | "stock"
         "numpy" (default) builds CHGNet's crystal graph from the ``Atoms`` with array
-        operations (:mod:`superionic.md.chgnet_graph`; the same tensors as CHGNet's converter,
+        operations (:mod:`superionic.md.engines.chgnet_graph`; the same tensors as CHGNet's converter,
         several times faster); "stock" converts to a pymatgen ``Structure`` and calls CHGNet's
         own converter every step (the path before, kept for comparison).
     split_atom_conv : bool
         True (default): CHGNet's forward pass with the atom convolutions' first layer split
-        by input block (:mod:`superionic.md.chgnet_forward`; the same function, float32
+        by input block (:mod:`superionic.md.engines.chgnet_forward`; the same function, float32
         round-off apart); False: ``CHGNet._compute`` as shipped (the path before).
     **kwargs
         Passed to ASE's ``Calculator`` (unknown keys such as atomate2's ``stress_unit``
@@ -94,7 +94,7 @@ class CHGNetMDCalculator(Calculator):
         self.model = model if model is not None else load_chgnet(model_name)
         self.model.eval()
         self.graph_builder = graph_builder
-        from superionic.md.chgnet_forward import supports_split
+        from superionic.md.engines.chgnet_forward import supports_split
 
         self.split_atom_conv = bool(split_atom_conv) and supports_split(self.model)
 
@@ -135,7 +135,7 @@ def chgnet_energy_forces(model, structure) -> tuple[float, np.ndarray]:
 def chgnet_energy_forces_of_graph(model, graph, *, split_atom_conv: bool = False) -> tuple[float, np.ndarray]:
     """Total energy (eV) and forces (eV/A) of one ``CrystalGraph`` from one backward pass.
 
-    ``split_atom_conv`` uses :func:`superionic.md.chgnet_forward.energy_split` (check
+    ``split_atom_conv`` uses :func:`superionic.md.engines.chgnet_forward.energy_split` (check
     ``supports_split(model)`` first) instead of ``CHGNet._compute``.
     """
     import torch
@@ -148,7 +148,7 @@ def chgnet_energy_forces_of_graph(model, graph, *, split_atom_conv: bool = False
         compute_stress=False,
     )
     if split_atom_conv:
-        from superionic.md.chgnet_forward import energy_split
+        from superionic.md.engines.chgnet_forward import energy_split
 
         energy = energy_split(model, batch).sum()
     else:

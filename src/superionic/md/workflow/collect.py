@@ -1,14 +1,12 @@
 """Per-temperature bookkeeping: segments -> one MD run document -> diffusion analysis.
 
-* :func:`join_segment_trajectories` (pure): production chunks -> one trajectory, the frame
-  shared by consecutive chunks kept once, continuity of steps checked.
 * :func:`collect_forcefield_run` / :func:`collect_vasp_run` (jobs): an
   :class:`~superionic.schemas.md_runs.MDRunDoc` per temperature, ``status="failed"`` with the
   reason when any segment failed or a VASP job did not finish. It stores no trajectory:
   ``production_segments`` points at the segment (or VASP task) outputs that hold them, so
   each trajectory is stored once, by the job that computed it.
 * :func:`analyze_md_run` (job): loads and joins the production trajectory from the JobStore
-  (:mod:`superionic.md.segment_store`; the job is given its store) and runs the analysis
+  (:mod:`superionic.md.workflow.segment_store`; the job is given its store) and runs the analysis
   developer's ``diffusion_from_trajectory`` on a completed run; a failed run becomes a
   ``DiffusionDoc`` with ``usable=False`` and the MD's reason, so the Arrhenius fit goes on
   with the other temperatures.
@@ -25,6 +23,7 @@ from monty.json import MontyDecoder
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.md.presets import MDPreset
+from superionic.md.workflow.segment_store import vasp_task_trajectory
 from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc, TrajectoryRef
 
 logger = logging.getLogger(__name__)
@@ -38,38 +37,6 @@ def _as_segment(doc: Any) -> MDSegmentDoc | None:
 
 def run_id(material_id: str | None, formula: str, engine: str, preset: str, temperature: float) -> str:
     return f"{material_id or formula}:{engine}:{preset}:{temperature:.0f}K"
-
-
-def join_segment_trajectories(trajectories: list[Trajectory], frame_interval_fs: float) -> Trajectory:
-    """Consecutive chunks (each starting with the previous chunk's last frame) -> one trajectory."""
-    if not trajectories:
-        raise ValueError("no trajectory chunks to join")
-    coords, props = [], []
-    lattice = None
-    species = None
-    for i, traj in enumerate(trajectories):
-        c = np.asarray(traj.coords, dtype=float)
-        lat = np.asarray(traj.lattice, dtype=float)
-        lat = lat[0] if lat.ndim == 3 else lat
-        p = list(traj.frame_properties or [{} for _ in range(len(c))])
-        if i == 0:
-            lattice, species = lat, [str(s) for s in traj.species]
-        else:
-            if [str(s) for s in traj.species] != species or not np.allclose(lat, lattice, atol=1e-6):
-                raise ValueError(f"chunk {i} has other species or another cell than chunk 0")
-            if not np.allclose(c[0], coords[-1][-1], atol=1e-5):
-                raise ValueError(f"chunk {i} does not start where chunk {i - 1} ended")
-            c, p = c[1:], p[1:]
-        coords.append(c)
-        props.extend(p)
-    return Trajectory(
-        lattice=lattice,
-        species=species,
-        coords=np.concatenate(coords, axis=0),
-        frame_properties=props,
-        constant_lattice=True,
-        time_step=frame_interval_fs,
-    )
 
 
 def _temperature_stats(traj: Trajectory | None) -> tuple[float | None, float | None]:
@@ -181,18 +148,6 @@ def collect_forcefield_run(
     )
 
 
-def _vasp_trajectory(task: Any) -> Trajectory | None:
-    """The trajectory an atomate2 VASP MD task document holds (object or dict form)."""
-    if task is None:
-        return None
-    task = MontyDecoder().process_decoded(task) if isinstance(task, dict) else task
-    objects = task.get("vasp_objects") if isinstance(task, dict) else getattr(task, "vasp_objects", None)
-    for key, value in (objects or {}).items():
-        if str(getattr(key, "value", key)).lower() == "trajectory" and value is not None:
-            return value if isinstance(value, Trajectory) else Trajectory.from_dict(value)
-    return None
-
-
 def _field(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
@@ -231,10 +186,10 @@ def collect_vasp_run(
 
     VASP writes every ionic step (the trajectory's frames are 1 step apart); a reader keeps
     one frame every ``save_interval_steps``
-    (:func:`superionic.md.segment_store.vasp_production_trajectory`).
+    (:func:`superionic.md.workflow.segment_store.vasp_production_trajectory`).
     """
     preset = preset if isinstance(preset, MDPreset) else MDPreset(**preset)
-    trajs = [_vasp_trajectory(t) for t in production_tasks]
+    trajs = [vasp_task_trajectory(t) for t in production_tasks]
     failure = None
     for i, t in enumerate(trajs):
         if t is None:
@@ -268,19 +223,19 @@ def collect_vasp_run(
 
 
 def _version(settings: dict | None) -> str:
-    from superionic.md.analysis_jobs import _settings
-    from superionic.md.diffusion import analysis_version
+    from superionic.md.workflow.analysis_jobs import _settings
+    from superionic.md.analysis.diffusion import analysis_version
 
     return analysis_version(_settings(settings))
 
 
 def li_trajectory(run: MDRunDoc):
     """The run's production trajectory in the analysis' in-memory form (``LiTrajectory``)."""
-    from superionic.md.trajectory import from_fractional
+    from superionic.md.analysis.trajectory import from_fractional
 
     traj = run.trajectory
     if traj is None:
-        raise ValueError(f"{run.run_id}: production trajectory not loaded (superionic.md.segment_store.with_trajectory)")
+        raise ValueError(f"{run.run_id}: production trajectory not loaded (superionic.md.workflow.segment_store.with_trajectory)")
     temps = [p.get("temperature") for p in (traj.frame_properties or [])]
     measured = np.array(temps, dtype=float) if temps and None not in temps else None
     return from_fractional(
@@ -327,8 +282,8 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
     The production trajectory: inline in documents of earlier versions, else per segment from
     ``given`` (job uuid -> trajectory, resolved by the workflow manager) or loaded from
     ``store`` (default: the job's own JobStore, see :func:`analysis_job`)."""
-    from superionic.md.analysis_jobs import analyze_diffusion
-    from superionic.md.segment_store import TrajectoryNotFound, with_trajectory
+    from superionic.md.workflow.analysis_jobs import analyze_diffusion
+    from superionic.md.workflow.segment_store import TrajectoryNotFound, with_trajectory
     from superionic.schemas.md import DiffusionDoc
 
     run = run if isinstance(run, MDRunDoc) else MDRunDoc.model_validate(MontyDecoder().process_decoded(run))

@@ -8,19 +8,19 @@ The flow (atomate2 style: a Maker dataclass whose ``make`` returns a jobflow ``F
 
 Engines behind the same maker:
 
-* ``"forcefield"`` (default, runs here): :class:`superionic.md.forcefield.ForceFieldSegmentMaker`
+* ``"forcefield"`` (default, runs here): :class:`superionic.md.workflow.forcefield.ForceFieldSegmentMaker`
   segments on atomate2's ``ForceFieldMDMaker`` with CHGNet (weights in the wheel). Segments are
   checkpoints: rerunning an interrupted flow on the same JobStore takes over every finished
   segment and continues after the last one.
 * ``"vasp"`` (production AIMD): atomate2 ``MultiMDMaker`` per temperature with the seed's
-  settings (:mod:`superionic.md.vasp`); submit the flow with jobflow-remote or FireWorks.
+  settings (:mod:`superionic.md.engines.vasp`); submit the flow with jobflow-remote or FireWorks.
 
 Every temperature is independent: a blown-up run is a failed ``MDRunDoc`` and an unusable
 ``DiffusionDoc`` with the reason; the fit uses the temperatures that are left and says
 "insufficient data" with fewer than two. Each trajectory is stored once, in the JobStore's
 ``data`` store, by the job that computed it (a segment, or atomate2's VASP task); the
 per-temperature ``MDRunDoc`` points at them and the analysis job loads and joins them
-(:mod:`superionic.md.segment_store`). The preset name (e.g. ``"quick"``) is carried into
+(:mod:`superionic.md.workflow.segment_store`). The preset name (e.g. ``"quick"``) is carried into
 every document.
 """
 
@@ -32,17 +32,17 @@ from typing import Any, Literal
 from jobflow import Flow, Maker, OnMissing, job
 from pymatgen.core import Structure
 
-from superionic.md.collect import analysis_job, collect_forcefield_run, collect_vasp_run
-from superionic.md.extension import ExtensionPolicy, extend_or_finish, run_info
-from superionic.md.forcefield import ForceFieldSegmentMaker
-from superionic.md.relax import relax_for_md
+from superionic.md.workflow.collect import analysis_job, collect_forcefield_run, collect_vasp_run
+from superionic.md.workflow.extension import ExtensionPolicy, extend_or_finish, run_info
+from superionic.md.workflow.forcefield import ForceFieldSegmentMaker
+from superionic.md.workflow.relax import relax_for_md
 from superionic.md.presets import MDPreset, get_preset
-from superionic.md.supercell import make_md_supercell
+from superionic.md.engines.supercell import make_md_supercell
 
 
 @job
 def md_supercell(structure: Structure, min_image_distance: float, max_atoms: int | None = None) -> dict:
-    """The MD cell (see :func:`superionic.md.supercell.make_md_supercell`) and how it was made."""
+    """The MD cell (see :func:`superionic.md.engines.supercell.make_md_supercell`) and how it was made."""
     result = make_md_supercell(structure, min_image_distance, max_atoms)
     summary = result.summary()
     summary["formula"] = result.structure.composition.reduced_formula
@@ -73,7 +73,7 @@ class ConductivityMDMaker(Maker):
         Passed to the diffusion analysis (``DiffusionSettings`` fields).
     extension : ExtensionPolicy | None
         Force-field engine: extend production round by round until the verdict is decided,
-        D is tight or the budget is spent (:mod:`superionic.md.extension`); None = the
+        D is tight or the budget is spent (:mod:`superionic.md.workflow.extension`); None = the
         preset's production only.
     """
 
@@ -141,7 +141,7 @@ class ConductivityMDMaker(Maker):
                 analyses.append(analysis.output)
         output: Any = {"runs": runs}
         if self.analyze:
-            from superionic.md.analysis_jobs import fit_conductivity
+            from superionic.md.workflow.analysis_jobs import fit_conductivity
 
             fit = fit_conductivity(analyses, structure=cell.output["structure"])
             fit.name = "arrhenius conductivity"
@@ -202,7 +202,7 @@ class ConductivityMDMaker(Maker):
         return jobs, collect, [j.uuid for j in jobs[n_eq:]]
 
     def _vasp_temperature(self, cell, preset, preset_dict, temperature, material_id):
-        from superionic.md.vasp import temperature_multi_md_maker
+        from superionic.md.engines.vasp import temperature_multi_md_maker
 
         multi, n_eq = temperature_multi_md_maker(
             preset, temperature, self.user_incar_settings or None, self.user_kpoints_settings

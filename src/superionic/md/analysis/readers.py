@@ -1,4 +1,4 @@
-"""Readers from MD output formats into :class:`superionic.md.trajectory.LiTrajectory`.
+"""Readers from MD output formats into :class:`superionic.md.analysis.trajectory.LiTrajectory`.
 
 Every reader takes the same keywords; explicit values win over what a file records:
 ``temperature`` (K), ``md_time_step_fs`` and ``step_skip`` (frames stored every N MD steps),
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from superionic.md.trajectory import LiTrajectory, from_fractional, join_trajectories
+from superionic.md.analysis.trajectory import LiTrajectory, from_fractional, join_trajectories
 
 
 def _interval(kw: dict, recorded: float | None, what: str) -> float:
@@ -307,7 +307,7 @@ def load_trajectory(obj, **kw: Any) -> LiTrajectory:
     Accepts a ``LiTrajectory``, a path, a pymatgen ``Trajectory``, an emmet
     ``AtomTrajectory``, an atomate2 force-field task document (or its dict) holding one, a
     DiffusionAnalyzer / Trajectory dict, or a list of these: consecutive runs that are joined
-    with :func:`superionic.md.trajectory.join_trajectories` (breaks detected).
+    with :func:`superionic.md.analysis.trajectory.join_trajectories` (breaks detected).
     """
     if isinstance(obj, LiTrajectory):
         return obj

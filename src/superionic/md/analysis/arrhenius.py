@@ -13,8 +13,8 @@
   simulated cells), q = e, Haven ratio 1. The same factor maps the D interval to sigma.
 * Fewer than two resolved temperatures (or Ea <= 0): the range of sigma(300 K) the resolved
   intervals and the unresolved temperatures' D upper bounds allow, with a stated range of Ea
-  (:func:`superionic.md.bounds.sigma_range_from_bounds`).
-* Verdict (:func:`superionic.md.bounds.md_verdict`): "superionic (MD)" when the range lies
+  (:func:`superionic.md.analysis.bounds.sigma_range_from_bounds`).
+* Verdict (:func:`superionic.md.analysis.bounds.md_verdict`): "superionic (MD)" when the range lies
   above the threshold, "not superionic (MD bound)" below, "undecided (MD): interval spans
   1e-4" across; "insufficient data" only when no temperature bounds D (all melted/failed).
 """
@@ -25,14 +25,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from superionic.md.bounds import (
+from superionic.md.analysis.bounds import (
     EA_MAX_EV,
     EA_MIN_EV,
     VERDICT_NONE,
     md_verdict,
     sigma_range_from_bounds,
 )
-from superionic.md.diffusion import ANALYSIS_VERSION
+from superionic.md.analysis.diffusion import ANALYSIS_VERSION
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc, ExcludedTemperature
 
 K_B_EV = 8.617333262e-5  # eV / K
@@ -143,7 +143,7 @@ def conductivity_from_diffusion(
         "weighted least squares of ln D vs 1/T (weights from each 95 % interval; covariance "
         "scaled by reduced chi^2 if > 1); D(300 K) interval from the propagated fit "
         "covariance (normal); Nernst-Einstein with the Li number density, Haven ratio 1. "
-        "Without two resolved temperatures: bounds (superionic.md.bounds)"
+        "Without two resolved temperatures: bounds (superionic.md.analysis.bounds)"
     )
     out["flags"] = flags
     if len(used) >= 2:
@@ -195,7 +195,7 @@ def _fit(out: dict, used: list[DiffusionDoc], flags: list[str], target_temperatu
 
 def _bounds(out: dict, used: list[DiffusionDoc], docs: list[DiffusionDoc], density: float | None,
             flags: list[str], target_temperature: float, ea_min: float, ea_max: float) -> None:
-    """sigma(300 K) range from per-temperature D ranges / upper bounds (superionic.md.bounds)."""
+    """sigma(300 K) range from per-temperature D ranges / upper bounds (superionic.md.analysis.bounds)."""
     points = [(d.temperature, d.diffusivity_ci95[0], d.diffusivity_ci95[1]) for d in used]
     points += [(d.temperature, None, d.diffusivity_upper95) for d in docs
                if d.d_status == "upper_bound" and d.diffusivity_upper95]

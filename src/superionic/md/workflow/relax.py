@@ -9,9 +9,9 @@ import numpy as np
 from jobflow import Job, JobConfig, job
 from pymatgen.core import Structure
 
-from superionic.md.checkpoint import decoded, find_finished, segment_key, structure_fingerprint
-from superionic.md.dynamics import DEFAULT_MIN_DISTANCE, check_atoms
-from superionic.md.forcefield import FAST_CHGNET, auto_threads
+from superionic.md.workflow.checkpoint import decoded, find_finished, segment_key, structure_fingerprint
+from superionic.md.engines.dynamics import DEFAULT_MIN_DISTANCE, check_atoms
+from superionic.md.workflow.forcefield import FAST_CHGNET, auto_threads
 from superionic.md.presets import MDPreset
 
 

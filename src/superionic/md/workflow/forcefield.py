@@ -20,7 +20,7 @@ perturbation every ``segment_steps``. An interrupted-and-resumed run is identica
 uninterrupted one (same boundaries, same seeds) up to floating-point differences when the
 thread count differs.
 
-Failures are data: a blow-up (see :mod:`superionic.md.dynamics`) or any error of the engine
+Failures are data: a blow-up (see :mod:`superionic.md.engines.dynamics`) or any error of the engine
 gives ``status="failed"`` with the reason; later segments of that temperature are
 ``"skipped"`` with the reason, and the other temperatures carry on.
 """
@@ -39,9 +39,9 @@ from jobflow import Job, JobConfig, Maker, job
 from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
-from superionic.md import progress
-from superionic.md.checkpoint import decoded, find_finished_segment, segment_key, structure_fingerprint
-from superionic.md.dynamics import (
+from superionic.md.engines import progress
+from superionic.md.workflow.checkpoint import decoded, find_finished_segment, segment_key, structure_fingerprint
+from superionic.md.engines.dynamics import (
     DEFAULT_CHECK_INTERVAL,
     DEFAULT_MAX_STEP_DISPLACEMENT,
     DEFAULT_MAX_TEMPERATURE_FACTOR,
@@ -54,7 +54,7 @@ from superionic.schemas.md_runs import MDSegmentDoc
 
 logger = logging.getLogger(__name__)
 
-FAST_CHGNET = "superionic.md.calculators.CHGNetMDCalculator"
+FAST_CHGNET = "superionic.md.engines.calculators.CHGNetMDCalculator"
 
 FORCE_FIELDS: dict[str, dict[str, Any]] = {
     "chgnet-0.3.0": {"force_field_name": "CHGNet", "calculator_kwargs": {}},
@@ -176,7 +176,7 @@ class ForceFieldSegmentMaker(Maker):
     n_threads : int | None
         torch CPU threads; ``None`` = :func:`auto_threads`.
     min_distance, max_temperature_factor, max_step_displacement, check_interval
-        Blow-up checks (see :mod:`superionic.md.dynamics`).
+        Blow-up checks (see :mod:`superionic.md.engines.dynamics`).
     """
 
     name: str = "forcefield md segment"

@@ -29,7 +29,7 @@ from typing import Any
 
 from jobflow import Flow, OnMissing, OutputReference, Response, job
 
-from superionic.md.bounds import VERDICT_NOT, VERDICT_SUPERIONIC
+from superionic.md.analysis.bounds import VERDICT_NOT, VERDICT_SUPERIONIC
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 
 
@@ -108,7 +108,7 @@ def extend_or_finish(
     as a ``Response(replace=...)``; see the module docstring. ``context`` holds what the
     round needs: ``segment_maker``, ``preset`` (dict), ``policy`` (dict), ``material_id``,
     ``supercell``, ``relaxation``, ``structure`` (the MD cell), ``diffusion_settings``."""
-    from superionic.md.analysis_jobs import _clean
+    from superionic.md.workflow.analysis_jobs import _clean
 
     cond = conductivity if isinstance(conductivity, ConductivityDoc) else ConductivityDoc(**_clean(conductivity))
     docs = [d if isinstance(d, DiffusionDoc) else DiffusionDoc(**_clean(d)) for d in analyses]
@@ -122,8 +122,8 @@ def extend_or_finish(
 
 def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], context: dict,
                 policy: ExtensionPolicy, round_index: int) -> Flow:
-    from superionic.md.analysis_jobs import fit_conductivity
-    from superionic.md.collect import analysis_job, collect_forcefield_run
+    from superionic.md.workflow.analysis_jobs import fit_conductivity
+    from superionic.md.workflow.collect import analysis_job, collect_forcefield_run
     from superionic.md.presets import MDPreset
 
     base = MDPreset(**context["preset"])

@@ -2,7 +2,7 @@
 
 Method (defaults in :class:`DiffusionSettings`):
 
-* MSD of Li over every lag and all time origins (FFT, :mod:`superionic.md.msd`), after
+* MSD of Li over every lag and all time origins (FFT, :mod:`superionic.md.analysis.msd`), after
   removing the framework centre-of-mass drift; joined runs with a break contribute only
   displacements inside each continuous segment.
 * Fit window: from ``max(2 ps, 10 % of the longest segment)`` (past the ballistic and caging
@@ -22,7 +22,7 @@ Method (defaults in :class:`DiffusionSettings`):
   is more than 1.5 A from the site where the atom last settled, which then moves there.
 * Not resolved (too few hops, slope within 2 sigma of 0, too short a run, few Li): an upper
   bound on D instead, the larger of a hop-count (Poisson) and an MSD-slope bound
-  (:mod:`superionic.md.bounds`); ``d_status`` says which the document carries.
+  (:mod:`superionic.md.analysis.bounds`); ``d_status`` says which the document carries.
 * Framework melting: more than 10 % of all non-Li atoms, or more than half the atoms of one
   non-Li element, leave their site (block average > 1.5 A from the start; one Er of 12
   hopping is a defect, flagged as framework_hops only). The framework's blocks keep their
@@ -41,9 +41,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import truncnorm
 
-from superionic.md.bounds import d_upper_bound
-from superionic.md.msd import drift_corrected_segments, group_msd, squared_displacement_moments
-from superionic.md.trajectory import LiTrajectory, load_trajectory
+from superionic.md.analysis.bounds import d_upper_bound
+from superionic.md.analysis.msd import drift_corrected_segments, group_msd, squared_displacement_moments
+from superionic.md.analysis.readers import load_trajectory
+from superionic.md.analysis.trajectory import LiTrajectory
 from superionic.schemas.md import DiffusionDoc, FitWindow, MSDSummary
 
 EXCLUDING = {

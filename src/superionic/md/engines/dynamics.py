@@ -27,7 +27,7 @@ from ase import units
 from ase.md.nose_hoover_chain import NoseHooverChainNVT
 from ase.neighborlist import neighbor_list
 
-from superionic.md import progress
+from superionic.md.engines import progress
 
 DEFAULT_MIN_DISTANCE = 0.6  # Angstrom; shorter than any bond (O-H 0.96, H-H 0.74)
 DEFAULT_MAX_TEMPERATURE_FACTOR = 3.0

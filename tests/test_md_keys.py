@@ -234,3 +234,15 @@ def test_conductivity_builder_query_selects_one_protocol(memory_stores):
     assert run_builders(memory_stores, "conductivity", {"conductivity": {"query": {"preset": "seed"}}}) == {
         "conductivity": 1}
     assert [d["conductivity_id"] for d in memory_stores.conductivity.query()] == ["m:vasp:PBE:seed"]
+
+
+def test_every_registered_potential_has_its_own_key_part():
+    from superionic.md.engines.potentials import POTENTIALS, get_potential
+
+    labels = {name: p.label for name, p in POTENTIALS.items()}
+    assert labels["chgnet-0.3.0"] == "CHGNet"  # the key older documents carry
+    assert labels["chgnet-r2scan"] == "CHGNet:r2scan"
+    assert labels["sevennet-mf-0-pbe"] == "SevenNet:7net-mf-0:PBE"
+    assert len(set(labels.values())) == len(labels)
+    with pytest.raises(ValueError, match="unknown force field"):
+        get_potential("mace-mp-0")

@@ -103,13 +103,23 @@ class MDRecipe(BaseModel):
     temperatures: list[float] | None = Field(None, description="Override the preset's temperatures (K).")
     equilibration_steps: int | None = Field(None, ge=0, description="Override equilibration steps.")
     production_steps: int | None = Field(None, ge=1, description="Override production steps.")
-    force_field: Literal["chgnet-0.3.0", "chgnet-r2scan"] = Field(
-        "chgnet-0.3.0", description="Force field of the forcefield engine (weights in the wheel).")
+    force_field: str = Field(
+        "chgnet-0.3.0", description="Force field of the forcefield engine, a name of "
+        "superionic.md.engines.potentials.POTENTIALS (weights in the wheels).")
     extend: bool = Field(False, description="Extend production until the verdict is decided, D is "
                          "tight or the budget below is spent (forcefield engine).")
     extend_steps: int = Field(500, ge=1, description="Production steps added per round and temperature.")
     max_production_steps: int = Field(2000, ge=1, description="Budget: production steps per temperature.")
     max_wall_s: float | None = Field(None, gt=0, description="Budget: MD seconds per material (all temperatures).")
+
+    @field_validator("force_field")
+    @classmethod
+    def _known_potential(cls, value):
+        from superionic.md.engines.potentials import POTENTIALS
+
+        if value not in POTENTIALS:
+            raise ValueError(f"unknown force field {value!r}; choose one of {sorted(POTENTIALS)}")
+        return value
 
     @field_validator("temperatures")
     @classmethod

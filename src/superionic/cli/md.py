@@ -77,7 +77,7 @@ def md(
     min_image_distance: float = typer.Option(None, "--min-image-distance", help="Override the supercell's minimum image distance (A)."),
     max_atoms: int = typer.Option(None, "--max-atoms", help="Override the supercell's atom cap."),
     threads: int = typer.Option(None, "--threads", help="torch CPU threads (default: idle cores now)."),
-    force_field: str = typer.Option("chgnet-0.3.0", "--force-field", help="chgnet-0.3.0 or chgnet-r2scan (weights in the wheel)."),
+    force_field: str = typer.Option("chgnet-0.3.0", "--force-field", help="A potential whose weights ship in a wheel: chgnet-0.3.0, chgnet-r2scan, sevennet-0, sevennet-mf-0-pbe, sevennet-mf-0-r2scan, sevennet-l3i5."),
     extend_to: int = typer.Option(None, "--extend-to", help="forcefield: extend production (500 steps a round) "
                                   "until the verdict is decided, D is tight or this many production steps."),
     output_dir: Path = typer.Option(Path("md_vasp"), "--output-dir", help="vasp: where inputs and the flow JSON go."),

@@ -49,6 +49,7 @@ from superionic.md.engines.dynamics import (
     GuardedNoseHooverChainNVT,
     check_atoms,
 )
+from superionic.md.engines.potentials import get_potential, potential_label
 from superionic.md.presets import MAX_DOCUMENT_BYTES, MDPreset, segment_bytes
 from superionic.schemas.md_runs import MDSegmentDoc
 
@@ -56,23 +57,14 @@ logger = logging.getLogger(__name__)
 
 FAST_CHGNET = "superionic.md.engines.calculators.CHGNetMDCalculator"
 
-FORCE_FIELDS: dict[str, dict[str, Any]] = {
-    "chgnet-0.3.0": {"force_field_name": "CHGNet", "calculator_kwargs": {}},
-    "chgnet-r2scan": {"force_field_name": "CHGNet", "calculator_kwargs": {"model_name": "r2scan"}},
-}
-"""Force fields whose weights ship in installed wheels (no download), by recipe name: CHGNet
-0.3.0 (PBE/MPtrj) and CHGNet's r2SCAN-fine-tuned weights (both in the chgnet wheel). The default
-is chosen by benchmarks/forcefield_vs_aimd_table.py (agreement with the seed's AIMD)."""
 
 
 def segment_maker_for(force_field: str = "chgnet-0.3.0", **kwargs: Any) -> ForceFieldSegmentMaker:
-    """The segment maker of a recipe's force field name (see ``FORCE_FIELDS``)."""
-    try:
-        spec = FORCE_FIELDS[force_field]
-    except KeyError:
-        raise ValueError(f"unknown force field {force_field!r}; choose one of {sorted(FORCE_FIELDS)}") from None
-    return ForceFieldSegmentMaker(force_field_name=spec["force_field_name"],
-                                  calculator_kwargs=dict(spec["calculator_kwargs"]), **kwargs)
+    """The segment maker of a recipe's force field name (see
+    :data:`superionic.md.engines.potentials.POTENTIALS`)."""
+    potential = get_potential(force_field)
+    return ForceFieldSegmentMaker(force_field_name=potential.force_field_name,
+                                  calculator_kwargs=dict(potential.calculator_kwargs), **kwargs)
 
 
 # ------------------------------------------------------------------------------------------
@@ -147,7 +139,7 @@ def _software() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("atomate2", "ase", "chgnet", "torch"):
+    for name in ("atomate2", "ase", "chgnet", "sevenn", "torch"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:  # pragma: no cover
@@ -243,8 +235,7 @@ class ForceFieldSegmentMaker(Maker):
             "material_id": material_id,
             "formula": structure.composition.reduced_formula if structure else previous.formula,
             "engine": "forcefield",
-            "force_field": self.force_field_name
-            + (f":{self.calculator_kwargs['model_name']}" if self.calculator_kwargs.get("model_name") else ""),
+            "force_field": potential_label(self.force_field_name, self.calculator_kwargs),
             "preset": preset.name,
             "is_quick": preset.is_quick,
             "temperature": float(temperature),

@@ -1,0 +1,96 @@
+"""Universal potentials whose weights ship inside installed wheels, by recipe name.
+
+One :class:`Potential` says which atomate2 force-field family runs it (``force_field_name``,
+atomate2's ``MLFF`` name), the calculator keywords that pick the weights (and, for a
+multi-fidelity model, the fidelity head), the data it was trained on, and its ``label``: the
+``potential`` part of every MD key (``'<material>:forcefield:<label>:<preset>:<T>K'``), so
+results of two potentials live side by side.
+
+Nothing here downloads: CHGNet 0.3.0 and CHGNet r2SCAN are inside the ``chgnet`` wheel,
+SevenNet-0, SevenNet-MF-0 and SevenNet-l3i5 inside the ``sevenn`` wheel (the ``bench`` /
+``sevennet`` extra). :func:`calculator` gives a plain ASE calculator for single points (force
+errors against DFT, the second opinion on MD frames); MD runs through atomate2's
+``ForceFieldMDMaker`` with the same keywords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.util import find_spec
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Potential:
+    """A universal interatomic potential with its weights installed (see module docstring)."""
+
+    name: str
+    force_field_name: str
+    calculator_kwargs: dict[str, Any] = field(default_factory=dict)
+    package: str = "chgnet"
+    trained_on: str = ""
+
+    @property
+    def label(self) -> str:
+        """The ``potential`` part of MD keys: ``CHGNet``, ``CHGNet:r2scan``, ``SevenNet:7net-0``,
+        ``SevenNet:7net-mf-0:PBE`` (CHGNet 0.3.0 keeps the bare name its documents always had)."""
+        return potential_label(self.force_field_name, self.calculator_kwargs)
+
+    @property
+    def installed(self) -> bool:
+        return find_spec(self.package) is not None
+
+
+def potential_label(force_field_name: str, calculator_kwargs: dict[str, Any] | None = None) -> str:
+    """``force_field_name`` plus the weights and fidelity it runs (see :attr:`Potential.label`)."""
+    kwargs = calculator_kwargs or {}
+    parts = [force_field_name]
+    for key in ("model_name", "model", "modal"):
+        value = kwargs.get(key)
+        if value is not None and not (force_field_name == "CHGNet" and str(value) == "0.3.0"):
+            parts.append(str(value))
+    return ":".join(parts)
+
+
+POTENTIALS: dict[str, Potential] = {
+    p.name: p
+    for p in (
+        Potential("chgnet-0.3.0", "CHGNet", {}, "chgnet", "MPtrj (PBE/PBE+U)"),
+        Potential("chgnet-r2scan", "CHGNet", {"model_name": "r2scan"}, "chgnet", "MP r2SCAN (fine-tuned from 0.3.0)"),
+        Potential("sevennet-0", "SevenNet", {"model": "7net-0"}, "sevenn", "MPtrj (PBE/PBE+U)"),
+        Potential("sevennet-mf-0-pbe", "SevenNet", {"model": "7net-mf-0", "modal": "PBE"}, "sevenn",
+                  "MPtrj + MP r2SCAN, PBE head"),
+        Potential("sevennet-mf-0-r2scan", "SevenNet", {"model": "7net-mf-0", "modal": "R2SCAN"}, "sevenn",
+                  "MPtrj + MP r2SCAN, r2SCAN head"),
+        Potential("sevennet-l3i5", "SevenNet", {"model": "7net-l3i5"}, "sevenn", "MPtrj (PBE/PBE+U), l=3, 5 layers"),
+    )
+}
+"""Every potential a recipe may name (``md.force_field``); the default is chosen in the
+recipes by ``benchmarks/forcefield_table.py``."""
+
+
+def get_potential(name: str) -> Potential:
+    """The registered potential ``name``; a clear error for an unknown or uninstalled one."""
+    try:
+        potential = POTENTIALS[name]
+    except KeyError:
+        raise ValueError(f"unknown force field {name!r}; choose one of {sorted(POTENTIALS)}") from None
+    if not potential.installed:
+        raise ValueError(f"force field {name!r} needs the '{potential.package}' package "
+                         f"(pip install 'superionic[sevennet]')")
+    return potential
+
+
+@lru_cache(maxsize=4)
+def calculator(name: str):
+    """A plain ASE calculator for ``name`` (CPU unless a GPU is there), loaded once per process;
+    energies (eV) and forces (eV/A) of single points."""
+    potential = get_potential(name)
+    if potential.force_field_name == "CHGNet":
+        from superionic.md.engines.calculators import CHGNetMDCalculator
+
+        return CHGNetMDCalculator(**potential.calculator_kwargs)
+    from atomate2.forcefields.utils import ase_calculator
+
+    return ase_calculator(potential.force_field_name, **potential.calculator_kwargs)

@@ -739,3 +739,78 @@ def test_extending_flow_serialises_for_remote_managers(tmp_path):
     assert context["policy"]["max_production_steps"] == 100
     with pytest.raises(ValueError, match="unknown force field"):
         segment_maker_for("mace")
+
+
+# --- the guarded CHGNet speed path -------------------------------------------------------
+@pytest.fixture
+def fresh_self_check(monkeypatch):
+    """Forget which models passed the speed path's self-check (it runs once per process)."""
+    from weakref import WeakKeyDictionary
+
+    from superionic.md.engines import calculators
+
+    monkeypatch.setattr(calculators, "_VERIFIED", WeakKeyDictionary())
+    return calculators
+
+
+def _stock_forces(model, atoms):
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    atoms = atoms.copy()
+    atoms.calc = CHGNetCalculator(model=model, use_device="cpu")
+    return atoms.get_forces()
+
+
+def test_speed_path_passes_its_self_check_on_the_installed_chgnet(fresh_self_check, no_network, recwarn):
+    calculators = fresh_self_check
+    model = calculators.load_chgnet()
+    diff = calculators.compare_with_stock(model)
+    assert diff["force"] < calculators.FAST_PATH_TOLERANCE["force"]
+    assert diff["energy_per_atom"] < calculators.FAST_PATH_TOLERANCE["energy_per_atom"]
+    assert calculators.CHGNetMDCalculator(model=model).fallback_reason is None
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning) and "speed path" in str(w.message)]
+
+
+def test_speed_path_mismatch_falls_back_to_chgnets_own_calculator(fresh_self_check, monkeypatch, no_network):
+    calculators = fresh_self_check
+    model = calculators.load_chgnet()
+    real = calculators.chgnet_energy_forces_of_graph
+
+    def off_by_a_little(*args, **kwargs):  # a speed path that drifted from CHGNet's
+        energy, forces = real(*args, **kwargs)
+        return energy, forces + 0.05
+
+    monkeypatch.setattr(calculators, "chgnet_energy_forces_of_graph", off_by_a_little)
+    with pytest.warns(RuntimeWarning, match="differs from CHGNet's own calculator"):
+        calc = calculators.CHGNetMDCalculator(model=model)
+    assert "force" in calc.fallback_reason
+    atoms = calculators._check_cell()
+    expected = _stock_forces(model, atoms)
+    atoms.calc = calc
+    assert np.abs(atoms.get_forces() - expected).max() < 1e-5  # the stock path answered
+
+
+def test_speed_path_error_during_a_run_falls_back_instead_of_failing(fresh_self_check, monkeypatch, no_network):
+    calculators = fresh_self_check
+    model = calculators.load_chgnet()
+    calc = calculators.CHGNetMDCalculator(model=model)
+    assert calc.fallback_reason is None
+
+    def broken(*args, **kwargs):
+        raise IndexError("neighbour list out of range")
+
+    monkeypatch.setattr(calculators, "crystal_graph_from_atoms", broken)
+    atoms = calculators._check_cell()
+    expected = _stock_forces(model, atoms)
+    atoms.calc = calc
+    with pytest.warns(RuntimeWarning, match="speed path raised IndexError"):
+        forces = atoms.get_forces()
+    assert np.abs(forces - expected).max() < 1e-5
+
+
+def test_speed_path_off_for_an_unverified_chgnet_version(fresh_self_check, monkeypatch, no_network):
+    calculators = fresh_self_check
+    monkeypatch.setattr(calculators, "VERIFIED_CHGNET", ("9.9.",))
+    with pytest.warns(RuntimeWarning, match="not a version the speed path was verified on"):
+        calc = calculators.CHGNetMDCalculator(model=calculators.load_chgnet())
+    assert calc.fallback_reason.startswith("chgnet ")

@@ -380,7 +380,7 @@ def test_unresolved_temperatures_give_an_upper_bound_not_insufficient_data(share
     carried = [nernst_einstein(arrhenius_carry(d.diffusivity_upper95, d.temperature, 0.15),
                                cond.li_density_cm3, 300.0) for d in docs[:2]]
     assert cond.sigma300_upper == pytest.approx(min(carried), rel=1e-9)
-    assert cond.verdict == "undecided (MD): interval spans 1e-4"  # 6e-4 > 1e-4: not decided
+    assert cond.verdict == "undecided (MD): bound above 1e-4"  # 6e-4 > 1e-4: not decided
     assert "<=" in cond.verdict_reason and "Ea >= 0.15 eV" in cond.verdict_reason
     # a colder, stated-Ea-free case: the bound decides "not superionic"
     strict = conductivity_from_diffusion(docs, ea_min=0.5)
@@ -542,7 +542,7 @@ def test_bound_verdicts_reach_the_query_rows_and_the_table_text(shared):
     row = join_row("mp-557892", {"formula": "BaLi(BS2)3"}, {}, cond)
     assert row["sigma_300k"] is None and row["sigma_300k_kind"] == "upper_bound"
     assert row["sigma_300k_low"] == 0.0 and row["sigma_300k_high"] == cond["sigma300_upper"]
-    assert row["md_verdict"] == "undecided (MD): interval spans 1e-4" and "<=" in row["md_reason"]
+    assert row["md_verdict"] == "undecided (MD): bound above 1e-4" and "<=" in row["md_reason"]
     text = sigma_text(row["sigma_300k"], row["sigma_300k_low"], row["sigma_300k_high"], row["sigma_300k_kind"])
     assert text == f"<= {cond['sigma300_upper']:.1e}"
     assert filter_rows([row], verdict="undecided") == [row] and filter_rows([row], verdict="superionic") == []

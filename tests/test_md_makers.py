@@ -655,13 +655,13 @@ def test_forcefield_flow_serialises_for_remote_managers(tmp_path):
 # ------------------------------------------------------------------------------------------
 # MD that runs until it has decided (jobflow responses)
 # ------------------------------------------------------------------------------------------
-def _extending_flow(material_id: str):
+def _extending_flow(material_id: str, **policy):
     from superionic.md.workflow.extension import ExtensionPolicy
 
     maker = ConductivityMDMaker(
         preset=tiny_preset(production_steps=20),
         segment_maker=ForceFieldSegmentMaker(n_threads=1),
-        extension=ExtensionPolicy(extend_steps=20, max_production_steps=60, max_rounds=5),
+        extension=ExtensionPolicy(**{"extend_steps": 20, "max_production_steps": 60, "max_rounds": 5, **policy}),
         diffusion_settings={"temperature_tolerance": 10.0},  # 3 atoms: T fluctuates wildly
     )
     return maker.make(li2o(), material_id=material_id)
@@ -687,6 +687,18 @@ def test_undecided_md_extends_itself_until_the_budget_is_spent():
     assert runs == [(20, 3), (40, 5), (60, 7)]  # one run doc per round, segments chained
     rounds = [d["output"] for d in store.docs_store.query({"output.@class": "DiffusionDoc"})]
     assert sorted(d["n_frames"] for d in rounds) == [5, 9, 13]
+
+
+def test_a_wall_time_cap_is_a_safety_stop_that_the_verdict_names():
+    """The budget is steps; a wall-time cap that fires first stops the run and says so."""
+    store = memory_job_store()
+    flow = _extending_flow("li2o-cap", max_wall_s=1e-6)
+    run_locally(flow, store=store, ensure_success=True, log=False)
+    final = _final_output(store, flow)
+    assert any(f.startswith("wall_time_cap: safety stop: wall-time cap after") for f in final["flags"])
+    assert "stopped early by the wall-time safety cap" in final["verdict_reason"]
+    runs = [d["output"]["production_steps_done"] for d in store.docs_store.query({"output.@class": "MDRunDoc"})]
+    assert runs == [20]  # no extension round after the cap fired
 
 
 @pytest.mark.slow

@@ -110,7 +110,9 @@ class MDRecipe(BaseModel):
                          "tight or the budget below is spent (forcefield engine).")
     extend_steps: int = Field(500, ge=1, description="Production steps added per round and temperature.")
     max_production_steps: int = Field(2000, ge=1, description="Budget: production steps per temperature.")
-    max_wall_s: float | None = Field(None, gt=0, description="Budget: MD seconds per material (all temperatures).")
+    max_wall_s: float | None = Field(None, gt=0, description="Safety stop only: MD seconds per material (all "
+                                     "temperatures); the budget is max_production_steps. When it fires, the "
+                                     "ConductivityDoc says so (flag wall_time_cap).")
 
     @field_validator("force_field")
     @classmethod

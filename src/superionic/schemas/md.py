@@ -31,7 +31,7 @@ from superionic.schemas.base import SuperionicDoc
 
 Verdict = Literal[
     "superionic (MD)", "not superionic (MD bound)", "undecided (MD): interval spans 1e-4",
-    "insufficient data",
+    "undecided (MD): bound above 1e-4", "insufficient data",
 ]
 SigmaKind = Literal["interval", "upper_bound", "range"]
 DStatus = Literal["resolved", "upper_bound", "none"]
@@ -338,6 +338,7 @@ class ConductivityDoc(SuperionicDoc):
         "insufficient data",
         description="'superionic (MD)' when the sigma(300 K) range lies above the threshold, "
         "'not superionic (MD bound)' below, 'undecided (MD): interval spans 1e-4' across it, "
+        "'undecided (MD): bound above 1e-4' when only an upper bound above the threshold is known, "
         "'insufficient data' when no temperature bounds D (all melted or failed).",
     )
     verdict_reason: str = Field("", description="Why the verdict is what it is.")

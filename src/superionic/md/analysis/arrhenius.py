@@ -16,7 +16,7 @@
   (:func:`superionic.md.analysis.bounds.sigma_range_from_bounds`).
 * Verdict (:func:`superionic.md.analysis.bounds.md_verdict`): "superionic (MD)" when the range lies
   above the threshold, "not superionic (MD bound)" below, "undecided (MD): interval spans
-  1e-4" across; "insufficient data" only when no temperature bounds D (all melted/failed).
+  1e-4" across, "undecided (MD): bound above 1e-4" for an upper bound alone; "insufficient data" only when no temperature bounds D (all melted/failed).
 """
 
 from __future__ import annotations

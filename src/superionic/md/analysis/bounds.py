@@ -37,8 +37,9 @@ EA_MAX_EV = 1.0
 VERDICT_SUPERIONIC = "superionic (MD)"
 VERDICT_NOT = "not superionic (MD bound)"
 VERDICT_UNDECIDED = "undecided (MD): interval spans 1e-4"
+VERDICT_UNDECIDED_BOUND = "undecided (MD): bound above 1e-4"
 VERDICT_NONE = "insufficient data"
-VERDICTS = (VERDICT_SUPERIONIC, VERDICT_NOT, VERDICT_UNDECIDED, VERDICT_NONE)
+VERDICTS = (VERDICT_SUPERIONIC, VERDICT_NOT, VERDICT_UNDECIDED, VERDICT_UNDECIDED_BOUND, VERDICT_NONE)
 
 
 def poisson_upper(n: int, confidence: float = 0.95) -> float:
@@ -129,11 +130,12 @@ def sigma_range_from_bounds(
 
 
 def md_verdict(lower: float | None, upper: float | None, threshold: float) -> str:
-    """The verdict of a sigma(300 K) range: decided when the threshold lies outside it."""
+    """The verdict of a sigma(300 K) range: decided when the threshold lies outside it; an
+    undecided upper bound alone (no lower end) says "bound above", not "interval spans"."""
     if upper is None and lower is None:
         return VERDICT_NONE
     if lower is not None and lower >= threshold:
         return VERDICT_SUPERIONIC
     if upper is not None and upper < threshold:
         return VERDICT_NOT
-    return VERDICT_UNDECIDED
+    return VERDICT_UNDECIDED if lower else VERDICT_UNDECIDED_BOUND

@@ -12,8 +12,12 @@ stops (:func:`extension_decision`) when
   bound), or nothing can be said (every temperature melted or failed);
 * every temperature left is resolved with a relative 95 % interval of D below
   ``target_relative_width`` (more MD would not change the verdict's basis);
-* the per-material budget is spent: ``max_production_steps`` per temperature, or
-  ``max_wall_s`` of MD integration (all temperatures together), or ``max_rounds``.
+* the per-material budget is spent: ``max_production_steps`` per temperature or
+  ``max_rounds`` -- budgets in steps, so the same recipe gives the same segments and numbers
+  on a busy and on an idle machine;
+* or, as a safety stop only, ``max_wall_s`` of MD integration (all temperatures together) has
+  passed: then the ConductivityDoc carries a ``wall_time_cap`` flag and its verdict reason
+  says that the run stopped early and that its numbers depend on the machine's speed.
 
 Because the extension is a jobflow response, the same flow extends itself under FireWorks or
 jobflow-remote, not only in ``run_locally``. An interrupted extension resumes like any
@@ -31,6 +35,9 @@ from jobflow import Flow, OnMissing, OutputReference, Response, job
 
 from superionic.md.analysis.bounds import VERDICT_NOT, VERDICT_SUPERIONIC
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
+
+
+SAFETY_STOP = "safety stop: wall-time cap"
 
 
 @dataclass
@@ -80,7 +87,7 @@ def extension_decision(
         return [], f"budget: {policy.max_rounds} extension rounds done"
     wall = sum(float(r.get("wall_time_s") or 0.0) for r in runs)
     if policy.max_wall_s is not None and wall >= policy.max_wall_s:
-        return [], f"budget: {wall:.0f} s of MD >= {policy.max_wall_s:g} s"
+        return [], f"{SAFETY_STOP} after {wall:.0f} s of MD (cap {policy.max_wall_s:g} s)"
     todo = [r["temperature"] for r in alive
             if r["production_steps_done"] + policy.extend_steps <= policy.max_production_steps]
     if not todo:
@@ -116,7 +123,12 @@ def extend_or_finish(
     todo, why = extension_decision(cond, docs, runs, policy, round_index)
     note = f"md_extension: round {round_index}: {why}"
     if not todo:
-        return cond.model_copy(update={"flags": [*cond.flags, note]})
+        update = {"flags": [*cond.flags, note]}
+        if why.startswith(SAFETY_STOP):
+            update["flags"].append(f"wall_time_cap: {why}")
+            update["verdict_reason"] = (f"{cond.verdict_reason}; stopped early by the wall-time safety cap "
+                                        "before the step budget, so these numbers depend on this machine's speed")
+        return cond.model_copy(update=update)
     return Response(replace=_next_round(docs, runs, todo, context, policy, round_index))
 
 

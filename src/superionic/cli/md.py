@@ -76,7 +76,7 @@ def md(
     production_steps: int = typer.Option(None, "--production-steps", help="Override the preset's production steps."),
     min_image_distance: float = typer.Option(None, "--min-image-distance", help="Override the supercell's minimum image distance (A)."),
     max_atoms: int = typer.Option(None, "--max-atoms", help="Override the supercell's atom cap."),
-    threads: int = typer.Option(None, "--threads", help="torch CPU threads (default: idle cores now)."),
+    threads: int = typer.Option(None, "--threads", help="torch CPU threads (default 1: the same numbers on a busy and an idle machine)."),
     force_field: str = typer.Option("chgnet-0.3.0", "--force-field", help="A potential whose weights ship in a wheel: chgnet-0.3.0, chgnet-r2scan, sevennet-0, sevennet-mf-0-pbe, sevennet-mf-0-r2scan, sevennet-l3i5."),
     extend_to: int = typer.Option(None, "--extend-to", help="forcefield: extend production (500 steps a round) "
                                   "until the verdict is decided, D is tight or this many production steps."),

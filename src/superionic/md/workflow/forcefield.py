@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,22 +69,12 @@ def segment_maker_for(force_field: str = "chgnet-0.3.0", **kwargs: Any) -> Force
 # ------------------------------------------------------------------------------------------
 # small pure helpers
 # ------------------------------------------------------------------------------------------
-def auto_threads() -> int:
-    """torch threads for this machine now: the idle cores (1-min load), at least 1.
-
-    Measured on the 2-core reference machine under a load of 2.4-4 (other processes): CHGNet
-    with 2 threads was 5-7.5x *slower* per step than with 1 (oversubscription); on an idle
-    machine 2 threads help. See ``benchmarks/forcefield_md_speed.py``.
-    """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cpus = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # pragma: no cover
-        load = 0.0
-    return int(max(1, min(cpus, round(cpus - load))))
+MD_THREADS = 1
+"""torch CPU threads of an MD segment unless a recipe or ``--threads`` says otherwise. Fixed, not
+chosen from the machine's load: SevenNet-0's forces with 1 and 2 threads differ by 3e-7 eV/A on
+a 216-atom cell (CHGNet's are bitwise equal), and MD amplifies any difference, so a
+load-dependent thread count made the same recipe give other numbers on a busy machine. One
+thread is also the faster choice on a loaded 2-core machine (benchmarks/forcefield_md_speed.py)."""
 
 
 def velocities_from_momenta(structure: Structure) -> np.ndarray | None:
@@ -166,7 +155,7 @@ class ForceFieldSegmentMaker(Maker):
     calculator_kwargs : dict
         Passed to the calculator.
     n_threads : int | None
-        torch CPU threads; ``None`` = :func:`auto_threads`.
+        torch CPU threads; ``None`` = :data:`MD_THREADS` (fixed, so results do not depend on load).
     min_distance, max_temperature_factor, max_step_displacement, check_interval
         Blow-up checks (see :mod:`superionic.md.engines.dynamics`).
     """
@@ -341,7 +330,7 @@ class ForceFieldSegmentMaker(Maker):
     def _run(self, structure, previous, preset, temperature, stage, n_steps, base, key) -> MDSegmentDoc:
         import torch
 
-        n_threads = self.n_threads or auto_threads()
+        n_threads = self.n_threads or MD_THREADS
         torch.set_num_threads(n_threads)
         check_atoms(structure.to_ase_atoms(), min_distance=self.min_distance)
         seed = preset.velocity_seed + int(round(temperature))

@@ -11,7 +11,7 @@ from pymatgen.core import Structure
 
 from superionic.md.workflow.checkpoint import decoded, find_finished, segment_key, structure_fingerprint
 from superionic.md.engines.dynamics import DEFAULT_MIN_DISTANCE, check_atoms
-from superionic.md.workflow.forcefield import FAST_CHGNET, auto_threads
+from superionic.md.workflow.forcefield import FAST_CHGNET, MD_THREADS
 from superionic.md.presets import MDPreset
 
 
@@ -68,7 +68,7 @@ def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_dist
         check_atoms(structure.to_ase_atoms(), min_distance=min_distance)
         from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 
-        torch.set_num_threads(n_threads or auto_threads())
+        torch.set_num_threads(n_threads or MD_THREADS)
         kwargs = {"calculator_meta": calculator_meta} if calculator_meta and force_field_name == "CHGNet" else {}
         maker = ForceFieldRelaxMaker(
             force_field_name=force_field_name,

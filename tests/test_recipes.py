@@ -55,3 +55,15 @@ def test_bad_recipes_name_field_and_file(tmp_path, text, message):
 def test_unknown_recipe_lists_the_known_ones():
     with pytest.raises(RecipeError, match="quick"):
         load_recipe("no-such-recipe")
+
+
+def test_md_force_field_and_its_second_opinion_name_registered_potentials():
+    from pydantic import ValidationError
+
+    from superionic.recipes import MDRecipe
+
+    assert MDRecipe().cross_check == "auto" and MDRecipe(cross_check=None).cross_check is None
+    assert MDRecipe(force_field="sevennet-0", cross_check="chgnet-0.3.0").force_field == "sevennet-0"
+    for bad in ({"force_field": "auto"}, {"force_field": "mace-mp-0"}, {"cross_check": "mace-mp-0"}):
+        with pytest.raises(ValidationError, match="unknown force field"):
+            MDRecipe(**bad)

@@ -106,6 +106,9 @@ class MDRecipe(BaseModel):
     force_field: str = Field(
         "chgnet-0.3.0", description="Force field of the forcefield engine, a name of "
         "superionic.md.engines.potentials.POTENTIALS (weights in the wheels).")
+    cross_check: str | None = Field(
+        "auto", description="Second opinion on every force-field run: 'auto' (the other family's "
+        "default: SevenNet-0 for CHGNet, CHGNet 0.3.0 for SevenNet), a potential name, or null (off).")
     extend: bool = Field(False, description="Extend production until the verdict is decided, D is "
                          "tight or the budget below is spent (forcefield engine).")
     extend_steps: int = Field(500, ge=1, description="Production steps added per round and temperature.")
@@ -114,13 +117,14 @@ class MDRecipe(BaseModel):
                                      "temperatures); the budget is max_production_steps. When it fires, the "
                                      "ConductivityDoc says so (flag wall_time_cap).")
 
-    @field_validator("force_field")
+    @field_validator("force_field", "cross_check")
     @classmethod
-    def _known_potential(cls, value):
+    def _known_potential(cls, value, info):
         from superionic.md.engines.potentials import POTENTIALS
 
-        if value not in POTENTIALS:
-            raise ValueError(f"unknown force field {value!r}; choose one of {sorted(POTENTIALS)}")
+        allowed = [*POTENTIALS] + (["auto", None] if info.field_name == "cross_check" else [])
+        if value not in allowed:
+            raise ValueError(f"unknown force field {value!r}; choose one of {allowed}")
         return value
 
     @field_validator("temperatures")

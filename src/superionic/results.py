@@ -36,7 +36,7 @@ COLUMNS = (
     "n_splits", "probability", "ml_verdict", "prob_mean", "seed_rule", "in_domain", "domain_distance",
     "sigma_300k", "sigma_300k_low", "sigma_300k_high",
     "activation_energy", "md_verdict", "md_preset", "md_protocol", "md_protocols", "md_best",
-    "sigma_300k_kind", "md_reason", "md_chosen_because",
+    "sigma_300k_kind", "md_reason", "md_cross_check", "md_chosen_because",
     "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model",
 )  # fmt: skip
 SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
@@ -100,6 +100,7 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "md_best": None,  # set by candidate_rows: whether md_protocol is the one best_conductivity picks
         "sigma_300k_kind": c.get("sigma300_kind"),
         "md_reason": c.get("verdict_reason"),
+        "md_cross_check": c.get("cross_check"),
         "v_ox_li_metal": s.get("oxidation_limit_v"),
         "v_ox_seed": s.get("oxidation_voltage_seed_v"),
         "voltage_convention": s.get("voltage_convention"),

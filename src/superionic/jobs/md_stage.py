@@ -120,7 +120,7 @@ def md_maker_for(recipe: MDRecipe):
                                     max_production_steps=recipe.max_production_steps,
                                     max_wall_s=recipe.max_wall_s)
     return ConductivityMDMaker(engine=recipe.engine, preset=preset, extension=extension,
-                               segment_maker=segment_maker_for(recipe.force_field))
+                               segment_maker=segment_maker_for(recipe.force_field), cross_check=recipe.cross_check)
 
 
 def material_structure(stores, material_id: str) -> Structure:

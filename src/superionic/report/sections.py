@@ -303,6 +303,8 @@ def md_section(data: ReportData) -> Section:
                                        "(the MD stage of `superionic md` / `superionic run` writes it)."))
         else:
             section.blocks.append(Paragraph(f"Verdict: {cond.verdict}. {cond.verdict_reason}"))
+            if cond.cross_check:
+                section.blocks.append(Paragraph(f"Second opinion: {cond.cross_check}."))
         items = [f"{d.temperature:g} K: {flag}" for d in docs for flag in d.flags]
         if cond:
             items += [f"excluded from the fit: {e.temperature:g} K ({e.reason.split(':', 1)[0]})"

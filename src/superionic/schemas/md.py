@@ -121,6 +121,36 @@ class FitWindow(BaseModel):
     rule: str = Field(description="How the window was chosen, in words.")
 
 
+class CrossCheck(BaseModel):
+    """A second, independent potential's opinion of frames sampled from one MD run."""
+
+    potential: str = Field(description="Label of the second potential (e.g. 'SevenNet:7net-0').")
+    primary: str = Field(description="Label of the potential that ran the MD.")
+    n_frames: int = Field(description="Frames re-evaluated (evenly spaced over production, first included).")
+    frame_indices: list[int] = Field(default_factory=list, description="Indices of those frames in the trajectory.")
+    force_mae: dict[str, float] = Field(
+        default_factory=dict,
+        description="Mean absolute difference of force components between the two potentials per "
+        "element and 'all' (eV/A), over the sampled frames.")
+    force_ratio: float | None = Field(
+        None, description="sum |F_primary| / sum |F_second| over atoms and frames: below 1 when the "
+        "primary potential is softer.")
+    energy_rise_primary: float | None = Field(
+        None, description="Primary potential: mean energy of the later half of the sampled frames minus "
+        "the first frame's (eV/atom).")
+    energy_rise_second: float | None = Field(
+        None, description="The same under the second potential (eV/atom).")
+    excess_energy: float | None = Field(
+        None, description="energy_rise_second - energy_rise_primary (eV/atom): how much higher the second "
+        "potential puts the configurations the MD visited than the primary does; large when the primary "
+        "reached configurations (a melted framework) that the second finds unfavourable.")
+    tolerances: dict[str, float] = Field(
+        default_factory=dict, description="Thresholds of the verdict: 'force_mae' (eV/A), 'excess_energy' (eV/atom).")
+    agree: bool = Field(description="Whether the second potential backs the run (both within tolerance).")
+    summary: str = Field("", description="'cross-checked with X: agree / disagree (numbers)'.")
+    seconds: float | None = Field(None, description="Wall time of the cross-check (s).")
+
+
 class DiffusionDoc(SuperionicDoc):
     """Li tracer diffusion from one MD trajectory of one material at one temperature."""
 
@@ -230,6 +260,8 @@ class DiffusionDoc(SuperionicDoc):
     msd_summary: MSDSummary = Field(
         default_factory=MSDSummary, description="Down-sampled MSD curves for plots."
     )
+    cross_check: CrossCheck | None = Field(
+        None, description="A second potential's opinion of frames of this run (force-field MD only).")
     source: str = Field("", description="Where the trajectory came from (files or task).")
     trajectory_ref: str | None = Field(
         None, description="Reference to the trajectory in the data store, if stored there."
@@ -342,6 +374,10 @@ class ConductivityDoc(SuperionicDoc):
         "'insufficient data' when no temperature bounds D (all melted or failed).",
     )
     verdict_reason: str = Field("", description="Why the verdict is what it is.")
+    cross_check: str | None = Field(
+        None, description="A second potential's opinion of the runs: 'cross-checked with X: agree / "
+        "disagree at T (numbers)', and temperatures where the framework melted but X would likely "
+        "hold it. A run X disowns never gives 'superionic (MD)'.")
     flags: list[str] = Field(default_factory=list, description="'code: reason' warnings.")
     source_doc_ids: list[str] = Field(
         default_factory=list, description="doc_ids of the DiffusionDocs considered."

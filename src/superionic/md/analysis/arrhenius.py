@@ -29,6 +29,8 @@ from superionic.md.analysis.bounds import (
     EA_MAX_EV,
     EA_MIN_EV,
     VERDICT_NONE,
+    VERDICT_SUPERIONIC,
+    VERDICT_UNDECIDED,
     md_verdict,
     sigma_range_from_bounds,
 )
@@ -159,7 +161,29 @@ def conductivity_from_diffusion(
         out["verdict_reason"] = f"no temperature bounds D ({why})"
     else:
         out["verdict_reason"] = _range_text(out, threshold, target_temperature)
+    _apply_cross_checks(out, docs)
     return ConductivityDoc(**out)
+
+
+def _apply_cross_checks(out: dict, docs: list[DiffusionDoc]) -> None:
+    """A second potential's opinions into ``out``: the ``cross_check`` summary, and a verdict
+    that is never "superionic (MD)" when a run it rests on is disowned."""
+    checked = [d for d in docs if d.cross_check is not None]
+    if not checked:
+        return
+    disowned = [d for d in checked if not d.cross_check.agree]
+    melts = [d for d in checked if any(f.startswith("melt_disowned") for f in d.flags)]
+    who = checked[0].cross_check.potential
+    parts = [f"cross-checked with {who}: " + ("agree" if not disowned else "disagree")
+             + " at " + ", ".join(f"{d.temperature:g} K" for d in (disowned or checked))]
+    parts += [f"{d.temperature:g} K: {d.cross_check.summary.split(': ', 1)[1]}" for d in disowned]
+    if melts:
+        parts.append("framework melted where " + who + " would likely hold it at "
+                     + ", ".join(f"{d.temperature:g} K" for d in melts))
+    out["cross_check"] = "; ".join(parts)
+    if disowned and out["verdict"] == VERDICT_SUPERIONIC:
+        out["verdict"] = VERDICT_UNDECIDED
+        out["verdict_reason"] += f"; not 'superionic (MD)': {who} disowns the run(s) it rests on"
 
 
 def _fit(out: dict, used: list[DiffusionDoc], flags: list[str], target_temperature: float) -> None:

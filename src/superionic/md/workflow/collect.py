@@ -251,7 +251,7 @@ def li_trajectory(run: MDRunDoc):
 
 
 def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | None,
-                 production_uuids: list[str] = (), vasp: bool = False):
+                 production_uuids: list[str] = (), vasp: bool = False, cross_check: str | None = None):
     """The flow's ``analyze_md_run`` job for a run. The production segments' trajectories
     (jobs ``production_uuids``; VASP: their ``vasp_objects``) come in as jobflow references, so
     the workflow manager resolves them (jobflow-remote's runner does so for workers that cannot
@@ -262,7 +262,8 @@ def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | N
 
     attribute = "vasp_objects" if vasp else "trajectory"
     given = {u: getattr(OutputReference(u), attribute) for u in production_uuids}
-    analysis = analyze_md_run(run_output, settings=settings, trajectory_ref=trajectory_ref, given=given or None)
+    analysis = analyze_md_run(run_output, settings=settings, trajectory_ref=trajectory_ref, given=given or None,
+                              cross_check=cross_check)
     # a segment job that crashed gives None here; its run document says why
     analysis.config = JobConfig(expose_store=True, on_missing_references=OnMissing.NONE)
     return analysis
@@ -276,12 +277,14 @@ def _current_store():
 
 @job
 def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None,
-                   store=None, given: dict[str, Any] | None = None):
+                   store=None, given: dict[str, Any] | None = None, cross_check: str | None = None):
     """``MDRunDoc`` -> ``DiffusionDoc`` (usable=False with the MD's reason if the run failed).
 
     The production trajectory: inline in documents of earlier versions, else per segment from
     ``given`` (job uuid -> trajectory, resolved by the workflow manager) or loaded from
-    ``store`` (default: the job's own JobStore, see :func:`analysis_job`)."""
+    ``store`` (default: the job's own JobStore, see :func:`analysis_job`). ``cross_check``
+    ("auto", a potential name or None): a second potential's opinion of the run's frames
+    (:func:`with_cross_check`)."""
     from superionic.md.workflow.analysis_jobs import analyze_diffusion
     from superionic.md.workflow.segment_store import TrajectoryNotFound, with_trajectory
     from superionic.schemas.md import DiffusionDoc
@@ -319,7 +322,34 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
         trajectory_ref=trajectory_ref,
         settings=settings,
     )
+    if cross_check and run.engine == "forcefield" and run.force_field:
+        doc = with_cross_check(doc, run, None if cross_check == "auto" else cross_check)
     return with_start_state(doc, run.relaxation)
+
+
+def with_cross_check(doc, run: MDRunDoc, second: str | None = None):
+    """The DiffusionDoc with a second potential's opinion of the run's frames
+    (:func:`superionic.md.engines.cross_check.cross_check_trajectory`) and its flags:
+    ``cross_check_disagrees`` when the second potential disowns the run, ``melt_disowned``
+    when the framework melted and the second potential puts the melted frames high in energy
+    (it would likely hold the framework). A failure of the check is a flag, never an error."""
+    from superionic.md.engines.cross_check import cross_check_trajectory
+
+    try:
+        check = cross_check_trajectory(run.trajectory, run.force_field, second)
+    except Exception as exc:  # noqa: BLE001 - recorded, the analysis stands
+        logger.warning("cross-check of %s failed: %s", run.run_id, exc)
+        return doc.model_copy(update={"flags": [*doc.flags, f"cross_check_failed: {type(exc).__name__}: {exc}"]})
+    if check is None:
+        return doc
+    flags = list(doc.flags)
+    if not check.agree:
+        flags.append(f"cross_check_disagrees: {check.summary}")
+    melted = any(f.startswith("framework_melting") for f in flags)
+    if melted and check.excess_energy is not None and check.excess_energy > check.tolerances["excess_energy"]:
+        flags.append(f"melt_disowned: {check.potential} puts the melted frames {check.excess_energy:+.3f} eV/atom "
+                     f"above {check.primary}'s own rise: the framework may hold under {check.potential}")
+    return doc.model_copy(update={"cross_check": check, "flags": flags})
 
 
 def with_start_state(doc, relaxation: dict | None):

@@ -75,6 +75,10 @@ class ConductivityMDMaker(Maker):
         Force-field engine: extend production round by round until the verdict is decided,
         D is tight or the budget is spent (:mod:`superionic.md.workflow.extension`); None = the
         preset's production only.
+    cross_check : str | None
+        Force-field engine: a second potential re-evaluates frames of every run
+        (:mod:`superionic.md.engines.cross_check`); "auto" = the other family's default
+        (SevenNet-0 for CHGNet runs, CHGNet 0.3.0 for SevenNet ones), a registry name, or None.
     """
 
     name: str = "conductivity md"
@@ -87,6 +91,7 @@ class ConductivityMDMaker(Maker):
     analyze: bool = True
     diffusion_settings: dict | None = None
     extension: ExtensionPolicy | None = None
+    cross_check: str | None = "auto"
 
     def __post_init__(self) -> None:
         if self.engine not in ("forcefield", "vasp"):
@@ -135,6 +140,7 @@ class ConductivityMDMaker(Maker):
                     trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory",
                     production_uuids=production_uuids,
                     vasp=self.engine == "vasp",
+                    cross_check=self.cross_check if self.engine == "forcefield" else None,
                 )
                 analysis.name = f"diffusion {temperature:.0f}K"
                 jobs.append(analysis)
@@ -155,6 +161,7 @@ class ConductivityMDMaker(Maker):
                     "policy": asdict(self.extension), "material_id": material_id,
                     "supercell": cell.output["summary"], "relaxation": relaxed.output["summary"],
                     "structure": cell.output["structure"], "diffusion_settings": self.diffusion_settings,
+                    "cross_check": self.cross_check,
                 }
                 decide = extend_or_finish(fit.output, analyses, infos, context, 0)
                 decide.name = "md extension decision (round 0)"

@@ -1,0 +1,121 @@
+"""A second opinion on a force-field MD run: another potential re-evaluates sampled frames.
+
+The frames are the run's own (evenly spaced over production, the first production frame
+included). Both potentials give energies and forces on them, and two numbers decide:
+
+* ``force_mae``: mean absolute difference of the force components (all atoms; per element
+  too). Two universal potentials that describe the same bonding agree to within what each
+  misses of DFT; a run that went where one of them is off its training data does not.
+* ``excess_energy``: how much the energy of the later half of the frames rises above the
+  first production frame under the second potential, minus the same rise under the primary
+  (eV/atom). Both reference frames are thermalised, so a uniformly softer potential
+  (smaller forces, the same equipartition energy) cancels out; what remains is a run whose
+  later frames the second potential finds much less favourable than the primary does, which
+  is what a framework that melts under a soft potential and holds under a stiffer one looks
+  like.
+
+The tolerances are measured, not guessed (``benchmarks/cross_check_calibration.py``): on
+the seed's intact AIMD frames CHGNet 0.3.0 and SevenNet-0 stay inside both, and a CHGNet run
+of BaLi(BS2)3 at 800 K whose framework melted (the seed's AIMD keeps it intact) falls outside.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from superionic.md.engines.potentials import POTENTIALS, calculator
+from superionic.schemas.md import CrossCheck
+
+FORCE_MAE_TOLERANCE = 0.30
+"""eV/A: CHGNet 0.3.0 vs SevenNet-0 force difference above which the run is disowned."""
+EXCESS_ENERGY_TOLERANCE = 0.02
+"""eV/atom: energy rise under the second potential beyond the primary's."""
+DEFAULT_SECOND = {"CHGNet": "sevennet-0", "SevenNet": "chgnet-0.3.0"}
+"""The second opinion of each family: the other family (independent architecture)."""
+
+
+def potential_name(label: str) -> str | None:
+    """The registry name of a potential label stored on MD documents ('CHGNet' -> 'chgnet-0.3.0')."""
+    return next((name for name, p in POTENTIALS.items() if p.label == label), None)
+
+
+def second_opinion_for(primary_label: str) -> str | None:
+    """The default second potential for runs of ``primary_label`` (another family), if installed."""
+    name = DEFAULT_SECOND.get(primary_label.split(":")[0])
+    return name if name and POTENTIALS[name].installed else None
+
+
+def sample_indices(n_frames: int, n_samples: int) -> list[int]:
+    """``n_samples`` frame indices evenly spread over ``n_frames``, first and last included."""
+    if n_frames < 2:
+        raise ValueError("a cross-check needs at least two frames")
+    return sorted({int(round(i)) for i in np.linspace(0, n_frames - 1, min(n_samples, n_frames))})
+
+
+def _energies_forces(name: str, frames) -> tuple[np.ndarray, np.ndarray]:
+    calc = calculator(name)
+    energies, forces = [], []
+    for atoms in frames:
+        atoms = atoms.copy()
+        atoms.calc = calc
+        energies.append(float(atoms.get_potential_energy()) / len(atoms))
+        forces.append(np.asarray(atoms.get_forces(), dtype=float))
+    return np.array(energies), np.array(forces)
+
+
+def cross_check(
+    frames, primary: str, second: str, *,
+    force_tolerance: float | None = None, energy_tolerance: float | None = None,
+    frame_indices: list[int] | None = None,
+) -> CrossCheck:
+    """Re-evaluate ``frames`` (ASE ``Atoms``, in time order, at least two) with the registered
+    potentials ``primary`` and ``second``; see the module docstring for what decides (tolerances
+    default to :data:`FORCE_MAE_TOLERANCE` and :data:`EXCESS_ENERGY_TOLERANCE`)."""
+    force_tolerance = FORCE_MAE_TOLERANCE if force_tolerance is None else force_tolerance
+    energy_tolerance = EXCESS_ENERGY_TOLERANCE if energy_tolerance is None else energy_tolerance
+    if len(frames) < 2:
+        raise ValueError("a cross-check needs at least two frames")
+    start = time.perf_counter()
+    e1, f1 = _energies_forces(primary, frames)
+    e2, f2 = _energies_forces(second, frames)
+    symbols = np.array(frames[0].get_chemical_symbols())
+    diff = np.abs(f1 - f2)  # (frames, atoms, 3)
+    per_element: dict[str, float] = defaultdict(float)
+    for element in dict.fromkeys(symbols):
+        per_element[element] = float(diff[:, symbols == element, :].mean())
+    per_element["all"] = float(diff.mean())
+    later = slice(len(frames) // 2, None)
+    rise1 = float(e1[later].mean() - e1[0])
+    rise2 = float(e2[later].mean() - e2[0])
+    excess = rise2 - rise1
+    ratio = float(np.linalg.norm(f1, axis=-1).sum() / np.linalg.norm(f2, axis=-1).sum())
+    agree = per_element["all"] <= force_tolerance and excess <= energy_tolerance
+    label2, label1 = POTENTIALS[second].label, POTENTIALS[primary].label
+    summary = (f"cross-checked with {label2}: {'agree' if agree else 'disagree'} (force difference "
+               f"{per_element['all']:.2f} eV/A, tolerance {force_tolerance:g}; energy rise "
+               f"{excess:+.3f} eV/atom beyond {label1}'s, tolerance {energy_tolerance:g}; "
+               f"{label1} forces {ratio:.2f}x {label2}'s)")
+    return CrossCheck(
+        potential=label2, primary=label1, n_frames=len(frames),
+        frame_indices=list(frame_indices) if frame_indices is not None else list(range(len(frames))),
+        force_mae=dict(per_element), force_ratio=ratio, energy_rise_primary=rise1, energy_rise_second=rise2,
+        excess_energy=excess, tolerances={"force_mae": force_tolerance, "excess_energy": energy_tolerance},
+        agree=agree, summary=summary, seconds=time.perf_counter() - start,
+    )
+
+
+def cross_check_trajectory(trajectory, primary_label: str, second: str | None = None,
+                           n_samples: int = 6) -> CrossCheck | None:
+    """:func:`cross_check` on ``n_samples`` frames of a pymatgen ``Trajectory`` of a run whose
+    potential has the label ``primary_label``; None when the primary is not a registered
+    potential or no second one is installed."""
+    primary = potential_name(primary_label)
+    second = second or second_opinion_for(primary_label)
+    if primary is None or second is None or second == primary:
+        return None
+    indices = sample_indices(len(trajectory), n_samples)
+    frames = [trajectory.get_structure(i).to_ase_atoms() for i in indices]
+    return cross_check(frames, primary, second, frame_indices=indices)

@@ -1,0 +1,79 @@
+"""DFT frames for fine-tuning: from extxyz, vasprun and a replayed atomate2 VASP MD; one method per document."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from jobflow import run_locally
+from pymatgen.core import Lattice, Structure
+
+from superionic.finetune.frames import FramesError, combine, frames_from_extxyz, frames_from_task_document, frames_from_vasprun
+from test_md_makers import REPLAY_INCAR_KEYS, SI_MD, memory_job_store, mock_vasp  # noqa: F401 (fixture)
+
+SI_VASPRUN = "Si_molecular_dynamics/molecular_dynamics/outputs/vasprun.xml.gz"
+
+
+def _write_extxyz(path, info: dict, n: int = 3):
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    cell = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.72), ["Li", "S"], [[0.25] * 3, [0, 0, 0]])
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(n):
+        atoms = cell.to_ase_atoms()
+        atoms.positions += rng.normal(0, 0.05, atoms.positions.shape)
+        atoms.calc = SinglePointCalculator(atoms, energy=-50.0 - k, forces=rng.normal(0, 0.3, (len(atoms), 3)))
+        atoms.info.update(info)
+        frames.append(atoms)
+    write(path, frames, format="extxyz")
+    return frames
+
+
+def test_extxyz_frames_carry_their_method_and_unlabelled_files_are_refused(tmp_path):
+    frames = _write_extxyz(tmp_path / "lips.extxyz", {"dft": "PBE (VASP), per Batzner et al. 2022"})
+    doc = frames_from_extxyz(tmp_path / "lips.extxyz")
+    assert (doc.code, doc.functional, doc.n_frames) == ("vasp", "PBE", 3)
+    assert doc.elements == ["Li", "S"] and doc.formulas == ["Li2S"]
+    assert doc.energies == [-50.0, -51.0, -52.0]
+    assert np.allclose(doc.forces[1], frames[1].get_forces(), atol=1e-8)
+    assert frames_from_extxyz(tmp_path / "lips.extxyz").frames_id == doc.frames_id  # stable key
+
+    _write_extxyz(tmp_path / "bare.extxyz", {})
+    with pytest.raises(FramesError, match="does not say which functional"):
+        frames_from_extxyz(tmp_path / "bare.extxyz")
+    assert frames_from_extxyz(tmp_path / "bare.extxyz", functional="PBE").code == "unknown"
+
+
+def test_a_replayed_atomate2_vasp_md_gives_frames_with_forces_and_two_functionals_are_refused(
+        mock_vasp, reference_data, tmp_path, monkeypatch):
+    from superionic.md.presets import MDPreset
+    from superionic.md.workflow.makers import ConductivityMDMaker
+
+    ref = reference_data / SI_MD / "Si_molecular_dynamics/molecular_dynamics"
+    si = Structure.from_file(ref / "inputs/POSCAR.gz")
+    preset = MDPreset(name="replay", temperatures=(300.0,), equilibration_steps=0, production_steps=3,
+                      segment_steps=3, save_interval_steps=1, min_image_distance=0.0)
+    flow = ConductivityMDMaker(engine="vasp", preset=preset, analyze=False).make(si)
+    name = "vasp md 300K production 1"
+    mock_vasp({name: "Si_molecular_dynamics/molecular_dynamics"},
+              {name: {"incar_settings": REPLAY_INCAR_KEYS, "check_inputs": ["incar", "poscar", "potcar"]}})
+    monkeypatch.chdir(tmp_path)
+    store = memory_job_store()
+    run_locally(flow, store=store, create_folders=True, ensure_success=True, log=False)
+
+    task = store.query_one({"name": name}, load=True)  # with its trajectory from the data store
+    doc = frames_from_task_document(task["output"], source=f"jobstore:{task['uuid']}")
+    assert (doc.code, doc.functional, doc.n_frames) == ("vasp", "PBEsol", 3)
+    assert doc.energies == pytest.approx([-11.47041923, -11.46905352, -11.46520398], abs=1e-6)
+    assert np.shape(doc.forces) == (3, len(si), 3) and np.abs(doc.forces).max() > 0
+    assert doc.sources == [f"jobstore:{task['uuid']}"]
+    # the same frames read from the recorded vasprun.xml
+    from_file = frames_from_vasprun(reference_data / SI_MD / SI_VASPRUN)
+    assert from_file.energies == pytest.approx(doc.energies) and from_file.functional == "PBEsol"
+    assert np.allclose(from_file.forces, doc.forces)
+    assert combine([doc, doc]).n_frames == 6
+
+    _write_extxyz(tmp_path / "pbe.extxyz", {"dft": "PBE (VASP)"})
+    with pytest.raises(FramesError, match="different DFT methods cannot be mixed: vasp/PBE, vasp/PBEsol"):
+        combine([frames_from_extxyz(tmp_path / "pbe.extxyz"), doc])

@@ -77,3 +77,36 @@ def test_a_replayed_atomate2_vasp_md_gives_frames_with_forces_and_two_functional
     _write_extxyz(tmp_path / "pbe.extxyz", {"dft": "PBE (VASP)"})
     with pytest.raises(FramesError, match="different DFT methods cannot be mixed: vasp/PBE, vasp/PBEsol"):
         combine([frames_from_extxyz(tmp_path / "pbe.extxyz"), doc])
+
+
+def test_finetune_command_prints_base_then_tuned_held_out_force_mae_and_writes_hashed_weights(tmp_path, monkeypatch):
+    import hashlib
+    import json
+
+    from typer.testing import CliRunner
+
+    from superionic.cli import app
+
+    _write_extxyz(tmp_path / "train.extxyz", {"dft": "PBE (VASP)"}, n=5)
+    _write_extxyz(tmp_path / "test.extxyz", {"dft": "PBE (VASP)"}, n=2)
+    _write_extxyz(tmp_path / "other.extxyz", {"dft": "PBEsol (VASP)"}, n=2)
+    monkeypatch.setenv("SUPERIONIC_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "tuned.pt"
+    result = CliRunner().invoke(app, ["finetune", str(tmp_path / "train.extxyz"), "--test", str(tmp_path / "test.extxyz"),
+                                      "--max-steps", "2", "--batch-size", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    words = last.split()
+    assert last.startswith("held-out force MAE (eV/A): base ") and words[-2] == "fine-tuned"
+    assert float(words[-3]) > 0 and float(words[-1]) > 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert record["steps_run"] == 2 and record["base"] == "chgnet-0.3.0"
+    assert record["held_out_force_mae_base"]["all"] == pytest.approx(float(words[-3]), abs=1e-4)
+    import torch
+
+    state = torch.load(out, weights_only=True)  # plain tensors, no code
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+
+    refused = CliRunner().invoke(app, ["finetune", str(tmp_path / "train.extxyz"), "--test", str(tmp_path / "other.extxyz")])
+    assert refused.exit_code == 2 and "different DFT methods" in " ".join(refused.output.split())

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("ml", "Run the classifier study, print its table, save the GB + LightGBM surrogate."),
     "predict": ("ml", "Classify the screened candidates in the store, or the compositions of a CSV file."),
     "md": ("md", "MD of one material at a temperature series -> D(T) -> Ea, sigma(300 K) with intervals."),
+    "finetune": ("finetune", "Fine-tune CHGNet on DFT frames; held-out force errors of the base and the tuned potential."),
     "analyze": ("md_analysis", "D(Li) per temperature with 95 % intervals; Ea and sigma(300 K) from 2+ temperatures."),
     "build": ("build", "Build features, predictions, diffusion and conductivity documents from what is new."),
     "query": ("query", "List candidates from the store; filter by anion type, verdict and sigma(300 K)."),

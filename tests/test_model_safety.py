@@ -14,6 +14,7 @@ import json
 import pickle
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import joblib
@@ -92,7 +93,7 @@ def test_a_planted_skops_file_naming_a_foreign_type_is_refused_before_import(sto
     from superionic.ml.model_store import load_surrogate
 
     name, marker = side_effect_module
-    content = model_format.dumps({"format": 2, "models": {"gb": [Carrier()]}})
+    content = zlib.decompress(model_format.dumps({"format": 2, "models": {"gb": [Carrier()]}}))
     buffer = io.BytesIO()  # rename the test's class to the side-effect module's Boom
     with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(buffer, "w") as dst:
         for info in src.infolist():
@@ -102,10 +103,18 @@ def test_a_planted_skops_file_naming_a_foreign_type_is_refused_before_import(sto
                     '"Carrier"', '"Boom"').encode()
             dst.writestr(info, data)
     assert f'"{name}"' in zipfile.ZipFile(buffer).read("schema.json").decode()
-    _plant_model(stores, buffer.getvalue())
+    _plant_model(stores, zlib.compress(buffer.getvalue()))
     with pytest.raises(UnsafeModelError, match=f"does not trust.*{name}.Boom"):
         load_surrogate(stores)
     assert not marker.exists() and name not in sys.modules
+
+
+def test_a_surrogate_that_inflates_beyond_the_limit_is_refused(monkeypatch):
+    content = model_format.dumps({"format": 2, "x": np.zeros(10_000)})
+    assert model_format.loads(content, "a small one")["x"].shape == (10_000,)
+    monkeypatch.setattr(model_format, "MAX_BYTES", 50_000)
+    with pytest.raises(UnsafeModelError, match="inflates beyond"):
+        model_format.loads(content, "a big one")
 
 
 def test_every_algorithm_calibrator_and_domain_round_trip_with_the_trusted_types():

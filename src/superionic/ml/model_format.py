@@ -20,9 +20,6 @@ import io
 import zipfile
 import zlib
 
-import skops.io
-from skops.io.exceptions import UntrustedTypesFoundException
-
 TRUSTED_TYPES = [
     "numpy.dtype",
     "collections.OrderedDict",
@@ -54,6 +51,8 @@ class UnsafeModelError(ModelMismatchError):
 
 def dumps(payload: dict) -> bytes:
     """``payload`` (models, calibrator, domain, metadata) as zlib-compressed skops bytes."""
+    import skops.io  # imported here: it imports every scikit-learn estimator (seconds)
+
     return zlib.compress(skops.io.dumps(payload), 6)
 
 
@@ -62,6 +61,9 @@ def loads(content: bytes, source: str) -> dict:
 
     ``source`` names the bytes in messages (e.g. "model X in the store").
     """
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     not_ours = UnsafeModelError(
         f"{source} is not a code-free surrogate (likely a pickle saved by an older superionic, which "
         f"could run code when loaded): refused, not loaded; {RETRAIN}."

@@ -203,7 +203,7 @@ def montydb_private_ok() -> bool:
         reason = f"{type(exc).__name__}: {exc}"
     if reason:
         warnings.warn(f"montydb {version('montydb')}: its private storage layer does not behave as superionic "
-                      f"expects ({reason}); upserts use montydb's public API instead (correct, slower on "
+                      f"expects ({reason}); upserts use montydb's public API instead (correct, much slower on "
                       "large batches).", stacklevel=3)
     return not reason
 

@@ -2,7 +2,7 @@
 
 A surrogate (its per-split pipelines, calibrator and applicability domain) is written with
 `skops <https://skops.readthedocs.io>`_: a zip of a JSON schema and numpy arrays, no pickle,
-deflated as a whole (skops's schema repeats itself per tree: zlib over the whole zip is ~4x
+deflated as a whole (skops's schema repeats itself per tree: zlib over the whole zip is 2-3x
 smaller than skops's per-member compression).
 Loading rebuilds only skops's default types (scikit-learn estimators, numpy, builtins) and
 those of :data:`TRUSTED_TYPES`, and refuses a file that names any other type *before*

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -148,3 +149,36 @@ def test_retraining_keeps_the_old_models_predictions(trained, tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(io.StringIO(result.stdout))
     assert len(table) == 2 and set(table.ml_model) == {old.doc.model_id} and set(table.n_splits) == {2}
+
+
+def test_an_old_pickled_surrogate_is_retrained_over_never_loaded(trained, tmp_path):
+    """A surrogate stored by an earlier version (a joblib pickle) under the recipe's fingerprint:
+    ``superionic run``'s step refuses it unopened and trains a code-free one in its place."""
+    import base64
+    import shutil
+
+    import joblib
+
+    from superionic.jobs.classification import ensure_surrogate
+    from superionic.ml.model_store import load_surrogate
+    from superionic.stores import open_stores
+
+    class Planted:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    root, _, outcome = trained
+    marker = tmp_path / "unpickled.marker"
+    shutil.copytree(root / "store", tmp_path / "store")
+    stores = open_stores(f"monty://{tmp_path / 'store'}")
+    try:
+        old = io.BytesIO()
+        joblib.dump({"format": 1, "models": Planted()}, old, compress=3)
+        key = outcome.surrogate.doc.blob_uuid
+        stores.data.update([{"blob_uuid": key, "data": base64.b64encode(old.getvalue()).decode()}], key="blob_uuid")
+        again = ensure_surrogate(stores, ClassifierRecipe(**TINY), show_progress=False)
+        assert not again.reused and again.surrogate.doc.model_id == outcome.surrogate.doc.model_id
+        assert load_surrogate(stores).doc.model_id == outcome.surrogate.doc.model_id  # code-free again
+    finally:
+        stores.close()
+    assert not marker.exists()

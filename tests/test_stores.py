@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import pytest
 
@@ -116,3 +117,43 @@ def test_update_changed_keeps_unchanged_documents(monty_stores):
     assert update_changed(store, rerun, "material_id") == 1
     stamps = {d["material_id"]: d["last_updated"] for d in store.query()}
     assert stamps == {"m0": 0, "m1": 1, "m2": 100, "m3": 3, "m4": 4}
+
+
+@pytest.fixture
+def montydb_check():
+    """``montydb_private_ok`` with its once-per-process answer forgotten before and after."""
+    from superionic.stores import montydb_private_ok
+
+    montydb_private_ok.cache_clear()
+    yield montydb_private_ok
+    montydb_private_ok.cache_clear()
+
+
+def test_installed_montydb_passes_the_private_path_self_check(montydb_check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert montydb_check()  # the fast atomic upsert is what runs with the capped montydb
+
+
+@pytest.mark.parametrize("breakage", ["raises", "writes_nothing"])
+def test_a_broken_montydb_private_path_falls_back_to_the_public_api(breakage, montydb_check, monkeypatch,
+                                                                   tmp_path):
+    from superionic.stores import FastMontyStore
+
+    def broken(self, stale, batch):
+        if breakage == "raises":
+            raise AttributeError("'SQLiteKVEngine' object has no attribute '_conn'")  # a changed internal
+
+    monkeypatch.setattr(FastMontyStore, "_sqlite_replace", broken)
+    spec = f"monty://{tmp_path / 'db'}"
+    stores = open_stores(spec)
+    with pytest.warns(UserWarning, match="montydb .*public API"):
+        stores.screening.update([{"material_id": f"mp-{i}", "v": 1} for i in range(3)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # checked once per process: no second warning
+        stores.screening.update([{"material_id": "mp-1", "v": 2}, {"material_id": "mp-3", "v": 2}])
+    stores.close()
+    again = open_stores(spec)
+    docs = list(again.screening.query())
+    assert sorted((d["material_id"], d["v"]) for d in docs) == [("mp-0", 1), ("mp-1", 2), ("mp-2", 1), ("mp-3", 2)]
+    assert not montydb_check()

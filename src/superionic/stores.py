@@ -12,12 +12,15 @@ The embedded store must stay fast at the size of the MP corpus, so ``MontyStore`
 ``MemoryStore`` are subclassed with a bulk upsert in place of maggma's per-document
 ``replace_one`` scan, which is quadratic on montydb and mongomock (no indexes). The upsert
 never leaves a window where a document is missing: on montydb the removal of the old
-versions and the insert of the new ones are one sqlite transaction; elsewhere the new
-versions are written before the old ones are removed.
+versions and the insert of the new ones are one sqlite transaction (through montydb's
+private sqlite layer, used only while a once-per-process self-check against its public API
+passes: :func:`montydb_private_ok`); elsewhere the new versions are written before the old
+ones are removed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
@@ -114,22 +117,27 @@ class FastMontyStore(_BulkUpsertMixin, MontyStore):
 
     An upsert is one sqlite transaction (delete the stale versions, insert the new ones):
     a reader or a killed writer sees the old batch or the new one, never a missing document.
+    That goes through montydb's *private* sqlite layer, so it is used only while
+    :func:`montydb_private_ok` holds (checked once per process against the public API);
+    otherwise upserts go through montydb's public API (correct, slower on large batches).
     """
 
-    def _delete_ids(self, ids: list) -> None:
-        # montydb evaluates ``$in`` as a list scan per document (quadratic); its storage
-        # layer deletes a set of ``_id``s directly, as ``Collection.delete_many`` does.
-        self._collection._storage.delete_many(self._collection, set(ids))
+    def _replace(self, stale: list, batch: list[dict]) -> None:
+        if montydb_private_ok():
+            self._sqlite_replace(stale, batch)
+        else:
+            super()._replace(stale, batch)  # public insert_many, then delete_many
 
-    def _sqlite_rows(self, docs: list[dict]):
-        """montydb's sqlite collection writer and the encoded ``(id, doc)`` rows of ``docs``.
+    def _sqlite_replace(self, stale: list, batch: list[dict]) -> None:
+        """Delete ``stale`` ``_id``s and insert ``batch`` in one sqlite transaction (private API).
 
         montydb's own ``write_many`` checks each new ``_id`` against a *list* of every stored
-        key (quadratic: 20,000 documents took minutes). The documents written here carry
-        fresh ObjectIds, so they go through montydb's sqlite layer directly. Raises
-        ``AttributeError`` on any other backend or montydb version (callers fall back).
+        key and its ``$in`` is a list scan per document (quadratic: 20,000 documents took
+        minutes). The documents written here carry fresh ObjectIds, so they go through
+        montydb's sqlite layer directly.
         """
         from bson import ObjectId
+        from montydb.storage.sqlite import DELETE_RECORD, INSERT_RECORD, SQLITE_RECORD_TABLE
         from montydb.types import bson as monty_bson
 
         coll = self._collection
@@ -139,34 +147,65 @@ class FastMontyStore(_BulkUpsertMixin, MontyStore):
         if not writer._database.collection_exists(writer._name):
             writer._database.collection_create(writer._name)
         rows = []
-        for doc in docs:
+        for doc in batch:
             doc.setdefault("_id", ObjectId())
             rows.append((monty_bson.id_encode(doc["_id"]), writer._encode_doc(doc, True)))
-        return writer, rows
-
-    def _insert(self, docs: list[dict]) -> None:
-        try:
-            writer, rows = self._sqlite_rows(docs)
-        except AttributeError:
-            self._collection.insert_many(docs)
-            return
-        writer._conn.write_many(writer._col_path, rows, writer.wconcern)
-
-    def _replace(self, stale: list, batch: list[dict]) -> None:
-        try:
-            from montydb.storage.sqlite import DELETE_RECORD, INSERT_RECORD, SQLITE_RECORD_TABLE
-            from montydb.types import bson as monty_bson
-
-            writer, rows = self._sqlite_rows(batch)
-            connect = writer._conn._connect
-        except (AttributeError, ImportError):
-            super()._replace(stale, batch)  # write-before-remove on other backends
-            return
-        with connect(writer._col_path, writer.wconcern) as conn:
+        with writer._conn._connect(writer._col_path, writer.wconcern) as conn:
             with conn:  # one transaction: commit on success, roll back on any error
                 conn.executemany(DELETE_RECORD.format(SQLITE_RECORD_TABLE),
                                  [(monty_bson.id_encode(i),) for i in stale])
                 conn.executemany(INSERT_RECORD.format(SQLITE_RECORD_TABLE), rows)
+
+
+@functools.cache
+def montydb_private_ok() -> bool:
+    """Whether montydb's private sqlite layer writes what its public API writes (once per process).
+
+    On a temporary store, one document is replaced through :meth:`FastMontyStore._sqlite_replace`
+    and the same documents are written with the public ``insert_many`` / ``delete_many``; both
+    collections are read back with the public ``find``. On any difference or exception (a
+    montydb release that changed its internals), warns and returns False: upserts then use
+    the public API. pyproject caps montydb at the versions this was verified with.
+    """
+    import tempfile
+    import warnings
+    from datetime import datetime, timezone
+    from importlib.metadata import version
+
+    old = {"k": "a", "v": 1}
+    new = [{"k": "a", "v": [1.5, {"x": None}], "t": datetime(2024, 1, 2, tzinfo=timezone.utc)},
+           {"k": "b", "v": "\u00e9"}]
+
+    def read(collection) -> list[dict]:
+        return sorted(({k: v for k, v in d.items() if k != "_id"} for d in collection.find({})),
+                      key=lambda d: d["k"])
+
+    reason = ""
+    try:
+        with tempfile.TemporaryDirectory(prefix="superionic-montydb-check-") as tmp:
+            stores = [FastMontyStore(collection_name=name, database_path=tmp, database_name="check",
+                                     storage="sqlite", key="k") for name in ("private", "public")]
+            for store in stores:
+                store.connect()
+            private, public = (s._collection for s in stores)
+            for coll in (private, public):
+                coll.insert_many([dict(old)])
+            stale = [d["_id"] for d in private.find({})]
+            stores[0]._sqlite_replace(stale, [jsanitize(d, allow_bson=True) for d in new])
+            public.delete_many({"k": "a"})
+            public.insert_many([jsanitize(d, allow_bson=True) for d in new])
+            got, expected = read(private), read(public)
+            if got != expected:
+                reason = f"read back {got}, the public API gives {expected}"
+            for store in stores:
+                store.close()
+    except Exception as exc:  # noqa: BLE001 - any failure means: do not use the private path
+        reason = f"{type(exc).__name__}: {exc}"
+    if reason:
+        warnings.warn(f"montydb {version('montydb')}: its private storage layer does not behave as superionic "
+                      f"expects ({reason}); upserts use montydb's public API instead (correct, much slower on "
+                      "large batches).", stacklevel=3)
+    return not reason
 
 
 class FastMemoryStore(_BulkUpsertMixin, MemoryStore):

@@ -117,17 +117,16 @@ def _reduced_formula(out: dict) -> str:
 def forcefield_run(job: dict, info: dict) -> MDRunDoc:
     """A loaded ``ForceFieldTaskDocument`` job (``job["output"]`` with ``objects`` loaded) as
     an in-memory ``MDRunDoc`` carrying its trajectory."""
-    from monty.json import MontyDecoder
-
     from superionic.md.workflow.collect import _temperature_stats
     from superionic.md.workflow.forcefield import slim_trajectory
+    from superionic.safe_json import decode
 
     out = job["output"]
     meta = job.get("metadata") or {}
     raw = (out.get("objects") or {}).get("trajectory")
     if raw is None:
         raise ValueError("the ForceFieldTaskDocument stores no trajectory (store_trajectory='no')")
-    traj = MontyDecoder().process_decoded(raw)
+    traj = decode(raw, "an atomate2 trajectory")
     traj = traj if isinstance(traj, Trajectory) else Trajectory.from_dict(traj)
     n_frames = len(traj)
     species = {str(s) for s in traj.species}

@@ -233,17 +233,16 @@ def loaded_run(job: dict, source: JobOutput, job_store):
     The run is handed to :func:`diffusion_doc_from_output` as it is, not as a JSON dict to be
     decoded again (a trajectory as nested lists takes several times its memory); an item
     stays picklable for maggma's multiprocessing runner (pydantic model, numpy arrays)."""
-    from monty.json import MontyDecoder
-
     from superionic.builders import atomate2_md
     from superionic.md.workflow.segment_store import with_trajectory
+    from superionic.safe_json import decode
     from superionic.schemas.md_runs import MDRunDoc
 
     output = job["output"]
     if source.kind == RUN_CLASS:
         if output.get("trajectory") is not None or output.get("status") != "completed":
             return output  # inline (earlier versions) or nothing to load
-        run = MDRunDoc.model_validate(MontyDecoder().process_decoded(output))
+        run = MDRunDoc.model_validate(decode(output, "an MD run output"))
     else:
         info = source.atomate2 or atomate2_md.identity(job, job_store.docs_store)  # keyed once in job_outputs
         if info is None:
@@ -365,8 +364,7 @@ def diffusion_doc_from_output(output, source: JobOutput, settings: dict | None =
     production trajectory loaded (:func:`loaded_run`). A run whose analysis raises becomes an
     unusable document with the reason.
     """
-    from monty.json import MontyDecoder
-
+    from superionic.safe_json import decode
     from superionic.schemas.md_runs import MDRunDoc
 
     if source.kind == DIFFUSION_CLASS:
@@ -375,7 +373,7 @@ def diffusion_doc_from_output(output, source: JobOutput, settings: dict | None =
     from superionic.md.workflow.collect import _version, analyze_md_run
 
     try:
-        run = output if isinstance(output, MDRunDoc) else MontyDecoder().process_decoded(output)
+        run = output if isinstance(output, MDRunDoc) else decode(output, "an MD run output")
         return analyze_md_run.original(run, settings=settings, trajectory_ref=source.trajectory_ref)
     except Exception as exc:  # noqa: BLE001 - recorded in the document, the others go on
         reason = f"analysis_failed: {type(exc).__name__}: {exc}"

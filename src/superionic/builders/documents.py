@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from maggma.core import Store
 
 from superionic.builders.base import SuperionicBuilder, as_utc
+from superionic.safe_json import ForeignModuleError
 
 SCREENING = "screening"
 CLASSIFICATION = "classification"
@@ -91,7 +92,11 @@ class DocumentsBuilder(SuperionicBuilder):
         except Exception as exc:  # noqa: BLE001 - e.g. a blob missing from the data store
             self.record_failure(item["uuid"], f"output not readable: {type(exc).__name__}: {exc}")
             return {}
-        return documents_of(item["kind"], doc["output"], blob_uuid)
+        try:
+            return documents_of(item["kind"], doc["output"], blob_uuid)
+        except ForeignModuleError as exc:  # refused, reported; the other outputs are written
+            self.record_failure(item["uuid"], str(exc))
+            return {}
 
     def update_targets(self, items: list[dict]) -> None:
         from superionic.stores import update_changed
@@ -146,9 +151,9 @@ def _store_dicts(docs) -> list[dict]:
 
 def documents_of(kind: str, output: dict, blob_uuid: str | None = None) -> dict[str, list[dict]]:
     """Target name -> store dicts of one job output (``blob_uuid``: the surrogate binary's)."""
-    from monty.json import MontyDecoder
+    from superionic.safe_json import decode
 
-    output = MontyDecoder().process_decoded(output)
+    output = decode(output, f"a {kind} job output")
     if kind == SCREENING:
         return {"materials": _store_dicts(output.get("material_docs")),
                 "screening": _store_dicts(output.get("screening_docs")),

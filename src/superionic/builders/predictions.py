@@ -53,7 +53,7 @@ class PredictionBuilder(SuperionicBuilder):
         Args:
             screening, features, models, predictions: the project's stores.
             data: the project's data store (surrogate binaries); None: files only.
-            model_path: saved surrogate (.joblib); default: see the module docstring.
+            model_path: saved surrogate (.skops); default: see the module docstring.
             model_id: use this surrogate of the store instead of the newest.
             query: which screening documents to classify (default ``{"passed": True}``).
             chunk_size: survivors per batch (one vectorised ensemble call per batch).

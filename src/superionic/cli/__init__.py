@@ -88,14 +88,28 @@ def _root() -> None:
     """Find superionic Li solid-state electrolytes (see ``superionic COMMAND --help``)."""
 
 
-def main() -> None:
-    """Entry point of the ``superionic`` console script."""
+QUIET_WARNINGS: tuple[tuple[type[Warning], str], ...] = (
+    (FutureWarning, "jobflow"),  # monty's deprecation of `cd`, inside jobflow's run_locally
+    (UserWarning, "jobflow"),  # "Some jobs are not connected, their ordering may be random"
+    (UserWarning, "chgnet"),  # torch tensor conversions inside CHGNet
+    (UserWarning, "torch"),
+)
+"""(category, package) of the third-party warnings the command line does not show: library
+chatter a user cannot act on. Every other warning shows, this project's own first of all
+(e.g. a surrogate saved with other library versions); the test suite sees them all."""
+
+
+def quiet_third_party_warnings() -> None:
+    """Ignore the :data:`QUIET_WARNINGS` (raised from those packages' modules), nothing else."""
     import warnings
 
-    # Library deprecation chatter (jobflow's `cd`, torch tensor conversions in CHGNet) is not
-    # for users of the command line; the test suite still sees every warning.
-    for category in (FutureWarning, DeprecationWarning, UserWarning):
-        warnings.filterwarnings("ignore", category=category)
+    for category, package in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", category=category, module=rf"{package}(\.|$)")
+
+
+def main() -> None:
+    """Entry point of the ``superionic`` console script."""
+    quiet_third_party_warnings()
     from superionic.redaction import install_log_redaction
 
     install_log_redaction()  # job tracebacks that jobflow logs never carry a password

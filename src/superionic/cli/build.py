@@ -21,7 +21,7 @@ def build(
     ),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     model: Optional[str] = typer.Option(
-        None, "--model", "-m", help="Surrogate for predictions: a model id in the store or a saved .joblib "
+        None, "--model", "-m", help="Surrogate for predictions: a model id in the store or a saved .skops "
         "(default: the newest in the store)."
     ),
     export: Optional[Path] = typer.Option(
@@ -38,7 +38,9 @@ def build(
 
     options = None
     if model:
-        is_file = Path(model).expanduser().is_file() or model.endswith(".joblib")
+        from superionic.ml.surrogate import is_surrogate_file
+
+        is_file = is_surrogate_file(model)
         options = {"predictions": {"model_path": model} if is_file else {"model_id": model}}
     stores = open_project_stores(store)
     try:

@@ -220,13 +220,19 @@ def _print_sanity(console, surrogate, data) -> None:
 
 
 def _load_surrogate(model: str | None, model_dir: Path | None, store: str | None):
-    """--model (a .joblib file or a model id in the store), --model-dir (its latest.txt), else
+    """--model (a .skops file or a model id in the store), --model-dir (its latest.txt), else
     the latest surrogate in the store."""
     from superionic.ml.model_store import ModelNotFoundError, load_surrogate
-    from superionic.ml.surrogate import ModelMismatchError, Surrogate, latest_surrogate_path, models_dir
+    from superionic.ml.surrogate import (
+        ModelMismatchError,
+        Surrogate,
+        is_surrogate_file,
+        latest_surrogate_path,
+        models_dir,
+    )
 
     try:
-        if model is not None and (Path(model).expanduser().is_file() or model.endswith(".joblib")):
+        if model is not None and is_surrogate_file(model):
             return Surrogate.load(model)
         if model is None and model_dir is not None:
             directory = models_dir(model_dir)
@@ -254,7 +260,7 @@ def predict(
     output: Path = typer.Option(None, "--output", "-o", help="CSV to write (with --formulas)."),
     formula_column: str = typer.Option("formula", "--formula-column", help="Column holding the formulas."),
     model: str = typer.Option(
-        None, "--model", "-m", help="A model id in the store, or a saved surrogate (.joblib); default: the "
+        None, "--model", "-m", help="A model id in the store, or a saved surrogate (.skops); default: the "
         "store's latest.",
     ),
     model_dir: Path = typer.Option(None, "--model-dir", help="Use the latest surrogate saved in this folder "

@@ -10,7 +10,7 @@ job may run where the database is unreachable; the runner stores its output in t
   "n_predicted", "ranked": [small prediction dicts], "model": ModelDoc fields but ``blob_uuid``
   (jobflow reads any ``blob_uuid`` as a reference), "reused_blob", "study_docs":
   [StudyDoc], "prediction_docs": [PredictionDoc], "feature_docs": [FeatureDoc],
-  "surrogate_binary": base64 joblib or None when reused}`` (the lists and the binary in
+  "surrogate_binary": base64 skops bytes or None when reused}`` (the lists and the binary in
   ``data``). A stored surrogate of the same recipe and training set is found in the JobStore
   the job is given (``JobConfig(expose_store=True)``), not in a collection;
 * ``md stage``: replaces itself by one conductivity-MD flow per chosen candidate (chosen from

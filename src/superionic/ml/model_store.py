@@ -1,6 +1,7 @@
 """Surrogates in the project store, and each material's prediction by the latest model.
 
-A trained surrogate's joblib binary goes to the project's ``data`` store (the JobStore's
+A trained surrogate's binary (skops, a format that holds no code:
+:mod:`superionic.ml.model_format`) goes to the project's ``data`` store (the JobStore's
 additional store: GridFS on MongoDB, a montydb collection on the embedded default) under
 ``blob_uuid = "surrogate-<model_id>"``, base64-encoded so every backend stores it alike; its
 ``ModelDoc`` in ``models`` names that ``blob_uuid``. ``superionic predict``, the predictions
@@ -18,7 +19,7 @@ from datetime import datetime
 
 from superionic.builders.base import as_utc
 
-ENCODING = "joblib+base64"
+ENCODING = "skops+base64"
 
 
 class ModelNotFoundError(LookupError):

@@ -7,9 +7,10 @@ probabilities (mean and std reported). The seed's verdict is "superionic in all 
 both models"; ``prob_mean`` (mean of the two models' mean probabilities) ranks candidates
 as a softer alternative.
 
-Saved with joblib (to a file, or into the project's ``data`` store: :mod:`superionic.ml.model_store`)
-together with a ``ModelDoc`` (feature names, hyper-parameters, library
-versions, descriptor set and featuriser version, training-set hash). ``Surrogate.load`` refuses
+Saved in a format that holds no code (skops: :mod:`superionic.ml.model_format`; to a file,
+or into the project's ``data`` store: :mod:`superionic.ml.model_store`) together with a
+``ModelDoc`` (feature names, hyper-parameters, library versions, descriptor set and featuriser
+version, training-set hash). ``Surrogate.load`` refuses
 a file whose feature names or featuriser version differ from the running featuriser's: descriptors from
 another featuriser version could differ silently, and a model fed misaligned columns gives
 confident nonsense.
@@ -18,7 +19,6 @@ confident nonsense.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -26,19 +26,19 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
+from superionic.ml import model_format
 from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS
+from superionic.ml.model_format import ModelMismatchError, UnsafeModelError  # noqa: F401 - re-exported
 from superionic.schemas.ml import ModelDoc
 
-SURROGATE_FORMAT = 1
-LIBRARIES = ("superionic", "scikit-learn", "lightgbm", "xgboost-cpu", "numpy", "scipy", "joblib", "pandas")
-
-
-class ModelMismatchError(ValueError):
-    """A saved surrogate that does not fit the running featuriser or the given descriptors."""
+SURROGATE_FORMAT = 2
+"""2: skops, no code (:mod:`superionic.ml.model_format`); 1 (a joblib pickle) is refused."""
+MODEL_SUFFIX = ".skops"
+"""File name suffix of an exported surrogate (older exports: ``.joblib``, refused when read)."""
+LIBRARIES = ("superionic", "scikit-learn", "lightgbm", "xgboost-cpu", "numpy", "scipy", "skops", "pandas")
 
 
 def library_versions() -> dict[str, str]:
@@ -141,7 +141,7 @@ class Surrogate:
         }
         doc = ModelDoc(
             model_id=model_id,
-            path=str(Path(model_dir).expanduser() / f"{model_id}.joblib") if model_dir else None,
+            path=str(Path(model_dir).expanduser() / f"{model_id}{MODEL_SUFFIX}") if model_dir else None,
             algorithms=list(algorithms),
             n_splits=len(seeds),
             split_seeds=seeds,
@@ -229,21 +229,19 @@ class Surrogate:
                 "calibrator": self.calibrator, "domain": self.domain}
 
     def save(self, path: Path | str | None = None) -> Path:
-        """Write models + metadata with joblib (default: ``doc.path``); returns the path."""
+        """Write models + metadata (:meth:`to_bytes`) to a file (default: ``doc.path``); returns the path."""
         path = path or self.doc.path
         if not path:
             raise ValueError(f"Surrogate {self.doc.model_id} has no file path; give one to save().")
         path = Path(path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.doc.path = str(path)
-        joblib.dump(self._payload(), path, compress=3)
+        path.write_bytes(self.to_bytes())
         return path
 
     def to_bytes(self) -> bytes:
-        """The joblib file's content (what the project's ``data`` store holds)."""
-        buffer = io.BytesIO()
-        joblib.dump(self._payload(), buffer, compress=3)
-        return buffer.getvalue()
+        """The saved surrogate's content, code-free (what the project's ``data`` store holds)."""
+        return model_format.dumps(self._payload())
 
     @classmethod
     def load(
@@ -260,7 +258,7 @@ class Surrogate:
         path = Path(path).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"No saved surrogate at {path}; train one with `superionic train`.")
-        surrogate = cls._from_payload(joblib.load(path), str(path), feature_names, featurizer_version)
+        surrogate = cls.from_bytes(path.read_bytes(), str(path), feature_names, featurizer_version)
         surrogate.doc.path = str(path)
         return surrogate
 
@@ -272,13 +270,19 @@ class Surrogate:
         feature_names: list[str] | None = None,
         featurizer_version: str | None = None,
     ) -> Surrogate:
-        """A surrogate from :meth:`to_bytes` content, checked as :meth:`load` checks a file."""
-        return cls._from_payload(joblib.load(io.BytesIO(content)), source, feature_names, featurizer_version)
+        """A surrogate from :meth:`to_bytes` content, checked as :meth:`load` checks a file.
+
+        Bytes of another format (an old pickle) or naming an untrusted type raise
+        :class:`UnsafeModelError` without being loaded.
+        """
+        payload = model_format.loads(content, source)
+        return cls._from_payload(payload, source, feature_names, featurizer_version)
 
     @classmethod
     def _from_payload(cls, payload, source: str, feature_names, featurizer_version) -> Surrogate:
         if not isinstance(payload, dict) or payload.get("format") != SURROGATE_FORMAT:
-            raise ModelMismatchError(f"{source} is not a superionic surrogate (format {SURROGATE_FORMAT}).")
+            raise ModelMismatchError(f"{source} is not a superionic surrogate (format {SURROGATE_FORMAT}); "
+                                     f"{model_format.RETRAIN}.")
         doc = ModelDoc.model_validate(payload["doc"])
         if feature_names is None or featurizer_version is None:
             from superionic.features.descriptors import DESCRIPTOR_SETS, feature_labels
@@ -320,10 +324,15 @@ def _most_common(params: list[dict]) -> dict:
 
 # --- surrogates exported to a folder (``train --model-dir`` / ``--no-store``) -----------------
 # The project's surrogates live in the store (superionic.ml.model_store); these files are
-# an optional export, read back with ``predict --model-dir`` or ``--model FILE.joblib``.
+# an optional export, read back with ``predict --model-dir`` or ``--model FILE.skops``.
 
 LATEST = "latest.txt"
 """File in an export folder naming the surrogate ``superionic train`` saved there last."""
+
+
+def is_surrogate_file(model: str) -> bool:
+    """Whether ``--model`` names a surrogate file (an existing file, or a surrogate suffix) rather than a model id."""
+    return Path(model).expanduser().is_file() or model.endswith((MODEL_SUFFIX, ".joblib"))
 
 
 def models_dir(override: Path | str | None = None) -> Path:

@@ -104,9 +104,9 @@ class ModelDoc(SuperionicDoc):
     """A saved GB + LightGBM surrogate (per-split models) and how it was made."""
 
     model_id: str = Field(description="Stable key of the saved surrogate (also its file stem).")
-    path: str | None = Field(None, description="A local joblib file of the fitted models, if one was written.")
+    path: str | None = Field(None, description="A local file of the fitted models (skops), if one was written.")
     blob_uuid: str | None = Field(
-        None, description="Key (blob_uuid) of the joblib binary in the project's data store "
+        None, description="Key (blob_uuid) of the code-free (skops) binary in the project's data store "
         "(GridFS on MongoDB); None for a surrogate kept only in a file."
     )
     recipe_fingerprint: str | None = Field(

@@ -63,7 +63,8 @@ def find_finished(criteria: dict[str, Any], current_uuid: str | None, load: bool
 
 
 def decoded(data: Any) -> Any:
-    """A stored (JSON) output back as objects (monty ``@module``/``@class`` decoding)."""
-    from monty.json import MontyDecoder
+    """A stored (JSON) output back as objects (monty decoding of allowed modules only,
+    :func:`superionic.safe_json.decode`)."""
+    from superionic.safe_json import decode
 
-    return MontyDecoder().process_decoded(data)
+    return decode(data, "a stored job output")

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 from jobflow import job
-from monty.json import MontyDecoder
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.md.presets import MDPreset
+from superionic.safe_json import decode
 from superionic.md.workflow.segment_store import vasp_task_trajectory
 from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc, TrajectoryRef
 
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 def _as_segment(doc: Any) -> MDSegmentDoc | None:
     if doc is None or isinstance(doc, MDSegmentDoc):
         return doc
-    return MDSegmentDoc.model_validate(MontyDecoder().process_decoded(doc))
+    return MDSegmentDoc.model_validate(decode(doc, "an MD segment output"))
 
 
 def run_id(material_id: str | None, formula: str, engine: str, preset: str, temperature: float) -> str:
@@ -289,7 +289,7 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
     from superionic.md.workflow.segment_store import TrajectoryNotFound, with_trajectory
     from superionic.schemas.md import DiffusionDoc
 
-    run = run if isinstance(run, MDRunDoc) else MDRunDoc.model_validate(MontyDecoder().process_decoded(run))
+    run = run if isinstance(run, MDRunDoc) else MDRunDoc.model_validate(decode(run, "an MD run output"))
     material_id = run.material_id or run.formula
     missing = None
     if run.status == "completed":

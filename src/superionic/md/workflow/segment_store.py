@@ -22,9 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from monty.json import MontyDecoder
 from pymatgen.core.trajectory import Trajectory
 
+from superionic.safe_json import decode
 from superionic.schemas.md_runs import MDRunDoc, TrajectoryRef
 
 MAX_POINTER_HOPS = 10
@@ -45,7 +45,7 @@ def _get_path(doc: Any, path: str) -> Any:
 def _as_trajectory(value: Any) -> Trajectory | None:
     if value is None or isinstance(value, Trajectory):
         return value
-    value = MontyDecoder().process_decoded(value)
+    value = decode(value, "a stored trajectory")
     return value if isinstance(value, Trajectory) else Trajectory.from_dict(value)
 
 
@@ -85,7 +85,7 @@ def vasp_task_trajectory(task: Any) -> Trajectory | None:
     """The trajectory an atomate2 VASP MD task document holds (object or dict form)."""
     if task is None:
         return None
-    task = MontyDecoder().process_decoded(task) if isinstance(task, dict) else task
+    task = decode(task, "a VASP task document") if isinstance(task, dict) else task
     objects = task.get("vasp_objects") if isinstance(task, dict) else getattr(task, "vasp_objects", None)
     for key, value in (objects or {}).items():
         if str(getattr(key, "value", key)).lower() == "trajectory" and value is not None:

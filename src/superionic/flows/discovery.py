@@ -25,23 +25,17 @@ summary at the end, which run where the database is reachable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from jobflow import Flow, JobConfig, Maker, OnMissing, Response, job
 
+from superionic.engines.store_ref import open_reference, project_stores, store_reference
 from superionic.recipes import Recipe
+
+__all__ = ["DiscoveryFlowMaker", "project_stores"]
 
 SCREENING_OUTPUT = "screening"
 CLASSIFICATION_OUTPUT = "classification"
 RANKED_FIELDS = ("material_id", "seed_verdict", "prob_mean", "prob_calibrated", "in_domain", "domain_distance", "rank")
-
-
-@lru_cache(maxsize=8)
-def project_stores(spec: str):
-    """Stores of a spec, opened once per process (so memory:// specs share data)."""
-    from superionic.stores import open_stores
-
-    return open_stores(spec)
 
 
 @job(data=["material_docs", "screening_docs"])
@@ -97,44 +91,45 @@ def classify_step(recipe: dict, screening_docs: list, show_progress: bool = Fals
     }
 
 
-@job
-def build_step(store_spec: str, names: list[str], after: object = None) -> dict:
-    """Run the named builders on the stores of ``store_spec`` (a job for where the database is reachable)."""
+@job(config=JobConfig(expose_store=True))
+def build_step(store: str, names: list[str], after: object = None) -> dict:
+    """Run the named builders on the stores of reference ``store`` (a job for where the database is reachable)."""
     from superionic.builders import run_builders
 
-    return run_builders(project_stores(store_spec), names)
+    return run_builders(open_reference(store), names)
 
 
-@job
-def md_step(store_spec: str | None, recipe: dict, classified: dict, screened: dict | None = None) -> Response:
+@job(config=JobConfig(expose_store=True))
+def md_step(store: str | None, recipe: dict, classified: dict, screened: dict | None = None) -> Response:
     """Replace itself by one conductivity-MD flow per chosen candidate, then the summary.
 
     Materials (structures) come from the screening output ``screened``; without it (an MD
-    stage made on its own), from the stores of ``store_spec``.
+    stage made on its own), from the stores of reference ``store``
+    (:func:`~superionic.engines.store_ref.store_reference`, resolved on the worker).
     """
     from superionic.jobs.md_stage import material_structure, md_maker_for, select_candidates
 
     r = Recipe.model_validate(recipe)
-    materials = screened["material_docs"] if screened is not None else project_stores(store_spec)
+    materials = screened["material_docs"] if screened is not None else open_reference(store)
     reasons: dict[str, str] = {}
     chosen, passed_over = select_candidates(materials, classified["ranked"], r.candidates, reasons)
     maker = md_maker_for(r.md)
     flows = [maker.make(material_structure(materials, mid), material_id=mid) for mid in chosen]
-    summary = summarize_step(store_spec, [f.output for f in flows], chosen, passed_over, reasons)
+    summary = summarize_step(store, [f.output for f in flows], chosen, passed_over, reasons)
     summary.config.on_missing_references = OnMissing.NONE  # summarise what finished
     return Response(replace=Flow([*flows, summary], output=summary.output, name="md validation"))
 
 
-@job
+@job(config=JobConfig(expose_store=True))
 def summarize_step(
-    store_spec: str | None, md_outputs: list, chosen: list[str], passed_over: dict, chosen_because: dict | None = None
+    store: str | None, md_outputs: list, chosen: list[str], passed_over: dict, chosen_because: dict | None = None
 ) -> dict:
-    """The MD stage's summary; with a ``store_spec``, also build the collections (incremental)."""
+    """The MD stage's summary; with a store reference, also build the collections (incremental)."""
     processed = {}
-    if store_spec:
+    if store:
         from superionic.builders import run_builders
 
-        processed = run_builders(project_stores(store_spec), ["documents", "diffusion", "conductivity"])
+        processed = run_builders(open_reference(store), ["documents", "diffusion", "conductivity"])
     return {"md_candidates": chosen, "chosen_because": chosen_because or {}, "passed_over": passed_over,
             "builders": processed}
 
@@ -149,18 +144,20 @@ class DiscoveryFlowMaker(Maker):
 
     def make(self, store_spec: str | None = None) -> Flow:
         """The flow; with ``store_spec``, build jobs fill that store's collections as the flow goes
-        (for engines that reach it); without, no job touches a project collection (``superionic build``)."""
+        (for engines that reach it); without, no job touches a project collection (``superionic build``).
+        Jobs receive :func:`~superionic.engines.store_ref.store_reference` of the spec: no password."""
         recipe = self.recipe.model_dump(mode="json")
+        store = store_reference(store_spec) if store_spec else None
         screen = screen_step(recipe, self.show_progress)
         screen.name = "screening"
         classify = classify_step(recipe, screen.output["screening_docs"], self.show_progress)
         classify.name = "classification"
         jobs = [screen, classify]
-        if store_spec:
-            store = build_step(store_spec, ["documents"], [screen.output["funnel_id"], classify.output["model_id"]])
-            store.name = "store documents"
-            store.config.on_missing_references = OnMissing.NONE  # the screening's, even if classification failed
-            jobs.append(store)
-        md = md_step(store_spec, recipe, classify.output, screen.output)
+        if store:
+            build = build_step(store, ["documents"], [screen.output["funnel_id"], classify.output["model_id"]])
+            build.name = "store documents"
+            build.config.on_missing_references = OnMissing.NONE  # the screening's, even if classification failed
+            jobs.append(build)
+        md = md_step(store, recipe, classify.output, screen.output)
         md.name = "md stage"
         return Flow([*jobs, md], output=md.output, name=f"{self.name} [{self.recipe.name}]")

@@ -8,18 +8,20 @@ job may run where the database is unreachable; the runner stores its output in t
   the JobStore's ``data`` store);
 * ``classification``: ``{"output_kind": "classification", "model_id", "reused_model",
   "n_predicted", "ranked": [small prediction dicts], "model": ModelDoc fields but ``blob_uuid``
-  (jobflow reads any ``blob_uuid`` as a reference), "reused_blob", "study_docs":
-  [StudyDoc], "prediction_docs": [PredictionDoc], "feature_docs": [FeatureDoc],
-  "surrogate_binary": base64 joblib or None when reused}`` (the lists and the binary in
-  ``data``). A stored surrogate of the same recipe and training set is found in the JobStore
-  the job is given (``JobConfig(expose_store=True)``), not in a collection;
+  (jobflow reads any ``blob_uuid`` as a reference), "reused_blob", "study_docs": [StudyDoc],
+  "surrogate_binary": base64 joblib or None when reused}`` (the list and the binary in
+  ``data``). A stored surrogate of the same recipe and training set (from an earlier run or
+  ``superionic train``) is found in the JobStore the job is given
+  (``JobConfig(expose_store=True)``), not in a collection;
 * ``md stage``: replaces itself by one conductivity-MD flow per chosen candidate (chosen from
   the classification's ranking and the screening's materials) and the summary.
 
-The builders (:mod:`superionic.builders`: ``documents`` first) turn these outputs into the
-keyed collections: ``superionic build``, ``mrun``, or, given a store spec (``make(spec)``, the
-embedded ``superionic run``), the flow's own build jobs: one after the classification and the
-summary at the end, which run where the database is reachable.
+The builders (:mod:`superionic.builders`: ``documents`` first, one writer per collection)
+turn these outputs into the keyed collections: ``superionic build``, ``mrun``, or, given a
+store spec (``make(spec)``, the embedded ``superionic run``), the flow's own build jobs: one
+after the classification and the summary at the end, which run where the database is
+reachable. Every path runs every builder, so the local and the cluster paths leave the same
+documents.
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ from superionic.recipes import Recipe
 __all__ = ["DiscoveryFlowMaker", "project_stores"]
 
 SCREENING_OUTPUT = "screening"
-CLASSIFICATION_OUTPUT = "classification"
-RANKED_FIELDS = ("material_id", "seed_verdict", "prob_mean", "prob_calibrated", "in_domain", "domain_distance", "rank")
 
 
 @job(data=["material_docs", "screening_docs"])
@@ -50,15 +50,17 @@ def screen_step(recipe: dict, show_progress: bool = False) -> dict:
             "material_docs": outcome.materials, "screening_docs": outcome.screening}
 
 
-@job(data=["study_docs", "prediction_docs", "feature_docs", "surrogate_binary"],
-     config=JobConfig(expose_store=True))
+CLASSIFICATION_DATA = ["study_docs", "surrogate_binary"]
+"""Fields of a classification output that go to the JobStore's ``data`` store."""
+
+
+@job(data=CLASSIFICATION_DATA, config=JobConfig(expose_store=True))
 def classify_step(recipe: dict, screening_docs: list, show_progress: bool = False) -> dict:
     """Train or reuse the surrogate, predict the survivors; returns the ranked ids and the documents."""
-    import base64
-
     from jobflow import CURRENT_JOB
 
     from superionic.jobs.classification import (
+        classification_output,
         predict_survivors,
         recipe_fingerprint,
         surrogate_from_job_store,
@@ -69,31 +71,26 @@ def classify_step(recipe: dict, screening_docs: list, show_progress: bool = Fals
     data, fingerprint = recipe_fingerprint(r.classifier)
     job_store = CURRENT_JOB.store
     surrogate = surrogate_from_job_store(job_store, fingerprint) if job_store is not None else None
-    studies, binary = [], None
+    studies, reused = [], surrogate is not None
     if surrogate is None:
         outcome = train_surrogate(r.classifier, data, fingerprint, show_progress=show_progress)
         surrogate, studies = outcome.surrogate, outcome.studies
-        binary = base64.b64encode(surrogate.to_bytes()).decode("ascii")
     survivors = [s for s in screening_docs if (s.get("passed") if isinstance(s, dict) else s.passed)]
-    predictions, features = predict_survivors(survivors, surrogate)
-    return {
-        "output_kind": CLASSIFICATION_OUTPUT,
-        "model_id": surrogate.doc.model_id,
-        "reused_model": binary is None,
-        "n_predicted": len(predictions),
-        "ranked": [{k: getattr(p, k) for k in RANKED_FIELDS} for p in predictions],
-        "model": surrogate.doc.model_dump(exclude={"blob_uuid"}),  # jobflow reads any blob_uuid as a data ref
-        "reused_blob": surrogate.doc.blob_uuid if binary is None else None,
-        "study_docs": studies,
-        "prediction_docs": predictions,
-        "feature_docs": features,
-        "surrogate_binary": binary,
-    }
+    predictions, _ = predict_survivors(survivors, surrogate)
+    return classification_output(surrogate, reused, studies, predictions)
+
+
+@job(data=CLASSIFICATION_DATA)
+def record_classification(output: dict) -> dict:
+    """A classification output made outside a flow (``superionic train``), kept as a job output
+    so the documents builder writes it and a later flow finds its surrogate by fingerprint."""
+    return output
 
 
 @job(config=JobConfig(expose_store=True))
-def build_step(store: str, names: list[str], after: object = None) -> dict:
-    """Run the named builders on the stores of reference ``store`` (a job for where the database is reachable)."""
+def build_step(store: str, names: list[str] | None, after: object = None) -> dict:
+    """Run the named builders (None: all) on the stores of reference ``store`` (a job for where the
+    database is reachable)."""
     from superionic.builders import run_builders
 
     return run_builders(open_reference(store), names)
@@ -129,7 +126,7 @@ def summarize_step(
     if store:
         from superionic.builders import run_builders
 
-        processed = run_builders(open_reference(store), ["documents", "diffusion", "conductivity"])
+        processed = run_builders(open_reference(store))  # all, as `superionic build`
     return {"md_candidates": chosen, "chosen_because": chosen_because or {}, "passed_over": passed_over,
             "builders": processed}
 
@@ -154,7 +151,7 @@ class DiscoveryFlowMaker(Maker):
         classify.name = "classification"
         jobs = [screen, classify]
         if store:
-            build = build_step(store, ["documents"], [screen.output["funnel_id"], classify.output["model_id"]])
+            build = build_step(store, None, [screen.output["funnel_id"], classify.output["model_id"]])
             build.name = "store documents"
             build.config.on_missing_references = OnMissing.NONE  # the screening's, even if classification failed
             jobs.append(build)

@@ -8,8 +8,10 @@ import typer
 
 TRAIN_HELP = (
     "Run the classifier study, print its table, save the GB + LightGBM surrogate.\n\n"
+    "Every default is the --recipe's classifier section (quick: what `superionic run` trains, on "
+    "the merged Li set); with those defaults `superionic run` of the recipe reuses the surrogate. "
     "Hyper-parameters are tuned inside every split (nested: --n-iter draws scored by an inner "
-    "CV on that split's training rows only). Cost with the defaults, all nine algorithms: about "
+    "CV on that split's training rows only). Cost with --n-iter 6 and all nine algorithms: about "
     "14 CPU-seconds per random split and 11 per grouped split (measured with "
     "benchmarks/classifier_study.py), roughly 20 minutes for 100 + 100 splits with --jobs 2 on "
     "two idle cores. --n-iter 0 (library defaults) is about 15 times cheaper."

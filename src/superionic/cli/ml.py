@@ -172,15 +172,10 @@ def train(
         mark_latest(directory, path)
         console.print(f"saved surrogate {surrogate.doc.model_id} to {path}")
     if stores is not None:
-        from superionic.builders import run_builders
-        from superionic.flows.discovery import record_classification
-        from superionic.jobs.classification import classification_output
+        from superionic.jobs.classification import classification_output, hand_to_documents_builder
 
-        record = record_classification(classification_output(surrogate, False, outcome.studies))
-        record.name = "superionic train"
         try:
-            record.run(store=stores.job_store())
-            run_builders(stores, ["documents"])  # the one writer of the models collection
+            hand_to_documents_builder(stores, classification_output(surrogate, False, outcome.studies))
         finally:
             stores.close()
         console.print(f"wrote {len(outcome.studies)} StudyDoc(s) and surrogate {surrogate.doc.model_id} "

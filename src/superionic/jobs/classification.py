@@ -120,25 +120,32 @@ def ensure_surrogate(
     recipe: ClassifierRecipe,
     show_progress: bool = True,
 ) -> SurrogateOutcome:
-    """The surrogate trained with ``recipe`` on its training set: from the store if there, else trained.
+    """The surrogate trained with ``recipe`` on its training set: the stored one if there, else trained.
 
-    A trained surrogate goes to the project store (binary in ``data``, ModelDoc in ``models``)
-    with a fingerprint of the recipe and the training set, so a rerun with the same recipe
-    reuses it (on any machine pointed at the same store) and a changed recipe or data retrains.
+    Found as ``superionic run`` finds it (:func:`surrogate_from_job_store`, by the recipe
+    fingerprint); a trained one is handed to the documents builder as ``superionic train``
+    hands it (:func:`hand_to_documents_builder`), so a rerun with the same recipe reuses it (on
+    any machine pointed at the same store) and a changed recipe or data retrains.
     """
-    from superionic.ml.model_store import ModelNotFoundError, load_surrogate, save_surrogate
-    from superionic.ml.surrogate import ModelMismatchError
-
     data, fingerprint = recipe_fingerprint(recipe)
-    try:
-        surrogate = load_surrogate(stores, criteria={"recipe_fingerprint": fingerprint})
+    surrogate = surrogate_from_job_store(stores.job_store(), fingerprint)
+    if surrogate is not None:
         return SurrogateOutcome(surrogate, reused=True)
-    except (ModelNotFoundError, ModelMismatchError):
-        pass  # none stored, or one of another featuriser: train below
     outcome = train_surrogate(recipe, data, fingerprint, show_progress)
-    stores.models.update([d.to_store() for d in outcome.studies], key="study_id")
-    save_surrogate(stores, outcome.surrogate, recipe_fingerprint=fingerprint)
+    hand_to_documents_builder(stores, classification_output(outcome.surrogate, False, outcome.studies))
     return outcome
+
+
+def hand_to_documents_builder(stores: ProjectStores, output: dict, name: str = "superionic train") -> None:
+    """Keep a classification ``output`` made outside a flow as a job output in the stores' JobStore
+    (``record_classification``) and run the documents builder, the one writer of ``models``."""
+    from superionic.builders import run_builders
+    from superionic.flows.discovery import record_classification
+
+    record = record_classification(output)
+    record.name = name
+    record.run(store=stores.job_store())
+    run_builders(stores, ["documents"])
 
 
 def surrogate_from_job_store(job_store, fingerprint: str):

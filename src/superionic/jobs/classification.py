@@ -5,7 +5,7 @@ discovery flow's job and ``superionic train`` return their documents as a classi
 output (:func:`classification_output`) and the documents builder writes them. A surrogate's
 identity is :func:`recipe_fingerprint` (the classifier recipe and its training set), whoever
 trains it; :func:`surrogate_from_job_store` finds one a job returned earlier. The store shell
-:func:`ensure_surrogate` keeps a surrogate in the project store directly (tests, notebooks).
+:func:`ensure_surrogate` (tests, notebooks) finds or trains one the same way.
 """
 
 from __future__ import annotations

@@ -45,6 +45,16 @@ def _query(spec: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
+def _documents(spec: str, name: str) -> list[dict]:
+    """A collection's documents, ``_id`` and ``last_updated`` aside, in key order."""
+    stores = open_stores(spec)
+    try:
+        docs = [{k: v for k, v in d.items() if k not in ("_id", "last_updated")} for d in stores.named[name].query()]
+    finally:
+        stores.close()
+    return sorted(docs, key=lambda d: json.dumps(d, sort_keys=True, default=str))
+
+
 def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_the_embedded_run(
         fireworks_on_mongomock, tmp_path, monkeypatch):
     import superionic.stores
@@ -95,8 +105,11 @@ def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_th
     submission = run_local(maker.make(local_spec), local, ensure_success=True, root_dir=tmp_path / "runs")
     assert not submission.failures
     local_counts = {name: local.named[name].count() for name in COLLECTIONS}
-    assert local_counts == {**counts, "features": counts["predictions"]}  # the survivors' features only
+    assert local_counts == counts  # the same builders on both paths: the same documents
     local.close()
+
+    for name in ("features", "predictions"):  # one writer each, the same on both paths
+        assert _documents(spec, name) == _documents(local_spec, name), name
 
     fw_rows, local_rows = _query(spec), _query(local_spec)
     assert len(fw_rows) == 560 and any(r["material_id"] == CANDIDATE and r["md_verdict"] for r in fw_rows)

@@ -67,7 +67,8 @@ def test_predict_from_store_and_clear_errors(trained, tmp_path):
     root, store, _ = trained
     from superionic.stores import open_stores
 
-    stores = open_stores(store)
+    stores = open_stores(store)  # what `superionic screen` leaves: the material and its screening
+    stores.materials.update([{"material_id": "mp-696138", "formula": "Li10GeP2S12"}], key="material_id")
     stores.screening.update([{"material_id": "mp-696138", "formula": "Li10GeP2S12", "passed": True}],
                             key="material_id")
     stores.close()

@@ -118,6 +118,8 @@ def test_predict_screened_writes_prediction_docs(surrogate):
     from superionic.stores import open_stores
 
     stores = open_stores("memory://ml_predict_test")
+    stores.materials.update([{"material_id": f"mp-{i}", "formula": f} for i, f in
+                             enumerate(["Li10GeP2S12", "Li3PO4", "LiHe", "Li2O"], start=1)], key="material_id")
     stores.screening.update(
         [
             {"material_id": "mp-1", "formula": "Li10GeP2S12", "passed": True},
@@ -136,8 +138,8 @@ def test_predict_screened_writes_prediction_docs(surrogate):
     assert docs["mp-1"]["model_id"] == surrogate.doc.model_id
     assert docs["mp-1"]["votes_gb"] == N_SPLITS and docs["mp-1"]["seed_verdict"] is True
     assert docs["mp-3"]["skip_reason"] and docs["mp-3"]["votes_gb"] is None
-    # the descriptors were cached as FeatureDocs on the way
-    assert stores.features.count() == 2
+    # the features builder wrote the descriptors of every material on the way (LiHe has none)
+    assert stores.features.count() == 3
 
 
 def test_training_file_with_bad_rows_is_recorded_not_crashed(tmp_path):

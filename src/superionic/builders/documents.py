@@ -1,7 +1,7 @@
 """``DocumentsBuilder``: the discovery flow's job outputs in the JobStore -> the keyed collections.
 
-The screening and classification jobs return their documents instead of writing them
-(:mod:`superionic.flows.discovery`); this builder writes them:
+The screening and classification jobs (and ``superionic train``) return their documents
+instead of writing them (:mod:`superionic.flows.discovery`); this builder writes them:
 
 ==================================  =========================  ==============
 job output (``output_kind``)         field                      target (key)
@@ -11,9 +11,10 @@ screening                           ``screening_docs``         screening (materi
 screening                           ``funnel``                 funnel (funnel_id)
 classification                      ``model`` + binary's uuid  models (model_id)
 classification                      ``study_docs``             models (study_id)
-classification                      ``prediction_docs``        predictions (prediction_id)
-classification                      ``feature_docs``           features (formula)
 ==================================  =========================  ==============
+
+``features`` and ``predictions`` have their own builders (one writer per collection), which
+compute from these collections what the classification job computed for its ranking.
 
 Which outputs: the newest screening output of each funnel and the newest classification
 output of each model (by the job's ``completed_at``). Incremental: a screening output whose
@@ -42,16 +43,16 @@ SUMMARY_FIELDS = ["uuid", "index", "completed_at", "output.output_kind", "output
 
 
 class DocumentsBuilder(SuperionicBuilder):
-    """Materials, screening, funnel, models, predictions and features from the JobStore."""
+    """Materials, screening, funnel and models from the JobStore."""
 
     name = "documents"
 
     def __init__(self, jobs: Store, data: Store, materials: Store, screening: Store, funnel: Store, models: Store,
-                 predictions: Store, features: Store, chunk_size: int = 1):
+                 chunk_size: int = 1):
         """
         Args:
             jobs, data: the JobStore's document store and its ``data`` store.
-            materials, screening, funnel, models, predictions, features: the project's stores.
+            materials, screening, funnel, models: the project's stores.
             chunk_size: job outputs written per batch.
         """
         self.jobs = jobs
@@ -60,10 +61,7 @@ class DocumentsBuilder(SuperionicBuilder):
         self.screening = screening
         self.funnel = funnel
         self.models = models
-        self.predictions = predictions
-        self.features = features
-        super().__init__(sources=[jobs, data], targets=[materials, screening, funnel, models, predictions, features],
-                         chunk_size=chunk_size)
+        super().__init__(sources=[jobs, data], targets=[materials, screening, funnel, models], chunk_size=chunk_size)
 
     def get_items(self) -> Iterator[dict]:
         self.reset_counts()
@@ -102,7 +100,7 @@ class DocumentsBuilder(SuperionicBuilder):
         from superionic.stores import update_changed
 
         keys = {"materials": "material_id", "screening": "material_id", "funnel": "funnel_id", "models": "model_id",
-                "studies": "study_id", "predictions": "prediction_id", "features": "formula"}
+                "studies": "study_id"}
         for item in items:
             for name, docs in item.items():
                 if docs:
@@ -163,6 +161,4 @@ def documents_of(kind: str, output: dict, blob_uuid: str | None = None) -> dict[
         from superionic.schemas.ml import ModelDoc
 
         models = [ModelDoc.model_validate({**_store_dicts([output["model"]])[0], "blob_uuid": blob_uuid}).to_store()]
-    return {"models": models, "studies": _store_dicts(output.get("study_docs")),
-            "predictions": _store_dicts(output.get("prediction_docs")),
-            "features": _store_dicts(output.get("feature_docs"))}
+    return {"models": models, "studies": _store_dicts(output.get("study_docs"))}

@@ -5,7 +5,8 @@ formula), ``models`` (ModelDocs) and ``data`` (the surrogate binaries); target
 ``predictions`` (key ``prediction_id``: one document per material and model, so retraining
 keeps the old model's predictions).
 
-The surrogate: ``model_path`` if given, else the newest ``ModelDoc`` whose binary is in
+The surrogate: ``surrogate`` (one in hand, ``superionic predict``) or ``model_path`` if given,
+else ``model_id``'s or the newest ``ModelDoc`` whose binary is in
 the ``data`` store (:mod:`superionic.ml.model_store`; no local file needed, so the builder
 runs on any machine that reaches the store), else the newest ModelDoc whose ``path`` file
 exists. Without any, the builder skips with a message that says how to train one; a
@@ -13,8 +14,10 @@ surrogate made for another featuriser version is refused the same way.
 
 A prediction is rebuilt when it is missing, was made by another model, or is older than
 its screening document or its FeatureDoc (or its formula changed). A survivor without a
-FeatureDoc of the surrogate's featuriser version gets a ``PredictionDoc`` with
-``skip_reason`` (run the features builder); it is rebuilt once the features appear.
+(Magpie) FeatureDoc of the current featuriser gets a ``PredictionDoc`` with ``skip_reason``
+(run the features builder); it is rebuilt once the features appear. A surrogate on another
+descriptor set takes its Magpie part (if any) from the FeatureDocs and computes the rest.
+This builder is the one writer of ``predictions``: ``superionic predict`` runs it.
 The ensemble is vectorised, so items are batches of survivors; ``rank`` is recomputed over
 every stored prediction of the model at the end (the documents keep their ``last_updated``).
 """
@@ -48,6 +51,7 @@ class PredictionBuilder(SuperionicBuilder):
         model_id: str | None = None,
         query: dict | None = None,
         chunk_size: int = 500,
+        surrogate=None,
     ):
         """
         Args:
@@ -57,6 +61,7 @@ class PredictionBuilder(SuperionicBuilder):
             model_id: use this surrogate of the store instead of the newest.
             query: which screening documents to classify (default ``{"passed": True}``).
             chunk_size: survivors per batch (one vectorised ensemble call per batch).
+            surrogate: a loaded surrogate to use (in this process; wins over the others).
         """
         self.screening = screening
         self.features = features
@@ -66,6 +71,7 @@ class PredictionBuilder(SuperionicBuilder):
         self.model_path = model_path
         self.model_id = model_id
         self.query = query
+        self.surrogate = surrogate
         self._model_id: str | None = None
         self._surrogate = None
         sources = [screening, features, models] + ([data] if data is not None else [])
@@ -73,6 +79,7 @@ class PredictionBuilder(SuperionicBuilder):
 
     def get_items(self) -> Iterator[dict]:
         from superionic.features.composition import parse_many
+        from superionic.features.magpie import FEATURIZER_VERSION
         from superionic.ml.surrogate import ModelMismatchError
 
         self.reset_counts()
@@ -89,8 +96,7 @@ class PredictionBuilder(SuperionicBuilder):
         for doc, parsed in zip(survivors, parse_many([str(d.get("formula") or "") for d in survivors])):
             doc["feature_key"] = None if isinstance(parsed, str) else parsed.reduced_formula
         features = {d["formula"]: d for d in self.features.query(
-            criteria={"featurizer_version": surrogate.doc.featurizer_version},
-            properties=["formula", "last_updated"])}
+            criteria={"featurizer_version": FEATURIZER_VERSION}, properties=["formula", "last_updated"])}
         stored = {d["material_id"]: d for d in self.predictions.query(
             {"model_id": surrogate.doc.model_id}, properties=["material_id", "formula", "model_id", "last_updated"])}
         todo = stale_predictions(survivors, features, stored, surrogate.doc.model_id)
@@ -101,7 +107,7 @@ class PredictionBuilder(SuperionicBuilder):
             batch = todo[start : start + self.chunk_size]
             wanted = sorted({d["feature_key"] for d in batch if d["feature_key"] in features})
             docs = {f["formula"]: f for f in query_in(self.features, "formula", wanted,
-                                                      {"featurizer_version": surrogate.doc.featurizer_version})}
+                                                      {"featurizer_version": FEATURIZER_VERSION})}
             yield {"model_id": surrogate.doc.model_id, "survivors": [{k: d.get(k) for k in ("material_id", "formula", "feature_key")}
                                                           for d in batch], "features": docs}
 
@@ -109,6 +115,8 @@ class PredictionBuilder(SuperionicBuilder):
         """The surrogate to use (see the module docstring); raises with what was tried."""
         from superionic.ml.model_store import ModelNotFoundError, load_surrogate
 
+        if self.surrogate is not None:
+            return self.surrogate
         if self.model_path:
             return _load_file(str(Path(self.model_path).expanduser()))
         tried = []
@@ -208,15 +216,18 @@ def stale_predictions(
 def predict_survivors(survivors: Sequence[dict], features: dict[str, FeatureDoc], surrogate) -> list[PredictionDoc]:
     """One PredictionDoc per survivor (``material_id``, ``formula``, ``feature_key``).
 
-    A survivor without a FeatureDoc in ``features`` (keyed by reduced formula) gets a
-    document with ``skip_reason``.
+    A survivor without a (Magpie) FeatureDoc in ``features`` (keyed by reduced formula) gets a
+    document with ``skip_reason``; other descriptor sets are computed (their Magpie part, if
+    any, taken from the FeatureDocs).
     """
     import pandas as pd
 
+    from superionic.features.descriptors import featurize
+    from superionic.features.magpie import FEATURIZER_VERSION, MAGPIE_FEATURE_LABELS
     from superionic.ml.predict import predictions_from_features
 
-    names = surrogate.feature_names
-    version = surrogate.doc.featurizer_version
+    names = surrogate.feature_names if surrogate.descriptors == "magpie" else list(MAGPIE_FEATURE_LABELS)
+    version = FEATURIZER_VERSION
     values = np.full((len(survivors), len(names)), np.nan)
     failures: dict[int, str] = {}
     for i, s in enumerate(survivors):
@@ -233,8 +244,10 @@ def predict_survivors(survivors: Sequence[dict], features: dict[str, FeatureDoc]
         except KeyError as exc:
             failures[i] = str(exc)
     frame = pd.DataFrame(values, columns=names)
-    return predictions_from_features(frame, failures, [s.get("formula") or "" for s in survivors], surrogate,
-                                     [s["material_id"] for s in survivors])
+    formulas = [s.get("formula") or "" for s in survivors]
+    if surrogate.descriptors != "magpie":  # a set without Magpie ignores the FeatureDocs and their gaps
+        frame, failures = featurize(formulas, surrogate.descriptors, magpie=(frame, failures))
+    return predictions_from_features(frame, failures, formulas, surrogate, [s["material_id"] for s in survivors])
 
 
 def rank_predictions(rows: Iterable[dict]) -> dict[str, int]:

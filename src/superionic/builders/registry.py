@@ -22,8 +22,7 @@ from superionic.builders.predictions import PredictionBuilder
 BuilderFactory = Callable[..., SuperionicBuilder]
 
 BUILDERS: dict[str, BuilderFactory] = {
-    "documents": lambda s, **kw: DocumentsBuilder(s.jobs, s.data, s.materials, s.screening, s.funnel, s.models,
-                                                  s.predictions, s.features, **kw),
+    "documents": lambda s, **kw: DocumentsBuilder(s.jobs, s.data, s.materials, s.screening, s.funnel, s.models, **kw),
     "features": lambda s, **kw: FeatureBuilder(s.materials, s.features, **kw),
     "predictions": lambda s, **kw: PredictionBuilder(s.screening, s.features, s.models, s.predictions, s.data,
                                                     **kw),

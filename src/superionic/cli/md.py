@@ -179,7 +179,10 @@ def _run_forcefield(maker, structure, material_id: str, store_spec: str | None, 
     try:
         with bar:
             task = bar.add_task(f"{material_id} MD ({n_atoms} atoms)", total=total)
-            result = run_conductivity_md(structure, material_id, maker=maker, stores=stores)
+            result = run_conductivity_md(structure, material_id, maker=maker, job_store=stores.job_store())
+        from superionic.builders import run_builders
+
+        run_builders(stores, ["diffusion", "conductivity"], strict=False)  # the one writer of each collection
     finally:
         md_progress.remove_listener(listener)
     if json_out:

@@ -8,8 +8,10 @@ import typer
 
 TRAIN_HELP = (
     "Run the classifier study, print its table, save the GB + LightGBM surrogate.\n\n"
+    "Every default is the --recipe's classifier section (quick: what `superionic run` trains, on "
+    "the merged Li set); with those defaults `superionic run` of the recipe reuses the surrogate. "
     "Hyper-parameters are tuned inside every split (nested: --n-iter draws scored by an inner "
-    "CV on that split's training rows only). Cost with the defaults, all nine algorithms: about "
+    "CV on that split's training rows only). Cost with --n-iter 6 and all nine algorithms: about "
     "14 CPU-seconds per random split and 11 per grouped split (measured with "
     "benchmarks/classifier_study.py), roughly 20 minutes for 100 + 100 splits with --jobs 2 on "
     "two idle cores. --n-iter 0 (library defaults) is about 15 times cheaper."
@@ -65,38 +67,43 @@ def _print_table(console, summary, title: str) -> None:
 
 
 def train(
-    splits: int = typer.Option(100, "--splits", "-n", min=1, help="Random 80/20 splits (seeds 0..N-1)."),
+    recipe: str = typer.Option(
+        "quick", "--recipe", "-r",
+        help="Recipe whose classifier section gives every default below (quick: what `superionic run` trains; "
+        "seed; or a YAML file). With its defaults, `superionic run` of that recipe reuses the surrogate.",
+    ),
+    splits: int = typer.Option(None, "--splits", "-n", min=1, help="Random 80/20 splits (seeds 0..N-1)."),
     algorithms: list[str] = typer.Option(
         None, "--algorithms", "-a",
-        help="Algorithms to study (repeat or comma-separate): gnb lr dt sgd knn rf gb lgbm xgb. "
-        "Default: all nine.",
+        help="Algorithms to study (repeat or comma-separate): gnb lr dt sgd knn rf gb lgbm xgb; gb and lgbm "
+        "make the surrogate.",
     ),
     protocol: str = typer.Option(
-        "both", "--protocol", "-p",
+        None, "--protocol", "-p",
         help="random (the seed's), grouped (near-identical compositions kept together), "
         "family (leave one family out), both (random + grouped) or all.",
     ),
     grouped_splits: int = typer.Option(None, "--grouped-splits", min=1, help="Grouped splits (default: --splits)."),
-    n_iter: int = typer.Option(6, "--n-iter", min=0, help="Search draws per split (0: library defaults)."),
+    n_iter: int = typer.Option(None, "--n-iter", min=0, help="Search draws per split (0: library defaults)."),
     inner_folds: int = typer.Option(3, "--inner-folds", min=2, help="Inner CV folds of the search."),
     inner_cv: str = typer.Option(
-        "stratified", "--inner-cv",
+        None, "--inner-cv",
         help="stratified (the seed's) or grouped (composition clusters: parameters chosen for unseen chemistry).",
     ),
     calibration_repeats: int = typer.Option(
-        3, "--calibration-repeats", min=1, help="Repeats of the grouped 5-fold out-of-fold predictions for calibration."
+        None, "--calibration-repeats", min=1, help="Repeats of the grouped 5-fold out-of-fold predictions for calibration."
     ),
     calibration_method: str = typer.Option(
-        "isotonic", "--calibration-method",
+        None, "--calibration-method",
         help="isotonic (the seed's), bagged-isotonic, interpolated-isotonic or sigmoid (README, 'Calibration').",
     ),
-    sources: list[str] = typer.Option(["kang2023"], "--source", help="Training sources (repeatable)."),
+    sources: list[str] = typer.Option(None, "--source", help="Training sources (repeatable)."),
     unmerged: bool = typer.Option(False, "--unmerged", help="Keep duplicated compositions (seed's 328 rows)."),
     mobile_ion: str = typer.Option(
-        None, "--mobile-ion", help="Keep only training compositions with this element (Li); default: all rows."
+        None, "--mobile-ion", help="Keep only training compositions with this element (Li), or 'all' rows."
     ),
     descriptors: str = typer.Option(
-        "magpie", "--descriptors", help="magpie (the 145 Magpie descriptors, the seed's), chemistry (23 compact "
+        None, "--descriptors", help="magpie (the 145 Magpie descriptors, the seed's), chemistry (23 compact "
         "Li/anion/framework-cation descriptors) or magpie+chemistry."
     ),
     jobs: int = typer.Option(None, "--jobs", "-j", help="Worker processes (default: settings n_jobs)."),
@@ -108,81 +115,93 @@ def train(
     no_store: bool = typer.Option(False, "--no-store", help="Do not write documents to a store."),
 ) -> None:
     """Run the classifier study, print its table, save the GB + LightGBM surrogate."""
-    from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS, resolve_algorithms
-    from superionic.ml.dataset import training_matrix
-    from superionic.ml.documents import study_documents, tuning_description
-    from superionic.ml.model_store import save_surrogate
-    from superionic.ml.study import StudyConfig, count_fits, run_study
-    from superionic.ml.surrogate import Surrogate, mark_latest, models_dir
-    from superionic.progress import progress_bar
-    from superionic.settings import get_settings
+    from superionic.jobs.classification import recipe_fingerprint, train_surrogate
+    from superionic.ml.algorithms import ENSEMBLE_ALGORITHMS
+    from superionic.ml.documents import tuning_description
+    from superionic.ml.study import StudyConfig
+    from superionic.ml.surrogate import MODEL_SUFFIX, mark_latest, models_dir
 
     console = _console()
-    if protocol not in PROTOCOL_SETS:
+    if protocol is not None and protocol not in PROTOCOL_SETS:
         raise typer.BadParameter(f"choose one of {', '.join(PROTOCOL_SETS)}", param_hint="--protocol")
-    if inner_cv not in ("stratified", "grouped"):
-        raise typer.BadParameter("choose stratified or grouped", param_hint="--inner-cv")
-    from superionic.ml.calibration import CALIBRATION_METHODS
-
-    if calibration_method not in CALIBRATION_METHODS:
-        raise typer.BadParameter(f"choose one of {', '.join(CALIBRATION_METHODS)}", param_hint="--calibration-method")
+    classifier = _classifier_recipe(recipe, {
+        "n_splits": splits, "algorithms": _split_names(algorithms) or None, "n_iter": n_iter,
+        "protocols": list(PROTOCOL_SETS[protocol]) if protocol else None, "inner_cv": inner_cv,
+        "calibration_repeats": calibration_repeats, "calibration_method": calibration_method,
+        "training_sources": _split_names(sources) or None, "descriptors": descriptors,
+        "mobile_ion": None if mobile_ion in (None, "all") else mobile_ion,
+    }, keep_mobile_ion=mobile_ion is None)
     try:
-        specs = resolve_algorithms(_split_names(algorithms))
-        data = training_matrix(sources=_split_names(sources), merge_duplicates=not unmerged,
-                               mobile_ion=mobile_ion, descriptors=descriptors)
+        data, fingerprint = recipe_fingerprint(classifier, merge_duplicates=not unmerged)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if inner_folds != StudyConfig.inner_folds:
+        fingerprint = None  # no recipe makes this surrogate: `superionic run` will not reuse it
     console.print(
         f"training set: {len(data.y)} compositions ({int(data.y.sum())} superionic) from "
-        f"{', '.join(data.sources)}; {len(data.skipped)} rows skipped; {data.X.shape[1]} {descriptors} descriptors"
+        f"{', '.join(data.sources)}; {len(data.skipped)} rows skipped; {data.X.shape[1]} {classifier.descriptors} "
+        f"descriptors (recipe {recipe!r}'s classifier{' with your options' if _changed(classifier, recipe) else ''})"
     )
-    other = {row: reason for row, reason in data.skipped.items() if not reason.startswith(f"no {mobile_ion} in")}
+    other = {row: why for row, why in data.skipped.items() if not why.startswith(f"no {classifier.mobile_ion} in")}
     if len(other) < len(data.skipped):
-        console.print(f"  {len(data.skipped) - len(other)} compositions without {mobile_ion} left out (--mobile-ion)")
+        console.print(f"  {len(data.skipped) - len(other)} compositions without {classifier.mobile_ion} left out "
+                      "(--mobile-ion)")
     for row, reason in list(other.items())[:10]:
         console.print(f"  skipped {row}: {reason}")
     from superionic.cli.common import open_project_stores
 
     stores = None if no_store else open_project_stores(store)  # fail before, not after, the study
-    names = [s.name for s in specs]
-    config = StudyConfig(
-        algorithms=names, protocols=PROTOCOL_SETS[protocol], n_splits=splits,
-        n_grouped_splits=grouped_splits, n_iter=n_iter, inner_folds=inner_folds,
-        inner_grouped=inner_cv == "grouped", n_jobs=jobs or get_settings().n_jobs,
-    )
-    total = count_fits(config, data.families)
-    with progress_bar("study (algorithm x split)", total) as advance:
-        study = run_study(data.X, data.y, config, families=data.families, groups=data.clusters(),
-                          progress=lambda done, total, result: advance())
-    _print_table(console, study.summary(),
+    outcome = train_surrogate(classifier, data, fingerprint, n_grouped_splits=grouped_splits,
+                              inner_folds=inner_folds, n_jobs=jobs)
+    config = StudyConfig(algorithms=classifier.algorithms, n_iter=classifier.n_iter, inner_folds=inner_folds,
+                         inner_grouped=classifier.inner_cv == "grouped")
+    _print_table(console, outcome.study_table,
                  f"Validation metrics over splits; hyper-parameters: {tuning_description(config)}")
-    console.print(f"wall time {study.wall_seconds:.0f} s with {config.n_jobs} worker process(es)")
-
-    docs = [d.to_store() for d in study_documents(study, data)]
-    surrogate = None
-    if "random" in config.protocols and all(a in names for a in ENSEMBLE_ALGORITHMS):
-        # a local file only where asked for (--model-dir) or where there is no store
-        directory = models_dir(model_dir) if (model_dir or stores is None) else None
-        surrogate = Surrogate.from_study(study, data, directory)
-        _print_calibration(console, surrogate.calibrate(data, n_repeats=calibration_repeats, method=calibration_method), surrogate)
-        _print_sanity(console, surrogate, data)
-        if directory is not None:
-            path = surrogate.save()
-            mark_latest(directory, path)
-            console.print(f"saved surrogate {surrogate.doc.model_id} ({surrogate.n_splits} splits x GB + LightGBM) "
-                          f"to {path}")
-    else:
-        console.print("[yellow]no surrogate saved: it needs gb and lgbm under the random protocol[/]")
+    console.print(f"wall time {outcome.wall_seconds:.0f} s with {outcome.n_jobs} worker process(es)")
+    surrogate = outcome.surrogate
+    _print_calibration(console, outcome.calibration, surrogate)
+    _print_sanity(console, surrogate, data)
+    console.print(f"surrogate {surrogate.doc.model_id} ({surrogate.n_splits} splits x {' + '.join(ENSEMBLE_ALGORITHMS)}); "
+                  + (f"recipe fingerprint {fingerprint}: `superionic run --recipe {recipe}` reuses it"
+                     if fingerprint and not _changed(classifier, recipe) else
+                     f"recipe fingerprint {fingerprint}" if fingerprint else
+                     "no recipe fingerprint (--inner-folds): no recipe run reuses it"))
+    if model_dir or stores is None:  # a local file only where asked for or where there is no store
+        directory = models_dir(model_dir)
+        path = surrogate.save(directory / f"{surrogate.doc.model_id}{MODEL_SUFFIX}")
+        mark_latest(directory, path)
+        console.print(f"saved surrogate {surrogate.doc.model_id} to {path}")
     if stores is not None:
+        from superionic.jobs.classification import classification_output, hand_to_documents_builder
+
         try:
-            stores.models.update(docs, key="study_id")
-            if surrogate is not None:
-                save_surrogate(stores, surrogate)
+            hand_to_documents_builder(stores, classification_output(surrogate, False, outcome.studies))
         finally:
             stores.close()
-        console.print(f"wrote {len(docs)} StudyDoc(s)"
-                      + (f" and surrogate {surrogate.doc.model_id} (ModelDoc + binary in the data store)"
-                         if surrogate else "") + f" to {stores.safe_spec}")
+        console.print(f"wrote {len(outcome.studies)} StudyDoc(s) and surrogate {surrogate.doc.model_id} "
+                      f"(ModelDoc + binary in the data store) to {stores.safe_spec}")
+
+
+def _classifier_recipe(recipe: str, changes: dict, keep_mobile_ion: bool):
+    """The classifier section of ``recipe`` with the given options laid over it."""
+    from superionic.recipes import ClassifierRecipe, RecipeError, load_recipe
+
+    try:
+        base = load_recipe(recipe).classifier
+    except RecipeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--recipe") from exc
+    given = {k: v for k, v in changes.items() if v is not None or (k == "mobile_ion" and not keep_mobile_ion)}
+    try:
+        return ClassifierRecipe.model_validate({**base.model_dump(), **given})
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _changed(classifier, recipe: str) -> bool:
+    """Whether ``classifier`` differs from ``recipe``'s own classifier section."""
+    from superionic.recipes import load_recipe
+
+    return classifier != load_recipe(recipe).classifier
 
 
 def _print_calibration(console, report, surrogate) -> None:

@@ -89,7 +89,9 @@ def md_flow(spec: str, stores, recipe, material_ids: list[str]):
     except ImportError:
         summarize_step = None  # builders not there yet: `superionic build` later
     if summarize_step is not None:
-        summary = summarize_step(spec, [f.output for f in flows], list(material_ids), {})
+        from superionic.engines.store_ref import store_reference
+
+        summary = summarize_step(store_reference(spec), [f.output for f in flows], list(material_ids), {})
         summary.config.on_missing_references = OnMissing.NONE
         summary.name = "summary"
         jobs.append(summary)

@@ -1,8 +1,11 @@
 """The FireWorks engine: jobflow's ``flow_to_workflow``, a LaunchPad, ``rlaunch``/``qlaunch``.
 
 A flow becomes one FireWorks ``Workflow`` (one Firework per job); its outputs go to the
-project's JobStore, which travels inside every Firework's spec, so the workers must reach
-that store (MongoDB, or a montydb path on a shared file system).
+project's JobStore, so the workers must reach that store (MongoDB, or a montydb path on a
+shared file system). A JobStore without credentials travels inside every Firework's spec; one
+with a password does not (the LaunchPad is read by everyone who shares it): the workers use
+their own jobflow ``JOB_STORE`` (``~/.jobflow.yaml``, see config/jobflow.yaml), and ``--launch``
+sets it for the rockets it runs here.
 
 Without a MongoDB server (trying it out, tests), FireWorks runs on mongomock with its state
 in a JSON file: ``export MONGOMOCK_SERVERSTORE_FILE=/path/fw.json`` before FireWorks is
@@ -12,6 +15,7 @@ imported (this module writes the ``{}`` it needs into a missing file), or call
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -140,11 +144,33 @@ def initialise_launchpad(lp) -> bool:
     return True
 
 
+def carried_job_store(stores: ProjectStores):
+    """The JobStore to put in each Firework's spec: the project's, or None when it holds a credential."""
+    from superionic.engines.store_ref import holds_secret
+
+    job_store = stores.job_store()
+    return None if holds_secret(json.dumps(job_store.as_dict(), default=str)) else job_store
+
+
 def to_workflow(flow: Flow, stores: ProjectStores):
-    """``flow`` as a FireWorks Workflow whose jobs write to the project's JobStore."""
+    """``flow`` as a FireWorks Workflow whose jobs write to the project's JobStore (or the workers' own
+    jobflow ``JOB_STORE`` when the project's holds a password, see :func:`carried_job_store`)."""
     from jobflow.managers.fireworks import flow_to_workflow
 
-    return flow_to_workflow(flow, store=stores.job_store())
+    return flow_to_workflow(flow, store=carried_job_store(stores))
+
+
+@contextlib.contextmanager
+def jobflow_job_store(job_store):
+    """jobflow's ``JOB_STORE`` in this process set to ``job_store`` meanwhile (rockets run here)."""
+    import jobflow
+
+    saved = jobflow.SETTINGS.JOB_STORE
+    jobflow.SETTINGS.JOB_STORE = job_store
+    try:
+        yield
+    finally:
+        jobflow.SETTINGS.JOB_STORE = saved
 
 
 def run_rapidfire(
@@ -198,8 +224,12 @@ def submit(
     next_step = ("(LaunchPad database initialised) " if initialised else "") + (
         f"rlaunch{lp_arg} rapidfire   (or qlaunch{lp_arg} rapidfire with a queue adapter)"
     )
+    if carried_job_store(stores) is None:
+        next_step += (f"; the workers' jobflow JOB_STORE must be {stores.safe_spec} (config/jobflow.yaml): "
+                      "its password is not put in the LaunchPad")
     if launch:
-        run_rapidfire(lp, launch_dir=launch_dir)
+        with jobflow_job_store(stores.job_store()):
+            run_rapidfire(lp, launch_dir=launch_dir)
     states = fw_states(lp, fw_ids)
     if launch:
         done = sum(s == "COMPLETED" for s in states.values())

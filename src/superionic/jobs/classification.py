@@ -1,9 +1,11 @@
 """Classification step: train (or reuse) the GB + LightGBM surrogate, classify the survivors.
 
 The pure parts (:func:`train_surrogate`, :func:`predict_survivors`) touch no store: the
-discovery flow's job returns their documents and the builders write them. The store shell
-:func:`ensure_surrogate` (``superionic train``-like use) keeps the surrogate in the project
-store; :func:`surrogate_from_job_store` finds one a classification job returned earlier.
+discovery flow's job and ``superionic train`` return their documents as a classification
+output (:func:`classification_output`) and the documents builder writes them. A surrogate's
+identity is :func:`recipe_fingerprint` (the classifier recipe and its training set), whoever
+trains it; :func:`surrogate_from_job_store` finds one a job returned earlier. The store shell
+:func:`ensure_surrogate` (tests, notebooks) finds or trains one the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class SurrogateOutcome:
     reused: bool
     study_table: object | None = None  # pandas summary when trained now
     studies: list = field(default_factory=list)  # StudyDocs when trained now
+    calibration: object | None = None  # the CalibrationReport when trained now
+    wall_seconds: float = 0.0  # of the study
+    n_jobs: int = 1  # worker processes of the study
 
 
 def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
@@ -36,17 +41,26 @@ def _fingerprint(recipe: ClassifierRecipe, data_hash: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def recipe_fingerprint(recipe: ClassifierRecipe):
-    """(training data, fingerprint of the recipe and that data): what a stored surrogate must match."""
+def recipe_fingerprint(recipe: ClassifierRecipe, merge_duplicates: bool = True):
+    """(training data, fingerprint of the recipe and that data): what a stored surrogate must match.
+
+    ``superionic run`` and ``superionic train`` both key their surrogate so: one recipe and one
+    training set make one surrogate identity, and either command reuses what the other trained."""
     from superionic.ml.dataset import training_matrix
 
     data = training_matrix(sources=recipe.training_sources, mobile_ion=recipe.mobile_ion,
-                           descriptors=recipe.descriptors)
+                           descriptors=recipe.descriptors, merge_duplicates=merge_duplicates)
     return data, _fingerprint(recipe, data.data_hash())
 
 
-def train_surrogate(recipe: ClassifierRecipe, data, fingerprint: str, show_progress: bool = True) -> SurrogateOutcome:
-    """Run the recipe's study on ``data``, build, calibrate and sanity-check the surrogate."""
+def train_surrogate(recipe: ClassifierRecipe, data, fingerprint: str | None, show_progress: bool = True,
+                    n_grouped_splits: int | None = None, inner_folds: int = 3,
+                    n_jobs: int | None = None) -> SurrogateOutcome:
+    """Run the recipe's study on ``data``, build, calibrate and sanity-check the surrogate.
+
+    ``n_grouped_splits`` (grouped protocol only) and ``n_jobs`` change the study, not the
+    surrogate; ``inner_folds`` other than 3 changes the tuned models: give ``fingerprint`` None
+    then (no recipe makes that surrogate)."""
     from superionic.ml.documents import study_documents
     from superionic.ml.sanity import record_panel
     from superionic.ml.study import StudyConfig, count_fits, run_study
@@ -57,19 +71,48 @@ def train_surrogate(recipe: ClassifierRecipe, data, fingerprint: str, show_progr
         protocols=tuple(dict.fromkeys(["random", *recipe.protocols])),
         n_splits=recipe.n_splits,
         n_iter=recipe.n_iter,
+        n_grouped_splits=n_grouped_splits,
+        inner_folds=inner_folds,
         inner_grouped=recipe.inner_cv == "grouped",
-        n_jobs=get_settings().n_jobs,
+        n_jobs=n_jobs or get_settings().n_jobs,
     )
     total = count_fits(config, data.families)
     with progress_bar("Classifier study (algorithm x split)", total, show_progress) as advance:
         study = run_study(data.X, data.y, config, families=data.families, groups=data.clusters(),
                           progress=lambda done, total, result: advance())
     surrogate = Surrogate.from_study(study, data, algorithms=ENSEMBLE)
-    surrogate.calibrate(data, n_repeats=recipe.calibration_repeats, method=recipe.calibration_method)
+    calibration = surrogate.calibrate(data, n_repeats=recipe.calibration_repeats, method=recipe.calibration_method)
     record_panel(surrogate, data)
     surrogate.doc.recipe_fingerprint = fingerprint
     return SurrogateOutcome(surrogate, reused=False, study_table=study.summary(),
-                            studies=study_documents(study, data))
+                            studies=study_documents(study, data), calibration=calibration,
+                            wall_seconds=study.wall_seconds, n_jobs=config.n_jobs)
+
+
+RANKED_FIELDS = ("material_id", "seed_verdict", "prob_mean", "prob_calibrated", "in_domain", "domain_distance", "rank")
+
+
+def classification_output(surrogate, reused: bool, studies: list = (), predictions: list = ()) -> dict:
+    """The classification output the documents builder writes from (``superionic.flows.discovery``).
+
+    ``ranked``: the predictions' small fields (the MD stage chooses from them; the predictions
+    builder writes the PredictionDocs); ``surrogate_binary``: the base64 surrogate when trained
+    now (None when reused, then ``reused_blob`` names the stored one); ``model`` leaves
+    ``blob_uuid`` out (jobflow reads any ``blob_uuid`` as a data reference).
+    """
+    import base64
+
+    return {
+        "output_kind": CLASSIFICATION_OUTPUT,
+        "model_id": surrogate.doc.model_id,
+        "reused_model": reused,
+        "n_predicted": len(predictions),
+        "ranked": [{k: getattr(p, k) for k in RANKED_FIELDS} for p in predictions],
+        "model": surrogate.doc.model_dump(exclude={"blob_uuid"}),
+        "reused_blob": surrogate.doc.blob_uuid if reused else None,
+        "study_docs": list(studies),
+        "surrogate_binary": None if reused else base64.b64encode(surrogate.to_bytes()).decode("ascii"),
+    }
 
 
 def ensure_surrogate(
@@ -77,25 +120,32 @@ def ensure_surrogate(
     recipe: ClassifierRecipe,
     show_progress: bool = True,
 ) -> SurrogateOutcome:
-    """The surrogate trained with ``recipe`` on its training set: from the store if there, else trained.
+    """The surrogate trained with ``recipe`` on its training set: the stored one if there, else trained.
 
-    A trained surrogate goes to the project store (binary in ``data``, ModelDoc in ``models``)
-    with a fingerprint of the recipe and the training set, so a rerun with the same recipe
-    reuses it (on any machine pointed at the same store) and a changed recipe or data retrains.
+    Found as ``superionic run`` finds it (:func:`surrogate_from_job_store`, by the recipe
+    fingerprint); a trained one is handed to the documents builder as ``superionic train``
+    hands it (:func:`hand_to_documents_builder`), so a rerun with the same recipe reuses it (on
+    any machine pointed at the same store) and a changed recipe or data retrains.
     """
-    from superionic.ml.model_store import ModelNotFoundError, load_surrogate, save_surrogate
-    from superionic.ml.surrogate import ModelMismatchError
-
     data, fingerprint = recipe_fingerprint(recipe)
-    try:
-        surrogate = load_surrogate(stores, criteria={"recipe_fingerprint": fingerprint})
+    surrogate = surrogate_from_job_store(stores.job_store(), fingerprint)
+    if surrogate is not None:
         return SurrogateOutcome(surrogate, reused=True)
-    except (ModelNotFoundError, ModelMismatchError):
-        pass  # none stored, or one of another featuriser: train below
     outcome = train_surrogate(recipe, data, fingerprint, show_progress)
-    stores.models.update([d.to_store() for d in outcome.studies], key="study_id")
-    save_surrogate(stores, outcome.surrogate, recipe_fingerprint=fingerprint)
+    hand_to_documents_builder(stores, classification_output(outcome.surrogate, False, outcome.studies))
     return outcome
+
+
+def hand_to_documents_builder(stores: ProjectStores, output: dict, name: str = "superionic train") -> None:
+    """Keep a classification ``output`` made outside a flow as a job output in the stores' JobStore
+    (``record_classification``) and run the documents builder, the one writer of ``models``."""
+    from superionic.builders import run_builders
+    from superionic.flows.discovery import record_classification
+
+    record = record_classification(output)
+    record.name = name
+    record.run(store=stores.job_store())
+    run_builders(stores, ["documents"])
 
 
 def surrogate_from_job_store(job_store, fingerprint: str):

@@ -2,10 +2,9 @@
 
 ``predict_formulas`` is the pure step (formulas in, ``PredictionDoc`` s out, one per input,
 rows that cannot be featurised kept and marked with the reason). ``predict_screened`` is
-the store shell: it reads the screening survivors (``passed: True``), takes their
-descriptors from the ``features`` store (computing and caching the missing ones), and
-upserts one ``PredictionDoc`` per material and model into ``predictions`` (another model's
-predictions of the same materials are kept).
+the store shell: it runs the features and predictions builders (the one writer of each
+collection) with the given surrogate and reports what ``predictions`` then holds: one
+``PredictionDoc`` per material and model (another model's predictions are kept).
 """
 
 from __future__ import annotations
@@ -130,29 +129,27 @@ class StorePredictionReport:
 
 
 def predict_screened(stores, surrogate: Surrogate, criteria: dict | None = None) -> StorePredictionReport:
-    """Classify every screening survivor and upsert ``PredictionDoc`` s into ``predictions``.
+    """Classify every screening survivor with ``surrogate``: the builders write, this reports.
 
-    Reads ``stores.screening`` documents matching ``criteria`` (default ``{"passed": True}``)
-    with ``material_id`` and ``formula``; Magpie descriptors come from ``stores.features``
-    (computed and cached where missing), other sets are computed. Ranks are over this batch.
+    Runs the features builder (Magpie descriptors of the materials) and the predictions
+    builder with ``surrogate`` over ``stores.screening`` documents matching ``criteria``
+    (default ``{"passed": True}``), so ``predictions`` and ``features`` have one writer each
+    and ``superionic predict`` leaves what ``superionic build`` leaves. The report is read
+    back from ``predictions`` (one PredictionDoc per material and model).
     """
-    from superionic.features.descriptors import featurize
-    from superionic.features.store import load_features
+    from superionic.builders import run_builders
+    from superionic.stores import iter_docs
 
     criteria = {"passed": True} if criteria is None else criteria
-    rows = [
-        doc for doc in stores.screening.query(criteria=criteria, properties=["material_id", "formula"])
-    ]
-    report = StorePredictionReport(n_candidates=len(rows))
-    if not rows:
+    ids = {str(d.get("material_id")) for d in stores.screening.query(criteria=criteria, properties=["material_id"])}
+    report = StorePredictionReport(n_candidates=len(ids))
+    if not ids:
         return report
-    ids = [str(doc.get("material_id") or "") for doc in rows]
-    formulas = [str(doc.get("formula") or "") for doc in rows]
-    features, failures = (load_features(formulas, stores.features, material_ids=ids)
-                          if surrogate.descriptors == "magpie" else featurize(formulas, surrogate.descriptors))
-    docs = predictions_from_features(features, failures, formulas, surrogate, ids)
-    stores.predictions.update([d.to_store() for d in docs], key="prediction_id")
-    report.n_predicted = sum(d.skip_reason is None for d in docs)
-    report.n_seed_positive = sum(bool(d.seed_verdict) for d in docs)
-    report.skipped = {d.material_id: d.skip_reason for d in docs if d.skip_reason}
+    run_builders(stores, ["features", "predictions"], {"predictions": {"surrogate": surrogate, "query": criteria}},
+                 strict=False)
+    docs = [d for d in iter_docs(stores.predictions, {"model_id": surrogate.doc.model_id},
+                                 ["material_id", "skip_reason", "seed_verdict"]) if str(d["material_id"]) in ids]
+    report.n_predicted = sum(d.get("skip_reason") is None for d in docs)
+    report.n_seed_positive = sum(bool(d.get("seed_verdict")) for d in docs)
+    report.skipped = {d["material_id"]: d["skip_reason"] for d in docs if d.get("skip_reason")}
     return report

@@ -560,7 +560,10 @@ def test_kang_structure_two_temperatures_to_a_stored_conductivity(shared_data, t
     preset = QUICK.with_overrides(equilibration_steps=5, production_steps=10, segment_steps=5, save_interval_steps=5)
     maker = ConductivityMDMaker(preset=preset, temperatures=(1000.0, 1200.0), segment_maker=ForceFieldSegmentMaker(n_threads=1))
     stores = open_stores(f"monty://{tmp_path / 'project'}")
-    result = run_conductivity_md(structure, "mp-19896", maker=maker, stores=stores)
+    result = run_conductivity_md(structure, "mp-19896", maker=maker, job_store=stores.job_store())
+    from superionic.builders import run_builders
+
+    run_builders(stores, ["diffusion", "conductivity"], strict=False)  # as `superionic md` does
     assert not result.errors
     assert [r.status for r in result.runs] == ["completed", "completed"] and result.steps_run == 30
     assert all(r.n_sites == 64 and r.is_quick for r in result.runs)  # quick caps at the input cell

@@ -1,9 +1,9 @@
-"""Run the conductivity MD flow here (``run_locally``) and file its documents.
+"""Run the conductivity MD flow here (``run_locally``) and return its documents.
 
-:func:`run_conductivity_md` builds the flow, runs it on the project's JobStore (so that an
-interrupted run resumes from its finished segments when called again), then upserts the
-per-temperature ``DiffusionDoc``s and the ``ConductivityDoc`` into the project's ``diffusion``
-and ``conductivity`` collections. Used by ``superionic md`` and by the main workflow.
+:func:`run_conductivity_md` builds the flow and runs it on the project's JobStore (so that an
+interrupted run resumes from its finished segments when called again). It writes no
+collection: the ``diffusion`` and ``conductivity`` builders file the documents from the
+JobStore (``superionic md`` runs them after it).
 """
 
 from __future__ import annotations
@@ -44,17 +44,13 @@ def run_conductivity_md(
     structure: Structure,
     material_id: str,
     maker: ConductivityMDMaker | None = None,
-    stores=None,
     job_store=None,
     root_dir: str | Path | None = None,
     log: bool = False,
 ) -> LocalMDResult:
-    """Run the flow locally and upsert its DiffusionDocs / ConductivityDoc.
-
-    ``stores``: a :class:`superionic.stores.ProjectStores` (its JobStore runs the flow and its
-    ``diffusion`` / ``conductivity`` collections receive the documents); or give only a
-    ``job_store`` (nothing is upserted). One of them is needed for resumable runs.
-    """
+    """Run the flow locally on ``job_store`` (resumable: finished segments are taken over) and
+    return its documents. It writes no collection: the ``diffusion`` and ``conductivity``
+    builders, the one writer of each, read the JobStore (``superionic md`` runs them)."""
     from jobflow import run_locally
 
     from superionic.schemas.md import ConductivityDoc, DiffusionDoc
@@ -63,9 +59,7 @@ def run_conductivity_md(
     if maker.engine != "forcefield":
         raise ValueError("only the force-field engine runs locally; submit VASP flows to a cluster")
     if job_store is None:
-        if stores is None:
-            raise ValueError("give the project stores (or a JobStore) to run MD in")
-        job_store = stores.job_store()
+        raise ValueError("give the JobStore to run MD in (ProjectStores.job_store())")
     flow = maker.make(structure, material_id=material_id)
     kwargs: dict[str, Any] = {"store": job_store, "log": log, "ensure_success": False}
     if root_dir is not None:
@@ -98,10 +92,4 @@ def run_conductivity_md(
     result.diffusion = [diffusion[t] for t in sorted(diffusion)]
     final = [c for c in fits if any(f.startswith("md_extension") for f in c.flags)]
     result.conductivity = (final or fits or [None])[-1]
-
-    if stores is not None:
-        if result.diffusion:
-            stores.diffusion.update([d.to_store() for d in result.diffusion], key="doc_id")
-        if result.conductivity is not None:
-            stores.conductivity.update([result.conductivity.to_store()], key="conductivity_id")
     return result

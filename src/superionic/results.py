@@ -37,10 +37,10 @@ COLUMNS = (
     "sigma_300k", "sigma_300k_low", "sigma_300k_high",
     "activation_energy", "md_verdict", "md_preset", "md_protocol", "md_protocols", "md_best",
     "sigma_300k_kind", "md_reason", "md_chosen_because",
-    "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model",
+    "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model", "structure_flags",
 )  # fmt: skip
 SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
-                    "oxidation_voltage_seed_v", "voltage_convention"]
+                    "oxidation_voltage_seed_v", "voltage_convention", "structure_flags"]
 
 
 def screening_note(s: dict) -> str | None:
@@ -105,6 +105,8 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "voltage_convention": s.get("voltage_convention"),
         "screening_note": screening_note(s),
         "ml_model": p.get("model_id"),  # which surrogate's prediction the row shows (the latest model's)
+        # hydrate / molecular-salt units read from the structure (a flag beside the rank, not a screen)
+        "structure_flags": "; ".join(s.get("structure_flags") or []) or None,
     }
 
 

@@ -55,6 +55,8 @@ def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated fi
         verdict = r["md_verdict"] or (f"{r['ml_verdict']} (ML)" if r["ml_verdict"] else r["screening"] or "")
         if r["md_preset"] and "quick" in r["md_preset"]:
             verdict += " (quick MD)"
+        if r.get("structure_flags"):
+            verdict += f" [flagged: {r['structure_flags']}]"
         prob = "-" if r["probability"] is None else f"{r['probability']:.2f}"
         protocol = r.get("md_protocol") or ""
         if protocol and (r.get("md_protocols") or 0) > 1 and r.get("md_best"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import resource
 import sys
 import time
@@ -46,7 +47,9 @@ def main(n_procs: int = 2) -> None:
     start = time.perf_counter()
     serial(builder, no_bars=True)
     wall = time.perf_counter() - start
-    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    kids, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    cpu = kids.ru_utime + kids.ru_stime + me.ru_utime + me.ru_stime
+    children_mb = kids.ru_maxrss / 1024
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     docs = list(ev.query())
     for d in docs:
@@ -64,6 +67,8 @@ def main(n_procs: int = 2) -> None:
         f"settings: {settings.model_dump()}",
         f"wall time: {wall / 60:.1f} min ({wall:.0f} s); CPU per material (sum of wall_seconds in workers): "
         f"{sum(d['wall_seconds'] for d in docs) / 60:.1f} min",
+        f"CPU time (parent + workers): {cpu / 60:.1f} min; load average at the end {os.getloadavg()[0]:.1f} "
+        f"(the machine is shared: wall time = CPU time / {n_procs} only on an idle machine)",
         f"peak RSS: largest worker process {children_mb:.0f} MB, parent {self_mb:.0f} MB",
         f"rerun with the same structures and settings: {again.n_processed} documents computed in {wall2:.1f} s",
         f"BVSE status: {dict(status)}",

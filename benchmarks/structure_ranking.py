@@ -60,7 +60,7 @@ def ranked(outcome, model, base: float) -> pd.DataFrame:
     frame = pd.DataFrame([{"material_id": p.material_id, "formula": p.formula, "p": p.prob_calibrated,
                            "in_domain": p.in_domain, "distance": p.domain_distance} for p in preds])
     threshold = model.doc.domain_threshold
-    frame["flags"] = frame.material_id.map(flags)
+    frame["structure_flags"] = frame.material_id.map(flags)
     frame["radioactive"] = frame.material_id.map(lambda m: ",".join(sorted(elements[m] & RADIOACTIVE)))
     frame["rank_probability"] = frame.p.rank(ascending=False, method="first").astype(int)
     order = frame.sort_values(["in_domain", "p"], ascending=[False, False]).index
@@ -69,6 +69,17 @@ def ranked(outcome, model, base: float) -> pd.DataFrame:
     frame["p_shrunk"] = base + (frame.p - base) * shrink
     frame["rank_shrunk"] = frame.p_shrunk.rank(ascending=False, method="first").astype(int)
     return frame
+
+
+def aimd_ea() -> dict[str, float]:
+    """AIMD activation energies of the seed's hits from structure_signals.py's cache ({} if not run)."""
+    from structure_signals import CACHE as SIGNALS_CACHE
+    from structure_signals import SEED_NINE
+
+    if not SIGNALS_CACHE.exists():
+        return {}
+    ea = pickle.loads(SIGNALS_CACHE.read_bytes()).get("ea", {})
+    return {SEED_NINE[m]: v for m, v in ea.items()}
 
 
 def main() -> None:
@@ -93,19 +104,34 @@ def main() -> None:
                      f"probability (of {len(new)})": int(n.rank_probability.iloc[0]),
                      "in-domain first": int(n.rank_in_domain_first.iloc[0]), "shrunk": int(n.rank_shrunk.iloc[0])})
     print("\nranks of the seed's AIMD-confirmed hits")
-    print(pd.DataFrame(rows).to_markdown(index=False))
+    table = pd.DataFrame(rows)
+    print(table.to_markdown(index=False))
+    ea = aimd_ea()
+    if ea:
+        from scipy.stats import spearmanr
+
+        hits = table.dropna(subset=["p"]).copy()
+        hits["Ea"] = hits.hit.map(ea)
+        print("\nper rule over the surviving hits: mean rank, hits in the top 50, Spearman rho(rank, AIMD Ea) "
+              "(+: hits with a lower AIMD barrier rank higher)")
+        for col in [c for c in hits.columns if c.startswith(("today", "probability", "in-domain", "shrunk"))]:
+            rho = spearmanr(hits[col], hits.Ea)[0]
+            print(f"  {col}: mean {hits[col].mean():.1f}, top 50: {int((hits[col] <= 50).sum())}, rho {rho:+.2f}")
     for rule in ("rank_probability", "rank_in_domain_first", "rank_shrunk"):
         for label, frame in (("today", today), ("new", new)):
             if label == "today" and rule != "rank_probability":
                 continue
             top = frame.sort_values(rule).head(20)
             print(f"\n{label}, {rule}: top 20 -- out of domain {int((~top.in_domain.astype(bool)).sum())}, "
-                  f"flagged {int((top.flags != '').sum())}, radioactive {int((top.radioactive != '').sum())}")
-            print(top[["formula", "p", "in_domain", "flags", "radioactive"]].round(3).to_markdown(index=False))
+                  f"flagged {int((top.structure_flags != '').sum())}, radioactive {int((top.radioactive != '').sum())}")
+            print(top[["formula", "p", "in_domain", "structure_flags", "radioactive"]].round(3).to_markdown(index=False))
     print(f"\nwall {time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         main()

@@ -44,7 +44,7 @@ def _fmt_sigma(row: dict) -> str:
                       row.get("sigma_300k_kind"), digits=0) or "-"
 
 
-def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated first, then by ML rank)") -> Table:
+def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated first, then in-domain by ML rank, then out-of-domain)") -> Table:
     """The summary table: candidate, formula, anion, votes, probability, sigma(300 K), verdict."""
     table = Table(title=title)
     for col in ("candidate", "formula", "anion", "votes GB/LGBM", "prob.", "sigma(300 K) S/cm [95 %]", "verdict",

@@ -75,3 +75,21 @@ def test_flag_is_shown_in_the_candidate_row():
     docs = screen_all([_mat("Li4UO5", ["Li", "O", "U"], "mp-7714")], default_criteria())
     funnel = build_funnel(docs, default_criteria(), source="t", thresholds={})
     assert funnel.survivor_ids == []
+
+
+def test_candidate_table_puts_in_domain_first_and_says_which_evidence_spoke(memory_stores):
+    from superionic.results import candidate_rows
+
+    screening = [{"material_id": m, "formula": f, "passed": True, "verdict": "pass", "structure_flags": flags}
+                 for m, f, flags in (("a", "Cs2LiPrI6", []), ("b", "Li5B7S13", []),
+                                     ("c", "LiH2ClO5", ["water (hydrate): 4 H2O per cell"]))]
+    memory_stores.screening.update(screening, key="material_id")
+    preds = [{"prediction_id": f"{m}|model", "material_id": m, "model_id": "model", "rank": r, "in_domain": dom,
+              "prob_calibrated": p} for m, r, dom, p in (("a", 1, False, 0.7), ("b", 3, True, 0.14),
+                                                           ("c", 2, True, 0.5))]
+    memory_stores.predictions.update(preds, key="prediction_id")
+    rows = candidate_rows(memory_stores)
+    assert [r["material_id"] for r in rows] == ["c", "b", "a"]  # in domain by rank, then out of domain
+    assert rows[0]["evidence"] == ("composition classifier, in domain; structure flag: water (hydrate): "
+                                   "4 H2O per cell")
+    assert rows[2]["evidence"].endswith("out of domain: ranked after in-domain candidates")

@@ -76,7 +76,8 @@ def summary(out, wall: float | None, n_procs: int) -> None:
     scr, mat, ev = MemoryStore(key="material_id"), MemoryStore(key="material_id"), MemoryStore(key="evidence_id")
     for store in (scr, mat, ev):
         store.connect()
-    scr.update([d.to_store() for d in out.survivors], key="material_id")
+    have = {d["material_id"] for d in docs}  # a stopped run: the rerun check covers what was stored
+    scr.update([d.to_store() for d in out.survivors if d.material_id in have], key="material_id")
     mat.update([m.to_store() for m in out.materials], key="material_id")
     ev.update(docs, key="evidence_id")
     again = StructureEvidenceBuilder(scr, mat, ev, n_procs=n_procs)
@@ -96,7 +97,7 @@ def summary(out, wall: float | None, n_procs: int) -> None:
         f"peak RSS of a worker process: {max(r['worker_rss_mb'] for r in rows):.0f} MB (median "
         f"{sorted(r['worker_rss_mb'] for r in rows)[len(rows) // 2]:.0f} MB); parent "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
-        f"rerun (StructureEvidenceBuilder over the stored documents): {again.n_processed} computed in "
+        f"rerun (StructureEvidenceBuilder over the {len(have)} stored documents): {again.n_processed} computed in "
         f"{time.perf_counter() - t0:.1f} s",
         f"BVSE status: {dict(status)}; reasons: "
         f"{dict(Counter((d.get('bvse_reason') or '')[:70] for d in docs if d['bvse_status'] != 'ok'))}",

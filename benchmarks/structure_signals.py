@@ -14,7 +14,9 @@
    fcc / hcp flags, RMS to bcc); + Li sublattice (Li-Li distances, network dimensionality,
    percolation cutoffs, free volume, volume per anion); + both.
 
-    PYTHONPATH=src nice .venv/bin/python benchmarks/structure_signals.py [--nine-only]
+    PYTHONPATH=src nice .venv/bin/python benchmarks/structure_signals.py [--nine-only] [--grouped-repeats N]
+
+(``--grouped-repeats 2``: 2 x 5 grouped folds instead of 10 x 5, for a loaded machine.)
 
 Writes benchmarks/results/structure_signals.txt (stdout copied there by the command line in
 its header).
@@ -185,7 +187,9 @@ def protocols(cache: dict) -> None:
                 "+ anion framework": pd.concat([magpie, E[FRAMEWORK].add_prefix("ev_")], axis=1),
                 "+ Li sublattice": pd.concat([magpie, E[LI_SUBLATTICE].add_prefix("ev_")], axis=1),
                 "+ framework + Li sublattice": pd.concat([magpie, E.add_prefix("ev_")], axis=1)}
-    folds = all_folds(y, clusters, data.families, data.provenance["source"].tolist(), 20, 10)
+    repeats = int(sys.argv[sys.argv.index("--grouped-repeats") + 1]) if "--grouped-repeats" in sys.argv else 10
+    print(f"grouped: {repeats} x 5 folds")
+    folds = all_folds(y, clusters, data.families, data.provenance["source"].tolist(), 20, repeats)
     method = load_recipe("quick").classifier.calibration_method
     make = lambda seed: FinalModel(seed, method=method)  # noqa: E731
     select_then_test({n: (X.to_numpy(float), make) for n, X in variants.items()}, y, clusters, folds,

@@ -37,10 +37,11 @@ COLUMNS = (
     "sigma_300k", "sigma_300k_low", "sigma_300k_high",
     "activation_energy", "md_verdict", "md_preset", "md_protocol", "md_protocols", "md_best",
     "sigma_300k_kind", "md_reason", "md_cross_check", "md_chosen_because",
-    "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model",
+    "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model", "structure_flags",
+    "evidence",
 )  # fmt: skip
 SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
-                    "oxidation_voltage_seed_v", "voltage_convention"]
+                    "oxidation_voltage_seed_v", "voltage_convention", "structure_flags"]
 
 
 def screening_note(s: dict) -> str | None:
@@ -106,7 +107,26 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "voltage_convention": s.get("voltage_convention"),
         "screening_note": screening_note(s),
         "ml_model": p.get("model_id"),  # which surrogate's prediction the row shows (the latest model's)
+        # hydrate / molecular-salt units read from the structure (a flag beside the rank, not a screen)
+        "structure_flags": "; ".join(s.get("structure_flags") or []) or None,
+        "evidence": evidence_text(s, p, c),
     }
+
+
+def evidence_text(screening: dict, prediction: dict, conductivity: dict) -> str | None:
+    """Which evidence set the row's place: MD, else the composition classifier (in or out of its
+    domain); the structure flags beside it. No structural signal enters the ranking: none helped
+    when measured (README, 'Structure: measured, not kept')."""
+    parts = []
+    if conductivity.get("verdict"):
+        parts.append(f"MD ({conductivity.get('engine') or 'unknown engine'})")
+    if prediction.get("model_id"):
+        domain = prediction.get("in_domain")
+        parts.append("composition classifier" + ("" if domain is None else ", in domain" if domain else
+                                                  ", out of domain: ranked after in-domain candidates"))
+    if screening.get("structure_flags"):
+        parts.append("structure flag: " + "; ".join(screening["structure_flags"]))
+    return "; ".join(parts) or None
 
 
 def sigma_text(sigma: float | None, lower: float | None, upper: float | None,
@@ -169,7 +189,8 @@ def md_choices(stores: ProjectStores) -> dict[str, str]:
 
 def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
                    model_id: str | None = None, all_protocols: bool = False) -> list[dict[str, Any]]:
-    """Joined rows, best first: MD-validated candidates, then by ML rank, then the rest.
+    """Joined rows, best first: MD-validated candidates, then in-domain by ML rank, then out-of-domain
+    by ML rank, then the rest.
 
     Predictions: each material's by the latest model, or by ``model_id`` where given.
     Conductivity: the best protocol's (``md_protocol`` says which, ``md_protocols`` how many
@@ -195,7 +216,10 @@ def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
             row["md_best"] = bool(c) and c is docs[0]
             row["md_chosen_because"] = chosen.get(mid)
             ranked.append((row, p.get("rank")))
-    ranked.sort(key=lambda rr: (rr[0]["md_verdict"] is None, rr[1] is None, rr[1] or 0, rr[0]["material_id"]))
+    # MD-validated first; then in-domain predictions before out-of-domain ones (README, 'Structure:
+    # measured, not kept': the in-domain-first rule), each by ML rank; then the unpredicted
+    ranked.sort(key=lambda rr: (rr[0]["md_verdict"] is None, rr[1] is None, rr[0]["in_domain"] is False, rr[1] or 0,
+                                rr[0]["material_id"]))
     return [row for row, _ in ranked]
 
 

@@ -40,6 +40,11 @@ class ScreeningThresholds(BaseModel):
         description="'seed': V_ox + |E(Li metal)| (1.909 V on MP GGA), the seed's "
         "reconstructed rule (3.7 V = 1.79 V vs Li/Li+); 'li_metal': physical V_ox vs Li/Li+.",
     )
+    exclude_radioactive: bool = Field(
+        True,
+        description="After the seed's four screens, reject compounds with an element without a "
+        "stable isotope (Tc, Pm, Po-Lr: U, Th, Pa, ...); not a seed screen, false brings them back.",
+    )
     allow_published_voltage: bool = Field(
         True,
         description="Where no phase diagram can be built offline, use a published "

@@ -44,7 +44,7 @@ def _fmt_sigma(row: dict) -> str:
                       row.get("sigma_300k_kind"), digits=0) or "-"
 
 
-def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated first, then by ML rank)") -> Table:
+def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated first, then in-domain by ML rank, then out-of-domain)") -> Table:
     """The summary table: candidate, formula, anion, votes, probability, sigma(300 K), verdict."""
     table = Table(title=title)
     for col in ("candidate", "formula", "anion", "votes GB/LGBM", "prob.", "sigma(300 K) S/cm [95 %]", "verdict",
@@ -57,6 +57,8 @@ def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated fi
             verdict += " (quick MD)"
         if r.get("md_cross_check"):  # 'cross-checked with X: agree at 800, 1000 K'
             verdict += "; " + r["md_cross_check"].split("; ")[0]
+        if r.get("structure_flags"):
+            verdict += f" [flagged: {r['structure_flags']}]"
         prob = "-" if r["probability"] is None else f"{r['probability']:.2f}"
         protocol = r.get("md_protocol") or ""
         if protocol and (r.get("md_protocols") or 0) > 1 and r.get("md_best"):

@@ -256,7 +256,7 @@ def pick_protocols(data: ReportData, diffusion: list[DiffusionDoc], conductivity
 
 
 def summary_rows(data: ReportData) -> list[dict[str, Any]]:
-    """One row per candidate (MD candidates first, then by ML rank): the report's table.
+    """One row per candidate (MD candidates first, then in-domain by ML rank, then out-of-domain): the report's table.
 
     Keys: ``superionic.results.COLUMNS`` (the rows of ``superionic query``), where ``formula``
     falls back on the prediction's or MD's, ``anion_type`` is '' when unknown and

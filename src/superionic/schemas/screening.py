@@ -88,6 +88,18 @@ class ScreeningDoc(SuperionicDoc):
     has_structure: bool = Field(
         default=False, description="Whether the corpus holds a structure (needed for MD)."
     )
+    molecular_units: dict[str, int] = Field(
+        default_factory=dict,
+        description="H-bearing finite covalent units found in the structure, formula -> count per "
+        "cell (e.g. {'H2O': 4}); empty without H or without a structure "
+        "(superionic.structure.molecular_units).",
+    )
+    structure_flags: list[str] = Field(
+        default_factory=list,
+        description="Why a chemist would drop it, read from the structure: water of hydration, "
+        "ammonium, ammonia, hydrazine, acid solvate, organic C-H units (a flag, not a screen: "
+        "shown in the candidate table).",
+    )
 
 
 class FunnelStep(BaseModel):

@@ -14,7 +14,7 @@ from typing import Protocol
 from superionic.schemas.material import MaterialDoc
 from superionic.schemas.screening import CriterionResult
 from superionic.screening.conventions import seed_voltage_v, threshold_text, voltage_in
-from superionic.screening.elements import TRANSITION_METALS
+from superionic.screening.elements import RADIOACTIVE, TRANSITION_METALS
 from superionic.screening.window_lookup import WindowLookup, find_stability_window
 from superionic.settings import ScreeningThresholds
 
@@ -138,10 +138,34 @@ class MinOxidationVoltage:
         )
 
 
+@dataclass
+class NoRadioactiveElement:
+    """No element without a stable isotope (``RADIOACTIVE``: Tc, Pm, Po and heavier).
+
+    Not one of the seed's screens: it runs after them, so the seed's four funnel counts stay
+    comparable, and ``exclude_radioactive: false`` in a recipe brings these compounds back.
+    """
+
+    excluded: frozenset[str] = RADIOACTIVE
+    name: str = "no_radioactive_element"
+
+    @property
+    def threshold(self) -> str:
+        return "no element without a stable isotope (Tc, Pm, Po-Lr); not a seed screen"
+
+    def evaluate(self, material: MaterialDoc) -> CriterionResult:
+        found = sorted(set(material.elements) & set(self.excluded))
+        if found:
+            return _result(self, found, "fail", f"contains radioactive {', '.join(found)}: impractical "
+                           "and regulated as an electrolyte component")
+        return _result(self, [], "pass", "no radioactive element")
+
+
 def default_criteria(
     thresholds: ScreeningThresholds | None = None, entry_source: object | None = None
 ) -> list[Criterion]:
-    """The seed's four screens, in the seed's order, from the settings."""
+    """The seed's four screens, in the seed's order, from the settings; then (default on,
+    not a seed screen) the radioactive-element screen."""
     t = thresholds or ScreeningThresholds()
     criteria: list[Criterion] = []
     if t.exclude_transition_metals:
@@ -152,6 +176,8 @@ def default_criteria(
         MinOxidationVoltage(t.min_oxidation_voltage_v, entry_source, t.allow_published_voltage,
                             t.voltage_convention),
     ]
+    if t.exclude_radioactive:
+        criteria.append(NoRadioactiveElement())
     return criteria
 
 

@@ -46,6 +46,14 @@ ACTINIDES: frozenset[str] = frozenset(
 POST_TRANSITION_METALS: frozenset[str] = frozenset("Al Ga In Tl Sn Pb Bi Po".split())
 """p-block metals; they pass the seed's screen (Bi, Pb, Sn appear in its hits)."""
 
+RADIOACTIVE: frozenset[str] = frozenset(
+    "Tc Pm Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr".split()
+)
+"""Elements without a stable isotope (Tc, Pm, Po and every heavier element): removed by the
+default ``no_radioactive_element`` step that follows the seed's four screens. Bi (half-life
+2e19 years) counts as stable. Th and U are primordial but radioactive, regulated and
+alpha-emitting: no battery chemist keeps them on an electrolyte shortlist."""
+
 HALOGENS: frozenset[str] = frozenset("F Cl Br I At".split())
 """Group-17 elements."""
 

@@ -43,6 +43,7 @@ def screen_material(material: MaterialDoc, criteria: Sequence[Criterion]) -> Scr
             stopped = result
     anions = classify_anions(material.formula)
     window_fields = _window_fields(material, criteria)
+    units, flags = _molecular_fields(material)
     return ScreeningDoc(
         material_id=material.material_id,
         formula=material.formula,
@@ -54,8 +55,26 @@ def screen_material(material: MaterialDoc, criteria: Sequence[Criterion]) -> Scr
         anion_type=anions.anion_type,
         anion_subtype=anions.subtype,
         has_structure=material.has_structure or material.structure is not None,
+        molecular_units=units,
+        structure_flags=flags,
         **window_fields,
     )
+
+
+def _molecular_fields(material: MaterialDoc) -> tuple[dict[str, int], list[str]]:
+    """Hydrate / molecular-salt units from the structure (only H-bearing compounds are read)."""
+    if "H" not in material.elements:
+        return {}, []
+    from superionic.structure.molecular_units import molecular_summary
+    from superionic.structure.load import structure_of
+
+    try:
+        structure = structure_of(material)
+    except Exception as exc:  # noqa: BLE001 - a damaged structure must not stop the screening
+        return {}, [f"structure unreadable, molecular units unknown ({type(exc).__name__})"]
+    if structure is None:
+        return {}, []
+    return molecular_summary(structure)
 
 
 def _window_fields(material: MaterialDoc, criteria: Sequence[Criterion]) -> dict:

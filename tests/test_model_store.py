@@ -159,7 +159,7 @@ def test_an_old_pickled_surrogate_is_retrained_over_never_loaded(trained, tmp_pa
 
     import joblib
 
-    from superionic.jobs.classification import ensure_surrogate
+    from superionic.jobs.classification import ensure_surrogate, recipe_fingerprint, surrogate_from_job_store
     from superionic.ml.model_store import load_surrogate
     from superionic.stores import open_stores
 
@@ -174,8 +174,12 @@ def test_an_old_pickled_surrogate_is_retrained_over_never_loaded(trained, tmp_pa
     try:
         old = io.BytesIO()
         joblib.dump({"format": 1, "models": Planted()}, old, compress=3)
-        key = outcome.surrogate.doc.blob_uuid
-        stores.data.update([{"blob_uuid": key, "data": base64.b64encode(old.getvalue()).decode()}], key="blob_uuid")
+        # where superionic run looks: the classification job output's binary in the JobStore
+        _, fingerprint = recipe_fingerprint(ClassifierRecipe(**TINY))
+        job_store = stores.job_store()
+        key = surrogate_from_job_store(job_store, fingerprint).doc.blob_uuid
+        job_store.additional_stores["data"].update(
+            [{"blob_uuid": key, "data": base64.b64encode(old.getvalue()).decode()}], key="blob_uuid")
         again = ensure_surrogate(stores, ClassifierRecipe(**TINY), show_progress=False)
         assert not again.reused and again.surrogate.doc.model_id == outcome.surrogate.doc.model_id
         assert load_surrogate(stores).doc.model_id == outcome.surrogate.doc.model_id  # code-free again

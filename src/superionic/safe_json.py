@@ -17,6 +17,7 @@ ALLOWED_MODULES = (
     "pymatgen",
     "emmet",
     "atomate2",
+    "custodian",  # atomate2's VASP task documents record their custodian jobs (VaspJob)
     "jobflow",
     "jobflow_remote",
     "maggma",

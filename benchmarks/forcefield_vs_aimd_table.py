@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import time
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -167,7 +168,8 @@ def main() -> None:
         doc, z = ff_doc(path)
         full = aimd_doc(root, mp_id, temperature)
         per_step = float(z["wall_md_s"]) / float(z["md_steps"]) / float(z["n_atoms"]) * 1e3
-        date = str(z["date"])[:10] if "date" in z.files else "?"
+        date = (str(z["date"])[:10] if "date" in z.files
+                else time.strftime("%Y-%m-%d", time.gmtime(path.stat().st_mtime)))  # older runs: file date
         rows.append(dict(potential=potential, mp_id=mp_id, formula=full.formula, t=temperature, seed=seed,
                          ps=doc.duration_ps if doc else 0.0, ms=per_step,
                          d=d_text(doc) if str(z["status"]).startswith("completed") else str(z["status"])[:24],

@@ -185,8 +185,10 @@ def main() -> None:
             r.update(aimd_d=d_text(full), aimd_melt=melt_text(full), formula=full.formula)
         rows += runs
         carried_eas += eas
-    print("Per run: cell x potential x T x seed (0.5 ps equilibration + ps production, 2 fs; D in cm2/s, "
-          "[95 % interval]; framework = melting detector, mean displaced fraction of framework atoms)")
+    print("Per run: cell x potential x T x seed (0.5 ps equilibration + 'ps' of production, 2 fs; D in cm2/s "
+          "[95 % interval] or 95 % upper bound; framework: the melting detector and the mean fraction of framework "
+          "atoms off site; D/D_AIMD against the 60 ps AIMD at the same T; ms/at-step: MD wall, 1 thread, shared "
+          "machine; rows dated before the runs directory's were carried with --carry)")
     print(f"{'cell':11s} {'formula':11s} {'potential':20s} {'T':>5s} {'seed':>8s} {'ps':>4s} {'framework':>11s} "
           f"{'D force field':>24s} {'hops':>5s} {'D/D_AIMD':>8s} | {'D AIMD 60 ps':>24s} {'AIMD frame':>11s} | "
           f"{'ms/at-step':>10s} {'date':>10s}")

@@ -1,17 +1,20 @@
 """Force-field MD of the seed's AIMD cells (kang2023), for the validation against their AIMD.
 
-Runs, for each (force field, temperature, compound), the project's MD protocol directly in ASE
-(the same calculator, thermostat class and relaxation as ``ConductivityMDMaker``'s force-field
-engine, without the jobflow bookkeeping): FIRE position relaxation (fixed cell, fmax 0.1 eV/A,
+Runs, for each (force field, temperature, compound, seed), the project's MD protocol directly in
+ASE (the same calculator, thermostat class and relaxation as ``ConductivityMDMaker``'s force-field
+engine, without the jobflow bookkeeping). A force field is any name of
+``superionic.md.engines.potentials.POTENTIALS`` (``chgnet-0.3.0``, ``sevennet-0``, ...; the
+old ``0.3.0`` / ``r2scan`` still mean the two CHGNets), run through its ``calculator(name)``: FIRE position relaxation (fixed cell, fmax 0.1 eV/A,
 at most ``--relax-steps``), Maxwell-Boltzmann velocities, ``--eq-steps`` Nose-Hoover-chain steps
 with a 25 fs time constant, then ``--prod-steps`` with 100 fs, 2 fs time step, one frame every
-5 steps. Each run is saved as ``<out>/<ff>_<mp-id>_<T>K.npz`` (fractional coordinates, cell,
+5 steps; ``--seeds`` pick the initial velocities (20231025 is the seed of the first table). Each
+run is saved as ``<out>/<ff>_<mp-id>_<T>K_s<seed>.npz`` (fractional coordinates, cell,
 species, temperatures, wall time) as soon as it finishes, so an interrupted benchmark keeps what
 it did; existing files are skipped. ``benchmarks/forcefield_vs_aimd_table.py`` analyses them.
 
-    OMP_NUM_THREADS=1 nice -n 5 python benchmarks/forcefield_vs_aimd_md.py \
-        --compounds mp-19896 mp-557892 mp-532413 mp-1222404 --temperatures 1100 800 \
-        --force-fields 0.3.0 r2scan --out /tmp/ff_vs_aimd
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/forcefield_vs_aimd_md.py \
+        --compounds mp-557892 mp-19896 mp-532413 mp-1222492 --temperatures 800 \
+        --force-fields sevennet-0 --seeds 20231025 --out benchmarks/results/ff_md_runs
 """
 
 from __future__ import annotations
@@ -28,16 +31,20 @@ warnings.filterwarnings("ignore")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def run_one(structure, model_name: str, temperature: float, args) -> dict:
+LEGACY_NAMES = {"0.3.0": "chgnet-0.3.0", "r2scan": "chgnet-r2scan"}
+"""The force-field names of the first (CHGNet-only) table."""
+
+
+def run_one(structure, model_name: str, temperature: float, args, seed: int = 20231025) -> dict:
     from ase import units
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
     from ase.optimize import FIRE
 
-    from superionic.md.engines.calculators import CHGNetMDCalculator, load_chgnet
     from superionic.md.engines.dynamics import GuardedNoseHooverChainNVT
+    from superionic.md.engines.potentials import calculator
 
     atoms = structure.to_ase_atoms()
-    atoms.calc = CHGNetMDCalculator(model=load_chgnet(model_name))
+    atoms.calc = calculator(LEGACY_NAMES.get(model_name, model_name))
     t0 = time.perf_counter()
     relax_steps = 0
     if args.relax_steps:
@@ -45,7 +52,7 @@ def run_one(structure, model_name: str, temperature: float, args) -> dict:
         opt.run(fmax=0.1, steps=args.relax_steps)
         relax_steps = opt.nsteps
     t_relax = time.perf_counter() - t0
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(20231025))
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
     Stationary(atoms)
     frames, temps = [], []
     status = "completed"
@@ -68,7 +75,8 @@ def run_one(structure, model_name: str, temperature: float, args) -> dict:
         frac=np.array(frames), lattice=atoms.cell.array, species=np.array(atoms.get_chemical_symbols()),
         temperatures=np.array(temps), temperature=temperature, status=status, wall_md_s=wall,
         wall_relax_s=t_relax, relax_steps=relax_steps, md_steps=args.eq_steps + args.prod_steps,
-        n_atoms=len(atoms), frame_interval_fs=10.0, model=model_name,
+        n_atoms=len(atoms), frame_interval_fs=10.0, model=model_name, seed=seed,
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         load_start=os.getloadavg()[0],
     )
 
@@ -82,6 +90,8 @@ def main() -> None:
     parser.add_argument("--compounds", nargs="+", default=["mp-19896", "mp-557892", "mp-532413", "mp-1222404"])
     parser.add_argument("--temperatures", nargs="+", type=float, default=[1100.0, 800.0])
     parser.add_argument("--force-fields", nargs="+", default=["0.3.0"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[20231025],
+                        help="velocity seeds; every (ff, T, compound) runs once per seed, seeds outermost")
     parser.add_argument("--relax-steps", type=int, default=100)
     parser.add_argument("--eq-steps", type=int, default=250)
     parser.add_argument("--prod-steps", type=int, default=1250)
@@ -91,20 +101,20 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     cells = args.data / "corpus" / "mp_structures" / "kang2023_aimd_cells"
-    for t in args.temperatures:  # both force fields at the first temperature first
-        for ff in args.force_fields:
-            for mid in args.compounds:
-                path = args.out / f"{ff}_{mid}_{t:.0f}K.npz"
-                if path.exists():
-                    continue
-                s = Structure.from_file(cells / f"{mid}_aimd_cell.json")
-                out = run_one(s, ff, t, args)
-                np.savez_compressed(path, **out)
-                per = out["wall_md_s"] / max(out["md_steps"], 1) / out["n_atoms"] * 1e3
-                print(f"{ff} {mid} {s.composition.reduced_formula} {t:.0f} K: {out['status']}, "
-                      f"MD {out['wall_md_s']:.0f} s ({per:.2f} ms/atom-step), relax "
-                      f"{out['wall_relax_s']:.0f} s, load {out['load_start']:.1f}->"
-                      f"{os.getloadavg()[0]:.1f}", flush=True)
+    jobs = [(seed, t, ff, mid) for seed in args.seeds for t in args.temperatures
+            for ff in args.force_fields for mid in args.compounds]  # in the order given
+    for seed, t, ff, mid in jobs:
+        path = args.out / f"{ff}_{mid}_{t:.0f}K_s{seed}.npz"
+        if path.exists():
+            continue
+        s = Structure.from_file(cells / f"{mid}_aimd_cell.json")
+        out = run_one(s, ff, t, args, seed)
+        np.savez_compressed(path, **out)
+        per = out["wall_md_s"] / max(out["md_steps"], 1) / out["n_atoms"] * 1e3
+        print(f"{ff} {mid} {s.composition.reduced_formula} {t:.0f} K seed {seed}: {out['status']}, "
+              f"MD {out['wall_md_s']:.0f} s ({per:.2f} ms/atom-step), relax "
+              f"{out['wall_relax_s']:.0f} s, load {out['load_start']:.1f}->"
+              f"{os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from jobflow import run_locally
 from pymatgen.core import Lattice, Structure
 
 from superionic.finetune.frames import FramesError, combine, frames_from_extxyz, frames_from_task_document, frames_from_vasprun
-from test_md_makers import REPLAY_INCAR_KEYS, SI_MD, memory_job_store, mock_vasp  # noqa: F401 (fixture)
+from test_md_makers import REPLAYED_SI_MD_JOB, SI_MD, mock_vasp, replay_si_md  # noqa: F401 (fixture)
 
 SI_VASPRUN = "Si_molecular_dynamics/molecular_dynamics/outputs/vasprun.xml.gz"
 
@@ -47,26 +46,12 @@ def test_extxyz_frames_carry_their_method_and_unlabelled_files_are_refused(tmp_p
 
 def test_a_replayed_atomate2_vasp_md_gives_frames_with_forces_and_two_functionals_are_refused(
         mock_vasp, reference_data, tmp_path, monkeypatch):
-    from superionic.md.presets import MDPreset
-    from superionic.md.workflow.makers import ConductivityMDMaker
-
-    ref = reference_data / SI_MD / "Si_molecular_dynamics/molecular_dynamics"
-    si = Structure.from_file(ref / "inputs/POSCAR.gz")
-    preset = MDPreset(name="replay", temperatures=(300.0,), equilibration_steps=0, production_steps=3,
-                      segment_steps=3, save_interval_steps=1, min_image_distance=0.0)
-    flow = ConductivityMDMaker(engine="vasp", preset=preset, analyze=False).make(si)
-    name = "vasp md 300K production 1"
-    mock_vasp({name: "Si_molecular_dynamics/molecular_dynamics"},
-              {name: {"incar_settings": REPLAY_INCAR_KEYS, "check_inputs": ["incar", "poscar", "potcar"]}})
-    monkeypatch.chdir(tmp_path)
-    store = memory_job_store()
-    run_locally(flow, store=store, create_folders=True, ensure_success=True, log=False)
-
-    task = store.query_one({"name": name}, load=True)  # with its trajectory from the data store
+    _, store, _ = replay_si_md(mock_vasp, reference_data, tmp_path, monkeypatch)
+    task = store.query_one({"name": REPLAYED_SI_MD_JOB}, load=True)  # with its trajectory from the data store
     doc = frames_from_task_document(task["output"], source=f"jobstore:{task['uuid']}")
     assert (doc.code, doc.functional, doc.n_frames) == ("vasp", "PBEsol", 3)
     assert doc.energies == pytest.approx([-11.47041923, -11.46905352, -11.46520398], abs=1e-6)
-    assert np.shape(doc.forces) == (3, len(si), 3) and np.abs(doc.forces).max() > 0
+    assert np.shape(doc.forces) == (3, len(Structure.from_dict(doc.structures[0])), 3) and np.abs(doc.forces).max() > 0
     assert doc.sources == [f"jobstore:{task['uuid']}"]
     # the same frames read from the recorded vasprun.xml
     from_file = frames_from_vasprun(reference_data / SI_MD / SI_VASPRUN)

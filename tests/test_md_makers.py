@@ -265,19 +265,29 @@ def test_vasp_md_chain_replayed(mock_vasp, reference_data, tmp_path, monkeypatch
     assert doc["n_frames"] == 9 and not doc["usable"] and "no_li" in doc["reason"]
 
 
-def test_vasp_md_energies_replayed(mock_vasp, reference_data, tmp_path, monkeypatch):
-    """atomate2's recorded Si MD at 2 fs: the energies atomate2's own test expects."""
+REPLAYED_SI_MD_JOB = "vasp md 300K production 1"
+
+
+def replay_si_md(mock_vasp, reference_data, tmp_path, monkeypatch):
+    """atomate2's recorded Si MD (3 steps at 2 fs) replayed through the VASP engine's flow:
+    (flow, JobStore, responses); the VASP job is ``REPLAYED_SI_MD_JOB``."""
     ref = reference_data / SI_MD / "Si_molecular_dynamics/molecular_dynamics"
     si = Structure.from_file(ref / "inputs/POSCAR.gz")
     preset = MDPreset(name="replay", temperatures=(300.0,), equilibration_steps=0, production_steps=3,
                       segment_steps=3, save_interval_steps=1, min_image_distance=0.0)
     flow = ConductivityMDMaker(engine="vasp", preset=preset, analyze=False).make(si)
-    name = "vasp md 300K production 1"
+    name = REPLAYED_SI_MD_JOB
     mock_vasp({name: "Si_molecular_dynamics/molecular_dynamics"},
               {name: {"incar_settings": REPLAY_INCAR_KEYS, "check_inputs": ["incar", "poscar", "potcar"]}})
     monkeypatch.chdir(tmp_path)
     store = memory_job_store()
     responses = run_locally(flow, store=store, create_folders=True, ensure_success=True, log=False)
+    return flow, store, responses
+
+
+def test_vasp_md_energies_replayed(mock_vasp, reference_data, tmp_path, monkeypatch):
+    """atomate2's recorded Si MD at 2 fs: the energies atomate2's own test expects."""
+    flow, store, responses = replay_si_md(mock_vasp, reference_data, tmp_path, monkeypatch)
     run = outputs_by_name(flow, responses)["md run 300K"]
     from superionic.md.workflow.segment_store import run_trajectory
 

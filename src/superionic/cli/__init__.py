@@ -93,6 +93,7 @@ QUIET_WARNINGS: tuple[tuple[type[Warning], str], ...] = (
     (UserWarning, "jobflow"),  # "Some jobs are not connected, their ordering may be random"
     (UserWarning, "chgnet"),  # torch tensor conversions inside CHGNet
     (UserWarning, "torch"),
+    (UserWarning, "sevenn"),  # "No tensor product accelerator is enabled" (a GPU extra) on every load
 )
 """(category, package) of the third-party warnings the command line does not show: library
 chatter a user cannot act on. Every other warning shows, this project's own first of all

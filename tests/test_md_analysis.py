@@ -398,6 +398,8 @@ def test_unresolved_temperatures_give_an_upper_bound_not_insufficient_data(share
                cold.model_copy(update={"temperature": 800.0, "doc_id": "b"})]
     rejected = conductivity_from_diffusion(swapped)
     assert any(f.startswith("fit_rejected") for f in rejected.flags) and rejected.sigma300_kind == "range"
+    # its negative Ea is kept for the reader, but nothing is extrapolated from it
+    assert rejected.activation_energy < 0 and rejected.sigma300 is None and rejected.d300 is None
     assert "2 resolved temperatures, Arrhenius fit rejected" in rejected.verdict_reason
     # every temperature melted: nothing can be said
     none = conductivity_from_diffusion([kang_doc(shared, "mp-557892", t) for t in (1400, 1700)])

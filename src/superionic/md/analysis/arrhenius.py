@@ -71,10 +71,14 @@ def weighted_arrhenius(temps, d, sigma_ln_d) -> tuple[np.ndarray, np.ndarray, fl
     return beta, cov, chi2
 
 
+FIT_RULES = "r2"
+"""Bumped when the fit rules change (r2: a rejected fit, Ea <= 0, stores no D300/sigma300)."""
+
+
 def conductivity_version(threshold: float = SUPERIONIC_THRESHOLD, ea_min: float = EA_MIN_EV,
                          ea_max: float = EA_MAX_EV) -> str:
     """``ConductivityDoc.analysis_version``: the rules' version, Ea limits and threshold."""
-    return f"{ANALYSIS_VERSION}:ea{ea_min:g}-{ea_max:g}:thr{threshold:g}"
+    return f"{ANALYSIS_VERSION}:ea{ea_min:g}-{ea_max:g}:thr{threshold:g}:{FIT_RULES}"
 
 
 def _pick_per_temperature(docs: list[DiffusionDoc]) -> tuple[list[DiffusionDoc], list[str]]:
@@ -197,24 +201,25 @@ def _fit(out: dict, used: list[DiffusionDoc], flags: list[str], target_temperatu
     ea, ea_std = -b * K_B_EV, float(np.sqrt(cov[0, 0])) * K_B_EV
     jac = np.array([1.0 / target_temperature, 1.0])
     ln_d, s_d = a + b / target_temperature, float(np.sqrt(jac @ cov @ jac))
-    d300 = float(np.exp(ln_d))
-    d_ci = (float(np.exp(ln_d - Z95 * s_d)), float(np.exp(ln_d + Z95 * s_d)))
     out.update(activation_energy=float(ea), activation_energy_std=ea_std,
-               prefactor=float(np.exp(a)), d300=d300, d300_ci95=d_ci, chi2_reduced=chi2)
+               prefactor=float(np.exp(a)), chi2_reduced=chi2)
     if len(used) == 2:
         flags.append("two_temperatures: Ea from two points; its error comes only from the D "
                      "intervals, the Arrhenius form itself is not tested")
+    if ea <= 0:  # a line that falls with 1/T extrapolates to nonsense (tens of S/cm): none stored
+        flags.append(f"fit_rejected: Ea = {ea:.2f} eV <= 0 (D does not rise with temperature); "
+                     "no extrapolation; the verdict uses the per-temperature bounds")
+        return
+    d300 = float(np.exp(ln_d))
+    d_ci = (float(np.exp(ln_d - Z95 * s_d)), float(np.exp(ln_d + Z95 * s_d)))
+    out.update(d300=d300, d300_ci95=d_ci)
     density = out["li_density_cm3"]
     if not density:
         return
     sig = nernst_einstein(d300, density, target_temperature)
     sig_ci = tuple(nernst_einstein(x, density, target_temperature) for x in d_ci)
-    out.update(sigma300=sig, sigma300_ci95=sig_ci)
-    if ea <= 0:
-        flags.append(f"fit_rejected: Ea = {ea:.2f} eV <= 0 (D does not rise with temperature); "
-                     "the verdict uses the per-temperature bounds")
-        return
-    out.update(sigma300_kind="interval", sigma300_lower=sig_ci[0], sigma300_upper=sig_ci[1])
+    out.update(sigma300=sig, sigma300_ci95=sig_ci, sigma300_kind="interval",
+               sigma300_lower=sig_ci[0], sigma300_upper=sig_ci[1])
 
 
 def _bounds(out: dict, used: list[DiffusionDoc], docs: list[DiffusionDoc], density: float | None,

@@ -64,6 +64,23 @@ def test_md_force_field_and_its_second_opinion_name_registered_potentials():
 
     assert MDRecipe().cross_check == "auto" and MDRecipe(cross_check=None).cross_check is None
     assert MDRecipe(force_field="sevennet-0", cross_check="chgnet-0.3.0").force_field == "sevennet-0"
-    for bad in ({"force_field": "auto"}, {"force_field": "mace-mp-0"}, {"cross_check": "mace-mp-0"}):
-        with pytest.raises(ValidationError, match="unknown force field"):
+    for bad in ({"force_field": "mace-mp-0"}, {"cross_check": "mace-mp-0"}, {"force_field": None}):
+        with pytest.raises(ValidationError):
             MDRecipe(**bad)
+
+
+def test_auto_force_field_is_the_presets_default():
+    """'auto' runs the potential the force-field table chose per preset: SevenNet-0 for the seed
+    protocol, CHGNet 0.3.0 for the laptop's quick one; a named potential always wins."""
+    from superionic.jobs.md_stage import md_maker_for
+    from superionic.md.engines.potentials import DEFAULT_BY_PRESET, default_potential
+    from superionic.recipes import MDRecipe
+
+    assert MDRecipe().force_field == "auto"
+    assert default_potential("seed") == DEFAULT_BY_PRESET["seed"] == "sevennet-0"
+    assert default_potential("quick+T800") == default_potential("quick") == "chgnet-0.3.0"
+    assert default_potential("seed", "chgnet-r2scan") == "chgnet-r2scan"
+    seed = md_maker_for(MDRecipe(preset="seed")).segment_maker
+    quick = md_maker_for(MDRecipe(preset="quick")).segment_maker
+    assert (seed.force_field_name, seed.calculator_kwargs) == ("SevenNet", {"model": "7net-0"})
+    assert quick.force_field_name == "CHGNet"

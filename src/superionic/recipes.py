@@ -104,8 +104,9 @@ class MDRecipe(BaseModel):
     equilibration_steps: int | None = Field(None, ge=0, description="Override equilibration steps.")
     production_steps: int | None = Field(None, ge=1, description="Override production steps.")
     force_field: str = Field(
-        "chgnet-0.3.0", description="Force field of the forcefield engine, a name of "
-        "superionic.md.engines.potentials.POTENTIALS (weights in the wheels).")
+        "auto", description="Force field of the forcefield engine: a name of "
+        "superionic.md.engines.potentials.POTENTIALS (weights in the wheels), or 'auto': the "
+        "preset's default (quick: CHGNet 0.3.0, seed: SevenNet-0; potentials.DEFAULT_BY_PRESET).")
     cross_check: str | None = Field(
         "auto", description="Second opinion on every force-field run: 'auto' (the other family's "
         "default: SevenNet-0 for CHGNet, CHGNet 0.3.0 for SevenNet), a potential name, or null (off).")
@@ -122,7 +123,7 @@ class MDRecipe(BaseModel):
     def _known_potential(cls, value, info):
         from superionic.md.engines.potentials import POTENTIALS
 
-        allowed = [*POTENTIALS] + (["auto", None] if info.field_name == "cross_check" else [])
+        allowed = [*POTENTIALS, "auto"] + ([None] if info.field_name == "cross_check" else [])
         if value not in allowed:
             raise ValueError(f"unknown force field {value!r}; choose one of {allowed}")
         return value

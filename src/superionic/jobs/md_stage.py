@@ -111,6 +111,7 @@ def md_maker_for(recipe: MDRecipe):
         equilibration_steps=recipe.equilibration_steps,
         production_steps=recipe.production_steps,
     )
+    from superionic.md.engines.potentials import default_potential
     from superionic.md.workflow.extension import ExtensionPolicy
     from superionic.md.workflow.forcefield import segment_maker_for
 
@@ -120,7 +121,8 @@ def md_maker_for(recipe: MDRecipe):
                                     max_production_steps=recipe.max_production_steps,
                                     max_wall_s=recipe.max_wall_s)
     return ConductivityMDMaker(engine=recipe.engine, preset=preset, extension=extension,
-                               segment_maker=segment_maker_for(recipe.force_field), cross_check=recipe.cross_check)
+                               segment_maker=segment_maker_for(default_potential(recipe.preset, recipe.force_field)),
+                               cross_check=recipe.cross_check)
 
 
 def material_structure(stores, material_id: str) -> Structure:

@@ -66,8 +66,26 @@ POTENTIALS: dict[str, Potential] = {
         Potential("sevennet-l3i5", "SevenNet", {"model": "7net-l3i5"}, "sevenn", "MPtrj (PBE/PBE+U), l=3, 5 layers"),
     )
 }
-"""Every potential a recipe may name (``md.force_field``); the default is chosen in the
-recipes by ``benchmarks/forcefield_table.py``."""
+"""Every potential a recipe may name (``md.force_field``)."""
+
+DEFAULT_BY_PRESET: dict[str, str] = {"quick": "chgnet-0.3.0", "seed": "sevennet-0"}
+"""The force field an MD preset runs when the recipe says ``auto`` (README, "Which force field"):
+the seed protocol (10,000 production steps, hours per candidate) runs SevenNet-0, the one offline
+potential that keeps the frameworks the seed's AIMD keeps (BaLi(BS2)3, Li5B7S13 at 800 K) and
+whose forces are closest to PBE's among the affordable ones (0.78x DFT's magnitude on LiPS,
+CHGNet 0.3.0: 0.58x; benchmarks/results/forcefield_table.txt, forcefield_dft_forces.txt). The
+laptop's quick preset keeps CHGNet 0.3.0: SevenNet-0 costs 5-7x per atom-step, which would put
+the default run far past its 15 minutes, and the quick candidates are halides whose frameworks
+CHGNet holds at 800 K; every quick run is cross-checked by SevenNet-0, which disowns a melt it
+would not make (calibrated on CHGNet's melt of BaLi(BS2)3)."""
+
+
+def default_potential(preset: str, force_field: str = "auto") -> str:
+    """``force_field`` unless it is ``auto``: then the preset's default (:data:`DEFAULT_BY_PRESET`;
+    a preset named ``quick+...`` is a changed quick one)."""
+    if force_field != "auto":
+        return force_field
+    return DEFAULT_BY_PRESET["quick" if str(preset).startswith("quick") else "seed"]
 
 
 def get_potential(name: str) -> Potential:

@@ -155,6 +155,35 @@ def carried(path: Path):
     return runs, eas
 
 
+def print_spread(rows: list[dict]) -> None:
+    """Per cell x potential x T over its seeds: runs, how many kept the framework, and the range of D
+    and of D / D_AIMD over the intact runs that resolved D (upper bounds listed apart)."""
+    print("\nSpread over velocity seeds (runs of this directory): framework intact in n of N runs; D and "
+          "D/D_AIMD range over the intact runs (resolved: min-max; '<=': the largest 95 % upper bound)")
+    print(f"{'cell':11s} {'formula':11s} {'potential':20s} {'T':>5s} {'intact':>7s} {'D range (cm2/s)':>20s} "
+          f"{'D/D_AIMD range':>15s} {'within 3x':>9s} | {'D AIMD 60 ps':>24s}")
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["mp_id"], r["potential"], r["t"]), []).append(r)
+    for (mp_id, potential, t), runs in sorted(groups.items()):
+        docs = [r["doc"] for r in runs]
+        intact = [d for d in docs if d is not None and not any(f.startswith("framework_melting") for f in d.flags)]
+        resolved = [d.diffusivity for d in intact if d.d_status == "resolved"]
+        bounds = [d.diffusivity_upper95 for d in intact if d.d_status == "upper_bound"]
+        full = runs[0]["full"]
+        d_range = ratio = within = "-"
+        if resolved:
+            d_range = f"{min(resolved):.1e}-{max(resolved):.1e}"
+            if full.d_status == "resolved":
+                lo, hi = min(resolved) / full.diffusivity, max(resolved) / full.diffusivity
+                ratio = f"{lo:.2f}-{hi:.2f}"
+                within = f"{sum(1 / 3 <= x / full.diffusivity <= 3 for x in resolved)}/{len(resolved)}"
+        if bounds:
+            d_range = (d_range + " " if resolved else "") + f"<= {max(bounds):.1e}"
+        print(f"{mp_id:11s} {runs[0]['formula']:11s} {potential:20s} {t:5.0f} {len(intact):>3d}/{len(runs):<3d} "
+              f"{d_range:>20s} {ratio:>15s} {within:>9s} | {d_text(full):>24s}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=Path, default=Path(__file__).resolve().parent / "results" / "ff_md_runs")
@@ -170,7 +199,8 @@ def main() -> None:
         per_step = float(z["wall_md_s"]) / float(z["md_steps"]) / float(z["n_atoms"]) * 1e3
         date = (str(z["date"])[:10] if "date" in z.files
                 else time.strftime("%Y-%m-%d", time.gmtime(path.stat().st_mtime)))  # older runs: file date
-        rows.append(dict(potential=potential, mp_id=mp_id, formula=full.formula, t=temperature, seed=seed,
+        rows.append(dict(potential=potential, mp_id=mp_id, formula=full.formula, t=temperature, seed=seed, doc=doc,
+                         full=full,
                          ps=doc.duration_ps if doc else 0.0, ms=per_step,
                          d=d_text(doc) if str(z["status"]).startswith("completed") else str(z["status"])[:24],
                          hops=doc.n_hops if doc else 0, melt=melt_text(doc), ratio=ratio_text(doc, full),
@@ -196,6 +226,7 @@ def main() -> None:
         print(f"{r['mp_id']:11s} {r['formula']:11s} {r['potential']:20s} {r['t']:5.0f} {r['seed']:8d} {r['ps']:4.1f} "
               f"{r['melt']:>11s} {r['d']:>24s} {r['hops']:5d} {r['ratio']:>8s} | {r['aimd_d']:>24s} "
               f"{r['aimd_melt']:>11s} | {r['ms']:10.2f} {r['date']:>10s}", flush=True)
+    print_spread([r for r in rows if "doc" in r])
     print("\nEa (eV) where a potential ran >= 2 temperatures (one seed), vs the AIMD (60 ps) at the same "
           "temperatures and at all four (800-1700 K)")
     print(f"{'cell':11s} {'potential':20s} {'seed':>8s} {'T (K)':>10s} {'Ea force field':>18s} | "

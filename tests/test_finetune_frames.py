@@ -78,7 +78,8 @@ def test_finetune_command_prints_base_then_tuned_held_out_force_mae_and_writes_h
     monkeypatch.setenv("SUPERIONIC_DATA_DIR", str(tmp_path / "data"))
     out = tmp_path / "tuned.pt"
     result = CliRunner().invoke(app, ["finetune", str(tmp_path / "train.extxyz"), "--test", str(tmp_path / "test.extxyz"),
-                                      "--max-steps", "2", "--batch-size", "2", "--out", str(out)])
+                                      "--max-steps", "2", "--batch-size", "2", "--out", str(out),
+                                      "--no-store"])
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
     words = last.split()
@@ -86,8 +87,9 @@ def test_finetune_command_prints_base_then_tuned_held_out_force_mae_and_writes_h
     assert float(words[-3]) > 0 and float(words[-1]) > 0
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    assert record["steps_run"] == 2 and record["base"] == "chgnet-0.3.0"
-    assert record["held_out_force_mae_base"]["all"] == pytest.approx(float(words[-3]), abs=1e-4)
+    assert record["steps_run"] == 2 and record["base_potential"] == "chgnet-0.3.0"
+    assert record["potential_id"] == "ft-" + record["sha256"][:12]
+    assert record["held_out_before"]["all"] == pytest.approx(float(words[-3]), abs=1e-4)
     import torch
 
     state = torch.load(out, weights_only=True)  # plain tensors, no code

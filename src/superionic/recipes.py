@@ -105,7 +105,7 @@ class MDRecipe(BaseModel):
     production_steps: int | None = Field(None, ge=1, description="Override production steps.")
     force_field: str = Field(
         "auto", description="Force field of the forcefield engine: a name of "
-        "superionic.md.engines.potentials.POTENTIALS (weights in the wheels), or 'auto': the "
+        "superionic.md.engines.potentials.POTENTIALS (weights in the wheels), 'finetuned:<potential_id>' (a fine-tuned potential in the store), or 'auto': the "
         "preset's default (quick: CHGNet 0.3.0, seed: SevenNet-0; potentials.DEFAULT_BY_PRESET).")
     cross_check: str | None = Field(
         "auto", description="Second opinion on every force-field run: 'auto' (the other family's "
@@ -124,7 +124,8 @@ class MDRecipe(BaseModel):
         from superionic.md.engines.potentials import POTENTIALS
 
         allowed = [*POTENTIALS, "auto"] + ([None] if info.field_name == "cross_check" else [])
-        if value not in allowed:
+        finetuned = info.field_name == "force_field" and str(value).startswith("finetuned:ft-")
+        if value not in allowed and not finetuned:
             raise ValueError(f"unknown force field {value!r}; choose one of {allowed}")
         return value
 

@@ -11,6 +11,7 @@ screening                           ``screening_docs``         screening (materi
 screening                           ``funnel``                 funnel (funnel_id)
 classification                      ``model`` + binary's uuid  models (model_id)
 classification                      ``study_docs``             models (study_id)
+finetune                            ``potential``              potentials (potential_id)
 ==================================  =========================  ==============
 
 ``features`` and ``predictions`` have their own builders (one writer per collection), which
@@ -24,7 +25,8 @@ its output is always read; documents equal to the stored ones
 (``last_updated`` aside) are not rewritten (:func:`superionic.stores.update_changed`), so
 downstream builders see nothing new after a rerun. A ModelDoc's ``blob_uuid`` names the
 surrogate binary the job put in the ``data`` store, so ``superionic predict`` and the
-predictions builder load it from there.
+predictions builder load it from there; a FineTunedPotentialDoc's ``blob_uuid`` names the weights
+its job put there (:mod:`superionic.finetune.potential_store`).
 """
 
 from __future__ import annotations
@@ -38,21 +40,23 @@ from superionic.safe_json import ForeignModuleError
 
 SCREENING = "screening"
 CLASSIFICATION = "classification"
+FINETUNE = "finetune"
+KINDS = (SCREENING, CLASSIFICATION, FINETUNE)
 SUMMARY_FIELDS = ["uuid", "index", "completed_at", "output.output_kind", "output.funnel_id", "output.model_id",
-                  "output.funnel.last_updated"]
+                  "output.potential_id", "output.funnel.last_updated"]
 
 
 class DocumentsBuilder(SuperionicBuilder):
-    """Materials, screening, funnel and models from the JobStore."""
+    """Materials, screening, funnel, models and potentials from the JobStore."""
 
     name = "documents"
 
     def __init__(self, jobs: Store, data: Store, materials: Store, screening: Store, funnel: Store, models: Store,
-                 chunk_size: int = 1):
+                 potentials: Store, chunk_size: int = 1):
         """
         Args:
             jobs, data: the JobStore's document store and its ``data`` store.
-            materials, screening, funnel, models: the project's stores.
+            materials, screening, funnel, models, potentials: the project's stores.
             chunk_size: job outputs written per batch.
         """
         self.jobs = jobs
@@ -61,11 +65,13 @@ class DocumentsBuilder(SuperionicBuilder):
         self.screening = screening
         self.funnel = funnel
         self.models = models
-        super().__init__(sources=[jobs, data], targets=[materials, screening, funnel, models], chunk_size=chunk_size)
+        self.potentials = potentials
+        super().__init__(sources=[jobs, data], targets=[materials, screening, funnel, models, potentials],
+                         chunk_size=chunk_size)
 
     def get_items(self) -> Iterator[dict]:
         self.reset_counts()
-        rows = list(self.jobs.query({"output.output_kind": {"$in": [SCREENING, CLASSIFICATION]}},
+        rows = list(self.jobs.query({"output.output_kind": {"$in": list(KINDS)}},
                                     properties=SUMMARY_FIELDS))
         written = {
             SCREENING: {d["funnel_id"]: as_utc(d.get("last_updated")) for d in
@@ -100,7 +106,7 @@ class DocumentsBuilder(SuperionicBuilder):
         from superionic.stores import update_changed
 
         keys = {"materials": "material_id", "screening": "material_id", "funnel": "funnel_id", "models": "model_id",
-                "studies": "study_id"}
+                "studies": "study_id", "potentials": "potential_id"}
         for item in items:
             for name, docs in item.items():
                 if docs:
@@ -122,7 +128,7 @@ def newest_outputs(rows: list[dict], written: dict[str, dict]) -> list[dict]:
     for row in rows:
         out = row.get("output") or {}
         kind = out.get("output_kind")
-        key = out.get("funnel_id") if kind == SCREENING else out.get("model_id")
+        key = out.get({SCREENING: "funnel_id", CLASSIFICATION: "model_id", FINETUNE: "potential_id"}.get(kind, ""))
         if key is None:
             continue
         old = newest.get((kind, key))
@@ -156,6 +162,10 @@ def documents_of(kind: str, output: dict, blob_uuid: str | None = None) -> dict[
         return {"materials": _store_dicts(output.get("material_docs")),
                 "screening": _store_dicts(output.get("screening_docs")),
                 "funnel": _store_dicts([output["funnel"]] if output.get("funnel") else [])}
+    if kind == FINETUNE:
+        from superionic.finetune.potential_store import from_output
+
+        return {"potentials": [from_output(output["potential"]).to_store()]}
     models = []
     if output.get("model"):
         from superionic.schemas.ml import ModelDoc

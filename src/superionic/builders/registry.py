@@ -22,7 +22,8 @@ from superionic.builders.predictions import PredictionBuilder
 BuilderFactory = Callable[..., SuperionicBuilder]
 
 BUILDERS: dict[str, BuilderFactory] = {
-    "documents": lambda s, **kw: DocumentsBuilder(s.jobs, s.data, s.materials, s.screening, s.funnel, s.models, **kw),
+    "documents": lambda s, **kw: DocumentsBuilder(s.jobs, s.data, s.materials, s.screening, s.funnel, s.models,
+                                                  s.potentials, **kw),
     "features": lambda s, **kw: FeatureBuilder(s.materials, s.features, **kw),
     "predictions": lambda s, **kw: PredictionBuilder(s.screening, s.features, s.models, s.predictions, s.data,
                                                     **kw),

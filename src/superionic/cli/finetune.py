@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -33,19 +31,27 @@ def finetune(
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimiser steps."),
     batch_size: int = typer.Option(4, "--batch-size", min=1),
     learning_rate: float = typer.Option(1e-4, "--lr"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the tuned weights (default DATA_DIR/potentials/)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the tuned weights (.pt) and their record (.json) "
+                                       "here (with --no-store: default DATA_DIR/potentials/)."),
+    store: Optional[str] = typer.Option(None, "--store", help="Store spec for the weights and their record (default: settings)."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not write to a store (a local file only)."),
 ) -> None:
     """Fine-tune a CHGNet potential on DFT FRAMES and print the held-out force errors of the base
-    and of the tuned potential; the last line holds the two force MAEs (eV/A), base first."""
-    import io
+    and of the tuned potential; the last line holds the two force MAEs (eV/A), base first.
+
+    The tuned potential goes to the store (weights in the data store, its record in
+    ``potentials``) and is named ``finetuned:<potential_id>`` there: ``superionic md
+    --force-field finetuned:<potential_id>`` runs MD with it."""
     import warnings
 
     import torch
     from rich.console import Console
     from rich.table import Table
 
+    from superionic.cli.common import open_project_stores
     from superionic.finetune.chgnet_tuning import TuningSettings, _frames, finetune_chgnet, force_metrics, predict
     from superionic.finetune.frames import FramesError
+    from superionic.finetune.potential_store import finetuned_doc, save_finetuned, serialise
     from superionic.md.engines.calculators import load_chgnet
     from superionic.md.engines.potentials import get_potential
     from superionic.settings import get_settings
@@ -63,6 +69,7 @@ def finetune(
     except FramesError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
+    stores = None if no_store else open_project_stores(store)  # fail before, not after, the fine-tune
     if max_frames:
         train = train.model_copy(update={k: getattr(train, k)[:max_frames] for k in ("structures", "energies", "forces")}
                                  | {"n_frames": min(train.n_frames, max_frames), "stresses": None})
@@ -77,19 +84,23 @@ def finetune(
         before = force_metrics(predict(base_model, structures)[1], ref, structures)
         after = force_metrics(predict(result.model, structures)[1], ref, structures)
 
-    buffer = io.BytesIO()
-    torch.save(result.model.state_dict(), buffer)
-    blob = buffer.getvalue()
-    digest = hashlib.sha256(blob).hexdigest()
-    out = out or Path(get_settings().data_dir).expanduser() / "potentials" / f"{base}-ft-{digest[:12]}.pt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(blob)
-    record = {"base": base, "frames_id": train.frames_id, "held_out_frames_id": held.frames_id, "sha256": digest,
-              "energy_offset_ev_per_atom": result.energy_offset, "epochs_run": result.epochs_run,
-              "steps_run": result.steps_run, "best_epoch": result.best_epoch, "val_force_mae": result.val_force_mae,
-              "n_train": result.n_train, "n_val": result.n_val, "seconds": result.seconds, "settings": result.settings,
-              "held_out_force_mae_base": before, "held_out_force_mae_tuned": after}
-    out.with_suffix(".json").write_text(json.dumps(record, indent=1))
+    blob, digest = serialise(result.model)
+    doc = finetuned_doc(sha256=digest, n_bytes=len(blob), base_potential=base,
+                        base_model=potential.calculator_kwargs.get("model_name", "0.3.0"), frames=train, result=result,
+                        held_out=held, before=before, after=after)
+    where = []
+    if stores is not None:
+        try:
+            save_finetuned(stores, result.model, doc)
+        finally:
+            stores.close()
+        where.append(f"store {stores.safe_spec} as finetuned:{doc.potential_id}")
+    if out or stores is None:
+        out = out or Path(get_settings().data_dir).expanduser() / "potentials" / f"{doc.potential_id}.pt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(blob)
+        out.with_suffix(".json").write_text(doc.model_dump_json(indent=1))
+        where.append(f"file {out}")
 
     table = Table(title=f"Held-out force error ({held.n_frames} frames), eV/A")
     table.add_column("potential")
@@ -102,5 +113,9 @@ def finetune(
     out_console.print(table)
     out_console.print(f"{result.n_train} frames trained, {result.n_val} validated, {result.epochs_run} epoch(s), "
                       f"{result.steps_run} steps, best epoch {result.best_epoch}, {result.seconds:.0f} s; "
-                      f"energy offset {result.energy_offset:+.3f} eV/atom; weights {out} (sha256 {digest[:12]})")
+                      f"energy offset {result.energy_offset:+.3f} eV/atom; weights (sha256 {digest[:12]}) in "
+                      + " and ".join(where))
+    if stores is not None:
+        typer.echo(f"fine-tuned potential: finetuned:{doc.potential_id} (superionic md --force-field "
+                   f"finetuned:{doc.potential_id})")
     typer.echo(f"held-out force MAE (eV/A): base {before['all']:.4f} fine-tuned {after['all']:.4f}")

@@ -77,7 +77,7 @@ def md(
     min_image_distance: float = typer.Option(None, "--min-image-distance", help="Override the supercell's minimum image distance (A)."),
     max_atoms: int = typer.Option(None, "--max-atoms", help="Override the supercell's atom cap."),
     threads: int = typer.Option(None, "--threads", help="torch CPU threads (default 1: the same numbers on a busy and an idle machine)."),
-    force_field: str = typer.Option("auto", "--force-field", help="A potential whose weights ship in a wheel: chgnet-0.3.0, chgnet-r2scan, sevennet-0, sevennet-mf-0-pbe, sevennet-mf-0-r2scan, sevennet-l3i5; auto: the preset's (seed: sevennet-0, quick: chgnet-0.3.0)."),
+    force_field: str = typer.Option("auto", "--force-field", help="A potential whose weights ship in a wheel: chgnet-0.3.0, chgnet-r2scan, sevennet-0, sevennet-mf-0-pbe, sevennet-mf-0-r2scan, sevennet-l3i5; finetuned:<potential_id>, a fine-tuned one in the store (`superionic finetune`); auto: the preset's (seed: sevennet-0, quick: chgnet-0.3.0)."),
     extend_to: int = typer.Option(None, "--extend-to", help="forcefield: extend production (500 steps a round) "
                                   "until the verdict is decided, D is tight or this many production steps."),
     output_dir: Path = typer.Option(Path("md_vasp"), "--output-dir", help="vasp: where inputs and the flow JSON go."),
@@ -90,7 +90,6 @@ def md(
         fail(f"--engine must be forcefield or vasp, not {engine!r}")
     from superionic.md.engines.potentials import default_potential
     from superionic.md.workflow.extension import ExtensionPolicy
-    from superionic.md.workflow.forcefield import segment_maker_for
     from superionic.md.workflow.makers import ConductivityMDMaker
     from superionic.md.presets import get_preset
 
@@ -103,7 +102,7 @@ def md(
             engine=engine,
             preset=chosen,
             temperatures=_temperatures(temperatures),
-            segment_maker=segment_maker_for(default_potential(preset, force_field), n_threads=threads),
+            segment_maker=_segment_maker(default_potential(preset, force_field), threads, store),
             extension=ExtensionPolicy(max_production_steps=extend_to) if extend_to else None,
         )
     except ValueError as exc:
@@ -115,6 +114,21 @@ def md(
         _write_vasp(maker, structure, material_id, output_dir)
         return
     _run_forcefield(maker, structure, material_id, store, json_out)
+
+
+def _segment_maker(force_field: str, threads: int | None, store: str | None):
+    """The segment maker of ``--force-field``; a fine-tuned potential's record is read from ``--store``."""
+    from superionic.md.workflow.forcefield import segment_maker_for
+
+    if not force_field.startswith("finetuned:"):
+        return segment_maker_for(force_field, n_threads=threads)
+    from superionic.cli.common import open_project_stores
+
+    stores = open_project_stores(store)
+    try:
+        return segment_maker_for(force_field, stores=stores, n_threads=threads)
+    finally:
+        stores.close()
 
 
 def _write_vasp(maker, structure, material_id: str, output_dir: Path) -> None:

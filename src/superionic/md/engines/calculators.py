@@ -136,6 +136,10 @@ class CHGNetMDCalculator(Calculator):
         A loaded model; ``None`` loads the bundled CHGNet 0.3.0 weights.
     model_name : str
         Which bundled weights to load when ``model`` is None.
+    finetuned : dict | None
+        A fine-tuned potential in the store (``potential_store.spec_of``: id, blob key, sha256,
+        base model, chgnet version): its weights are read from the running job's JobStore (else
+        the settings' store), checked against the sha256 and loaded onto the base model.
     graph_builder : "numpy" | "stock"
         "numpy" (default) builds CHGNet's crystal graph from the ``Atoms`` with array
         operations (:mod:`superionic.md.engines.chgnet_graph`; the same tensors as CHGNet's converter,
@@ -159,6 +163,7 @@ class CHGNetMDCalculator(Calculator):
         self,
         model=None,
         model_name: str = DEFAULT_CHGNET_MODEL,
+        finetuned: dict | None = None,
         graph_builder: str = "numpy",
         split_atom_conv: bool = True,
         verify: bool = True,
@@ -169,6 +174,10 @@ class CHGNetMDCalculator(Calculator):
         if graph_builder not in ("numpy", "stock"):
             raise ValueError(f"graph_builder must be 'numpy' or 'stock', not {graph_builder!r}")
         super().__init__(**kwargs)
+        if model is None and finetuned:
+            from superionic.finetune.potential_store import model_from_spec
+
+            model = model_from_spec(finetuned)
         self.model = model if model is not None else load_chgnet(model_name)
         self.model.eval()
         self.graph_builder = graph_builder

@@ -6,6 +6,12 @@ multi-fidelity model, the fidelity head), the data it was trained on, and its ``
 ``potential`` part of every MD key (``'<material>:forcefield:<label>:<preset>:<T>K'``), so
 results of two potentials live side by side.
 
+A fine-tuned potential in the project store is named ``finetuned:<potential_id>``
+(:mod:`superionic.finetune.potential_store`): :func:`get_potential` reads its record from the
+store, and its calculator keywords carry ``finetuned`` (id, blob key, sha256, base model and
+version), from which a worker loads the checked weights out of its JobStore; its label is
+``CHGNet:ft-<12 hex digits>``.
+
 Nothing here downloads: CHGNet 0.3.0 and CHGNet r2SCAN are inside the ``chgnet`` wheel,
 SevenNet-0, SevenNet-MF-0 and SevenNet-l3i5 inside the ``sevenn`` wheel (the ``bench`` /
 ``sevennet`` extra). :func:`calculator` gives a plain ASE calculator for single points (force
@@ -45,6 +51,8 @@ class Potential:
 def potential_label(force_field_name: str, calculator_kwargs: dict[str, Any] | None = None) -> str:
     """``force_field_name`` plus the weights and fidelity it runs (see :attr:`Potential.label`)."""
     kwargs = calculator_kwargs or {}
+    if kwargs.get("finetuned"):
+        return f"{force_field_name}:{kwargs['finetuned']['potential_id']}"
     parts = [force_field_name]
     for key in ("model_name", "model", "modal"):
         value = kwargs.get(key)
@@ -88,12 +96,42 @@ def default_potential(preset: str, force_field: str = "auto") -> str:
     return DEFAULT_BY_PRESET["quick" if str(preset).startswith("quick") else "seed"]
 
 
-def get_potential(name: str) -> Potential:
-    """The registered potential ``name``; a clear error for an unknown or uninstalled one."""
+FINETUNED_PREFIX = "finetuned:"
+
+
+def finetuned_potential(doc) -> Potential:
+    """The :class:`Potential` of a fine-tuned potential's record (a FineTunedPotentialDoc or its dict)."""
+    from superionic.finetune.potential_store import spec_of
+
+    spec = spec_of(doc)
+    d = doc if isinstance(doc, dict) else doc.model_dump()
+    return Potential(f"{FINETUNED_PREFIX}{spec['potential_id']}", d.get("force_field_name", "CHGNet"),
+                     {"model_name": spec["base_model"], "finetuned": spec}, d.get("package", "chgnet"),
+                     f"{d.get('base_potential')} fine-tuned on {d.get('n_train')} {d.get('frames_functional')} "
+                     f"frames ({d.get('frames_id')})")
+
+
+def get_potential(name: str, stores=None) -> Potential:
+    """The registered potential ``name``; a clear error for an unknown or uninstalled one.
+
+    ``finetuned:<potential_id>``: read from ``stores.potentials`` (default: the settings' store).
+    """
+    if name.startswith(FINETUNED_PREFIX):
+        from superionic.finetune.potential_store import record
+        from superionic.stores import open_stores
+
+        own = stores is None
+        stores = open_stores() if own else stores
+        try:
+            return finetuned_potential(record(stores, name))
+        finally:
+            if own:
+                stores.close()
     try:
         potential = POTENTIALS[name]
     except KeyError:
-        raise ValueError(f"unknown force field {name!r}; choose one of {sorted(POTENTIALS)}") from None
+        raise ValueError(f"unknown force field {name!r}; choose one of {sorted(POTENTIALS)} or "
+                         f"'{FINETUNED_PREFIX}<potential_id>' (a fine-tuned potential in the store)") from None
     if not potential.installed:
         raise ValueError(f"force field {name!r} needs the '{potential.package}' package "
                          f"(pip install 'superionic[sevennet]')")

@@ -58,10 +58,11 @@ FAST_CHGNET = "superionic.md.engines.calculators.CHGNetMDCalculator"
 
 
 
-def segment_maker_for(force_field: str = "chgnet-0.3.0", **kwargs: Any) -> ForceFieldSegmentMaker:
+def segment_maker_for(force_field: str = "chgnet-0.3.0", stores=None, **kwargs: Any) -> ForceFieldSegmentMaker:
     """The segment maker of a recipe's force field name (see
-    :data:`superionic.md.engines.potentials.POTENTIALS`)."""
-    potential = get_potential(force_field)
+    :data:`superionic.md.engines.potentials.POTENTIALS`; ``finetuned:<id>``: its record is read
+    from ``stores``, default the settings' store)."""
+    potential = get_potential(force_field, stores)
     return ForceFieldSegmentMaker(force_field_name=potential.force_field_name,
                                   calculator_kwargs=dict(potential.calculator_kwargs), **kwargs)
 

@@ -1,0 +1,209 @@
+"""Fine-tuned potentials in the project store: saved by id, checked before they are loaded.
+
+Like the surrogate (:mod:`superionic.ml.model_store`): the weights (a torch ``state_dict``,
+base64) go to the ``data`` store -- the JobStore's additional store, so a worker that only has
+its JobStore finds them -- under ``blob_uuid = "potential-<potential_id>"``; the record
+(:class:`~superionic.schemas.potentials.FineTunedPotentialDoc`) is a job output of kind
+``finetune`` that the documents builder, the one writer of ``potentials``, copies there.
+``potential_id`` is ``ft-`` + the weights' sha256 (12 hex digits): the same weights, the same id.
+
+Loading (:func:`model_from_spec`, behind :func:`load_finetuned` and the MD calculator) reads the
+blob, checks its sha256 against the record *before* deserialising, refuses a chgnet version
+other than the one the weights were tuned on, and deserialises with
+``torch.load(weights_only=True)`` (tensors only, no code) into a copy of the base model.
+
+A potential is named ``finetuned:<potential_id>`` wherever a potential name goes (recipes,
+``superionic md --force-field``, :func:`superionic.md.engines.potentials.get_potential`); MD
+with it carries ``finetuned`` (id, blob_uuid, sha256, base model, version) in its calculator
+keywords -- no file path -- and its label ``CHGNet:ft-...`` in every key and document.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from typing import Any
+
+from jobflow import JobConfig, job
+
+from superionic.schemas.potentials import FineTunedPotentialDoc
+
+PREFIX = "finetuned:"
+FINETUNE_OUTPUT = "finetune"
+ENCODING = "torch-state-dict+base64"
+
+
+class FineTunedPotentialError(ValueError):
+    """A fine-tuned potential that is not in the store, or whose weights may not be loaded."""
+
+
+def blob_key(potential_id: str) -> str:
+    """The ``blob_uuid`` of a fine-tuned potential's weights in the data store."""
+    return f"potential-{potential_id}"
+
+
+def serialise(model) -> tuple[bytes, str]:
+    """The model's ``state_dict`` as bytes (``torch.save``) and their sha256."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    blob = buffer.getvalue()
+    return blob, hashlib.sha256(blob).hexdigest()
+
+
+def potential_id_of(sha256: str) -> str:
+    return f"ft-{sha256[:12]}"
+
+
+def package_version(package: str = "chgnet") -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def finetuned_doc(*, sha256: str, n_bytes: int, base_potential: str, base_model: str, frames, result,
+                  held_out=None, before: dict | None = None, after: dict | None = None) -> FineTunedPotentialDoc:
+    """The record of a fine-tune (``frames``/``held_out``: DFTFramesDoc; ``result``: TuningResult)."""
+    potential_id = potential_id_of(sha256)
+    return FineTunedPotentialDoc(
+        potential_id=potential_id, label=f"CHGNet:{potential_id}", base_potential=base_potential,
+        base_model=base_model, package_version=package_version("chgnet"), software={"torch": package_version("torch")},
+        frames_id=frames.frames_id, frames_code=frames.code, frames_functional=frames.functional,
+        frames_sources=list(frames.sources), held_out_frames_id=held_out.frames_id if held_out else None,
+        n_train=result.n_train, n_val=result.n_val, n_test=held_out.n_frames if held_out else 0,
+        settings=result.settings, energy_offset_ev_per_atom=result.energy_offset, epochs_run=result.epochs_run,
+        steps_run=result.steps_run, best_epoch=result.best_epoch, val_force_mae=result.val_force_mae,
+        seconds=result.seconds, held_out_before=before or {}, held_out_after=after or {},
+        sha256=sha256, n_bytes=n_bytes, blob_uuid=blob_key(potential_id),
+    )
+
+
+def write_weights(data_store, doc: FineTunedPotentialDoc, blob: bytes) -> None:
+    """Put the weights in ``data_store`` under ``doc.blob_uuid`` (content-addressed: rewriting is harmless)."""
+    if hashlib.sha256(blob).hexdigest() != doc.sha256:
+        raise FineTunedPotentialError(f"{doc.potential_id}: the weights do not hash to the record's sha256")
+    data_store.update([{"blob_uuid": doc.blob_uuid, "potential_id": doc.potential_id, "encoding": ENCODING,
+                        "data": base64.b64encode(blob).decode("ascii")}], key="blob_uuid")
+
+
+@job(config=JobConfig(expose_store=True))
+def record_finetune(doc: FineTunedPotentialDoc | dict, weights: str) -> dict:
+    """Keep a fine-tune made outside a flow (``superionic finetune``) as a job output: its weights
+    (``weights``: base64) in the JobStore's data store, its record for the documents builder."""
+    from jobflow import CURRENT_JOB
+
+    doc = doc if isinstance(doc, FineTunedPotentialDoc) else FineTunedPotentialDoc.model_validate(doc)
+    write_weights(CURRENT_JOB.store.additional_stores["data"], doc, base64.b64decode(weights))
+    return finetune_output(doc)
+
+
+def finetune_output(doc: FineTunedPotentialDoc) -> dict:
+    """The job output the documents builder turns into a ``potentials`` document: the record
+    without ``blob_uuid`` (a ``blob_uuid`` key in a job output is a data-store reference to
+    jobflow); :func:`from_output` puts it back."""
+    return {"output_kind": FINETUNE_OUTPUT, "potential_id": doc.potential_id,
+            "potential": doc.model_dump(mode="json", exclude={"blob_uuid"})}
+
+
+def from_output(potential: dict) -> FineTunedPotentialDoc:
+    """The record of a fine-tune job's output (``output["potential"]``)."""
+    data = {k: v for k, v in potential.items() if not k.startswith("@")}
+    return FineTunedPotentialDoc.model_validate({**data, "blob_uuid": blob_key(data["potential_id"])})
+
+
+def save_finetuned(stores, model, doc: FineTunedPotentialDoc, name: str = "superionic finetune") -> str:
+    """Store a fine-tuned ``model`` with its record ``doc`` in ``stores`` (a ProjectStores): the
+    weights in ``data``, the record through the documents builder into ``potentials``. Returns the id."""
+    from superionic.builders import run_builders
+
+    blob, digest = serialise(model)
+    if digest != doc.sha256:
+        raise FineTunedPotentialError(f"{doc.potential_id}: the model's weights are not the ones the record names")
+    record = record_finetune(doc, base64.b64encode(blob).decode("ascii"))
+    record.name = name
+    record.run(store=stores.job_store())
+    run_builders(stores, ["documents"])
+    return doc.potential_id
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------------------------
+def spec_of(doc: FineTunedPotentialDoc | dict) -> dict[str, str]:
+    """What a worker needs to find and check the weights (the ``finetuned`` calculator keyword)."""
+    d = doc.model_dump() if isinstance(doc, FineTunedPotentialDoc) else doc
+    return {k: d[k] for k in ("potential_id", "blob_uuid", "sha256", "base_model", "package_version")}
+
+
+def record(stores, potential_id: str) -> FineTunedPotentialDoc:
+    """The record of ``potential_id`` (``ft-...`` or ``finetuned:ft-...``) in ``stores.potentials``."""
+    potential_id = potential_id.removeprefix(PREFIX)
+    found = stores.potentials.query_one({"potential_id": potential_id})
+    if not found:
+        known = [d["potential_id"] for d in stores.potentials.query(properties=["potential_id"])]
+        raise FineTunedPotentialError(
+            f"no fine-tuned potential {potential_id!r} in the store {stores.safe_spec}"
+            + (f" (it holds {', '.join(known[:5])})" if known else "")
+            + "; run `superionic finetune FRAMES --test HELD_OUT` with this store first")
+    found.pop("_id", None)
+    return FineTunedPotentialDoc.model_validate(found)
+
+
+_LOADED: dict[str, Any] = {}  # sha256 -> model, reused only after the blob read again hashes the same
+
+
+def model_from_spec(spec: dict, data_store=None):
+    """The fine-tuned CHGNet of ``spec`` (:func:`spec_of`), its weights read from ``data_store``
+    (default: the running job's JobStore, else the settings' store), checked, then loaded."""
+    import torch
+
+    pid = spec["potential_id"]
+    installed = package_version("chgnet")
+    if installed != spec["package_version"]:
+        raise FineTunedPotentialError(
+            f"fine-tuned potential {pid} was tuned from CHGNet {spec['base_model']} with chgnet "
+            f"{spec['package_version']}; the installed chgnet is {installed}. Its weights are not loaded on "
+            f"another version: install chgnet=={spec['package_version']} or fine-tune again.")
+    data_store = data_store if data_store is not None else _data_store()
+    found = data_store.query_one({"blob_uuid": spec["blob_uuid"]})
+    if not found or not found.get("data"):
+        raise FineTunedPotentialError(f"the weights of fine-tuned potential {pid} ({spec['blob_uuid']}) are not "
+                                      "in the data store")
+    blob = base64.b64decode(found["data"])
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != spec["sha256"]:
+        raise FineTunedPotentialError(
+            f"the weights of fine-tuned potential {pid} in the data store hash to {digest[:12]}..., not to "
+            f"{spec['sha256'][:12]}... as its record says: refused, not loaded (the blob was changed after "
+            "the fine-tune wrote it)")
+    if digest in _LOADED:  # the blob was read and checked again; only its deserialising is saved
+        return _LOADED[digest]
+    state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    import copy
+
+    from superionic.md.engines.calculators import load_chgnet
+
+    model = copy.deepcopy(load_chgnet(spec["base_model"]))
+    model.load_state_dict(state)
+    model.eval()
+    _LOADED[spec["sha256"]] = model
+    return model
+
+
+def load_finetuned(stores, potential_id: str):
+    """(model, record) of a stored fine-tuned potential, its weights checked (see module docstring)."""
+    doc = record(stores, potential_id)
+    return model_from_spec(spec_of(doc), stores.data), doc
+
+
+def _data_store():
+    from jobflow import CURRENT_JOB
+
+    store = getattr(CURRENT_JOB, "store", None)
+    if getattr(CURRENT_JOB, "job", None) is not None and store is not None:
+        return store.additional_stores["data"]
+    from superionic.stores import open_stores
+
+    return open_stores().data

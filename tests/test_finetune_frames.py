@@ -97,3 +97,30 @@ def test_finetune_command_prints_base_then_tuned_held_out_force_mae_and_writes_h
 
     refused = CliRunner().invoke(app, ["finetune", str(tmp_path / "train.extxyz"), "--test", str(tmp_path / "other.extxyz")])
     assert refused.exit_code == 2 and "different DFT methods" in " ".join(refused.output.split())
+
+
+def test_the_finetune_job_tunes_on_a_replayed_vasp_md_and_hands_its_potential_to_forcefield_md(
+        mock_vasp, reference_data, tmp_path, monkeypatch):
+    """The seed recipe's fine-tune job on the JobStore of a replayed atomate2 VASP MD (3 Si frames):
+    weights in the data store, checked on reload; the next job's MD runs the tuned potential."""
+    from superionic.finetune.jobs import aimd_job_uuids, finetune_step, finetuned_md_step
+    from superionic.finetune.potential_store import from_output, model_from_spec, spec_of
+    from superionic.recipes import FineTuneRecipe
+
+    flow, store, _ = replay_si_md(mock_vasp, reference_data, tmp_path, monkeypatch)
+    recipe = FineTuneRecipe(enabled=True, max_steps=1, batch_size=1, test_fraction=0.3, temperatures=[400.0],
+                            preset="quick", production_steps=10).model_dump(mode="json")
+    uuids = aimd_job_uuids(flow)
+    assert len(uuids) == 1
+    tune = finetune_step(uuids, recipe, "Si")
+    out = tune.run(store=store).output
+    doc = from_output(out["potential"])
+    assert out["output_kind"] == "finetune" and (doc.frames_functional, doc.n_test, doc.n_train + doc.n_val) == (
+        "PBEsol", 1, 2)
+    assert doc.frames_sources == [f"jobstore:{uuids[0]}"] and doc.steps_run == 1
+    assert model_from_spec(spec_of(doc), store.additional_stores["data"]) is not None  # checked and loaded
+    structure = Structure.from_file(reference_data / SI_MD / "Si_molecular_dynamics/molecular_dynamics/inputs/POSCAR.gz")
+    response = finetuned_md_step(out["potential"], structure, "Si", recipe).run(store=store)
+    segments = [j for j, _ in response.replace.iterflow() if j.name.startswith("forcefield md segment")]
+    assert segments and all(j.function.__self__.calculator_kwargs["finetuned"]["sha256"] == doc.sha256
+                            for j in segments)

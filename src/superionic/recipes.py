@@ -93,6 +93,27 @@ class CandidateRecipe(BaseModel):
     )
 
 
+class FineTuneRecipe(BaseModel):
+    """After the VASP AIMD: fine-tune a potential on its frames, then longer force-field MD with it
+    at more and lower temperatures (:mod:`superionic.finetune.jobs`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description="Add the fine-tune and the force-field MD after the AIMD (engine vasp).")
+    base: str = Field("chgnet-0.3.0", description="Base potential (a CHGNet of the registry).")
+    max_frames: int = Field(600, ge=4, description="At most this many AIMD frames, evenly spaced over every run.")
+    test_fraction: float = Field(0.15, gt=0, lt=1, description="Frames held out (never trained or selected on).")
+    max_epochs: int = Field(20, ge=1, description="At most this many epochs (early stopping on a validation split).")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps.")
+    learning_rate: float = Field(1e-4, gt=0)
+    batch_size: int = Field(4, ge=1)
+    preset: Literal["seed", "quick"] = Field("seed", description="Protocol of the force-field MD.")
+    temperatures: list[float] = Field([400, 500, 600, 700, 800, 900, 1000, 1200],
+                                      description="Force-field MD temperatures (K): more and lower than the AIMD's.")
+    equilibration_steps: int | None = Field(None, ge=0, description="Override the preset's equilibration steps.")
+    production_steps: int | None = Field(50000, ge=1, description="Force-field production steps (longer than AIMD).")
+
+
 class MDRecipe(BaseModel):
     """MD validation of the chosen candidates."""
 
@@ -114,6 +135,8 @@ class MDRecipe(BaseModel):
                          "tight or the budget below is spent (forcefield engine).")
     extend_steps: int = Field(500, ge=1, description="Production steps added per round and temperature.")
     max_production_steps: int = Field(2000, ge=1, description="Budget: production steps per temperature.")
+    finetune: FineTuneRecipe = Field(default_factory=FineTuneRecipe, description="VASP engine: AIMD -> fine-tune "
+                                     "-> force-field MD with the tuned potential (opt-in: enabled).")
     max_wall_s: float | None = Field(None, gt=0, description="Safety stop only: MD seconds per material (all "
                                      "temperatures); the budget is max_production_steps. When it fires, the "
                                      "ConductivityDoc says so (flag wall_time_cap).")

@@ -42,23 +42,19 @@ def finetune(
     The tuned potential goes to the store (weights in the data store, its record in
     ``potentials``) and is named ``finetuned:<potential_id>`` there: ``superionic md
     --force-field finetuned:<potential_id>`` runs MD with it."""
-    import warnings
-
     import torch
     from rich.console import Console
     from rich.table import Table
 
     from superionic.cli.common import open_project_stores
-    from superionic.finetune.chgnet_tuning import TuningSettings, _frames, finetune_chgnet, force_metrics, predict
+    from superionic.finetune.chgnet_tuning import TuningSettings
     from superionic.finetune.frames import FramesError
-    from superionic.finetune.potential_store import finetuned_doc, save_finetuned, serialise
-    from superionic.md.engines.calculators import load_chgnet
+    from superionic.finetune.potential_store import save_finetuned, tune_and_record
     from superionic.md.engines.potentials import get_potential
     from superionic.settings import get_settings
 
     console = Console(stderr=True)
-    potential = get_potential(base)
-    if potential.force_field_name != "CHGNet":
+    if get_potential(base).force_field_name != "CHGNet":
         raise typer.BadParameter(f"fine-tuning runs on CHGNet bases for now, not {base!r}", param_hint="--base")
     try:
         train = _read(frames, functional)
@@ -74,24 +70,14 @@ def finetune(
         train = train.model_copy(update={k: getattr(train, k)[:max_frames] for k in ("structures", "energies", "forces")}
                                  | {"n_frames": min(train.n_frames, max_frames), "stresses": None})
     torch.set_num_threads(1)
-    base_model = load_chgnet(potential.calculator_kwargs.get("model_name", "0.3.0"))
     console.print(f"{train.n_frames} training frames ({train.code}/{train.functional}), {held.n_frames} held out; base {base}")
     settings = TuningSettings(max_epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        result = finetune_chgnet(base_model, train, settings)
-        structures, _, ref = _frames(held)
-        before = force_metrics(predict(base_model, structures)[1], ref, structures)
-        after = force_metrics(predict(result.model, structures)[1], ref, structures)
-
-    blob, digest = serialise(result.model)
-    doc = finetuned_doc(sha256=digest, n_bytes=len(blob), base_potential=base,
-                        base_model=potential.calculator_kwargs.get("model_name", "0.3.0"), frames=train, result=result,
-                        held_out=held, before=before, after=after)
+    _, doc, blob = tune_and_record(base, train, held, settings)
+    before, after, digest = doc.held_out_before, doc.held_out_after, doc.sha256
     where = []
     if stores is not None:
         try:
-            save_finetuned(stores, result.model, doc)
+            save_finetuned(stores, doc, blob)
         finally:
             stores.close()
         where.append(f"store {stores.safe_spec} as finetuned:{doc.potential_id}")
@@ -111,9 +97,9 @@ def finetune(
         table.add_row(name, *[f"{m[k]:.3f}" for k in columns], f"{m['ratio']:.2f}")
     out_console = Console()
     out_console.print(table)
-    out_console.print(f"{result.n_train} frames trained, {result.n_val} validated, {result.epochs_run} epoch(s), "
-                      f"{result.steps_run} steps, best epoch {result.best_epoch}, {result.seconds:.0f} s; "
-                      f"energy offset {result.energy_offset:+.3f} eV/atom; weights (sha256 {digest[:12]}) in "
+    out_console.print(f"{doc.n_train} frames trained, {doc.n_val} validated, {doc.epochs_run} epoch(s), "
+                      f"{doc.steps_run} steps, best epoch {doc.best_epoch}, {doc.seconds:.0f} s; "
+                      f"energy offset {doc.energy_offset_ev_per_atom:+.3f} eV/atom; weights (sha256 {digest[:12]}) in "
                       + " and ".join(where))
     if stores is not None:
         typer.echo(f"fine-tuned potential: finetuned:{doc.potential_id} (superionic md --force-field "

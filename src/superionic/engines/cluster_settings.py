@@ -31,7 +31,7 @@ JOB_KINDS = ("small", "md", "vasp")
 
 KIND_NAME_FILTERS: dict[str, tuple[str, ...] | None] = {
     "small": None,  # every job, then overridden below
-    "md": ("force-field relaxation", "forcefield md segment"),
+    "md": ("force-field relaxation", "forcefield md segment", "fine-tune potential"),
     "vasp": ("vasp md ",),
 }
 """jobflow ``name_filter`` substrings per kind (jobflow matches ``filter in job.name``)."""

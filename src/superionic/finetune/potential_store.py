@@ -80,6 +80,32 @@ def finetuned_doc(*, sha256: str, n_bytes: int, base_potential: str, base_model:
     )
 
 
+def tune_and_record(base: str, train, held, settings) -> tuple[Any, FineTunedPotentialDoc, bytes]:
+    """Fine-tune the registry potential ``base`` (a CHGNet) on ``train`` (DFTFramesDoc), measure it
+    and its base on ``held``: (tuned model, its record, its serialised weights)."""
+    import warnings
+
+    from superionic.finetune.chgnet_tuning import _frames, finetune_chgnet, force_metrics, predict
+    from superionic.md.engines.calculators import load_chgnet
+    from superionic.md.engines.potentials import get_potential
+
+    potential = get_potential(base)
+    if potential.force_field_name != "CHGNet":
+        raise ValueError(f"fine-tuning runs on CHGNet bases for now, not {base!r}")
+    base_model_name = potential.calculator_kwargs.get("model_name", "0.3.0")
+    base_model = load_chgnet(base_model_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = finetune_chgnet(base_model, train, settings)
+        structures, _, ref = _frames(held)
+        before = force_metrics(predict(base_model, structures)[1], ref, structures)
+        after = force_metrics(predict(result.model, structures)[1], ref, structures)
+    blob, digest = serialise(result.model)
+    doc = finetuned_doc(sha256=digest, n_bytes=len(blob), base_potential=base, base_model=base_model_name,
+                        frames=train, result=result, held_out=held, before=before, after=after)
+    return result.model, doc, blob
+
+
 def write_weights(data_store, doc: FineTunedPotentialDoc, blob: bytes) -> None:
     """Put the weights in ``data_store`` under ``doc.blob_uuid`` (content-addressed: rewriting is harmless)."""
     if hashlib.sha256(blob).hexdigest() != doc.sha256:
@@ -113,17 +139,17 @@ def from_output(potential: dict) -> FineTunedPotentialDoc:
     return FineTunedPotentialDoc.model_validate({**data, "blob_uuid": blob_key(data["potential_id"])})
 
 
-def save_finetuned(stores, model, doc: FineTunedPotentialDoc, name: str = "superionic finetune") -> str:
-    """Store a fine-tuned ``model`` with its record ``doc`` in ``stores`` (a ProjectStores): the
-    weights in ``data``, the record through the documents builder into ``potentials``. Returns the id."""
+def save_finetuned(stores, doc: FineTunedPotentialDoc, blob: bytes, name: str = "superionic finetune") -> str:
+    """Store a fine-tuned potential's weights ``blob`` with its record ``doc`` in ``stores`` (a
+    ProjectStores): the weights in ``data``, the record through the documents builder into
+    ``potentials``. Returns the id."""
     from superionic.builders import run_builders
 
-    blob, digest = serialise(model)
-    if digest != doc.sha256:
-        raise FineTunedPotentialError(f"{doc.potential_id}: the model's weights are not the ones the record names")
-    record = record_finetune(doc, base64.b64encode(blob).decode("ascii"))
-    record.name = name
-    record.run(store=stores.job_store())
+    if hashlib.sha256(blob).hexdigest() != doc.sha256:
+        raise FineTunedPotentialError(f"{doc.potential_id}: the weights are not the ones the record names")
+    keep = record_finetune(doc, base64.b64encode(blob).decode("ascii"))
+    keep.name = name
+    keep.run(store=stores.job_store())
     run_builders(stores, ["documents"])
     return doc.potential_id
 

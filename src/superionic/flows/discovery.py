@@ -111,7 +111,15 @@ def md_step(store: str | None, recipe: dict, classified: dict, screened: dict | 
     reasons: dict[str, str] = {}
     chosen, passed_over = select_candidates(materials, classified["ranked"], r.candidates, reasons)
     maker = md_maker_for(r.md)
-    flows = [maker.make(material_structure(materials, mid), material_id=mid) for mid in chosen]
+    flows = []
+    for mid in chosen:
+        structure = material_structure(materials, mid)
+        flow = maker.make(structure, material_id=mid)
+        if r.md.engine == "vasp" and r.md.finetune.enabled:  # AIMD -> fine-tune -> force-field MD with it
+            from superionic.finetune.jobs import add_finetune
+
+            flow = add_finetune(flow, structure, mid, r.md.finetune)
+        flows.append(flow)
     summary = summarize_step(store, [f.output for f in flows], chosen, passed_over, reasons)
     summary.config.on_missing_references = OnMissing.NONE  # summarise what finished
     return Response(replace=Flow([*flows, summary], output=summary.output, name="md validation"))

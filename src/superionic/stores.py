@@ -43,6 +43,7 @@ COLLECTIONS = (
     "diffusion",
     "conductivity",
     "funnel",
+    "evidence",
 )
 """Named collections of a superionic project (plus ``data`` and ``jobs`` for jobflow)."""
 
@@ -225,6 +226,7 @@ class ProjectStores:
     diffusion: Store
     conductivity: Store
     funnel: Store
+    evidence: Store
     jobs: Store
     data: Store
     _job_store: Any = field(default=None, repr=False)
@@ -266,6 +268,7 @@ def _keys() -> dict[str, str]:
         "diffusion": "doc_id",
         "conductivity": "conductivity_id",
         "funnel": "funnel_id",
+        "evidence": "evidence_id",
         "jobs": "uuid",
         "data": "blob_uuid",
     }

@@ -80,3 +80,17 @@ def test_only_the_structure_builder_writes_the_evidence_collection():
     writers = {p.relative_to(src).as_posix() for p in src.rglob("*.py")
                if re.search(r"\bevidence\.(update|remove_docs|insert|delete)", p.read_text())}
     assert writers == {"builders/structure.py"}
+
+
+def test_the_worker_memory_cap_turns_a_runaway_allocation_into_a_memory_error():
+    import os
+    import subprocess
+    import sys
+
+    import superionic
+
+    env = {**os.environ, "PYTHONPATH": str(Path(superionic.__file__).resolve().parents[1])}  # this checkout's
+    code = ("from superionic.structure.limits import cap_memory\nimport numpy\ncap_memory(2_000_000_000)\n"
+            "try:\n    numpy.ones(500_000_000)\nexcept MemoryError:\n    print('MemoryError')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.stdout.strip() == "MemoryError", out.stderr

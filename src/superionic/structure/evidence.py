@@ -55,10 +55,9 @@ def _limited(part: str, fn: Callable[[], dict], seconds: float, not_computed: di
     return {}
 
 
-def _framework(structure: Structure, settings: EvidenceSettings, not_computed: dict) -> dict:
+def _framework(structure: Structure, n_anions: int, settings: EvidenceSettings, not_computed: dict) -> dict:
     from superionic.structure import framework
 
-    n_anions = sum(s.specie.symbol in framework.ANIONS for s in structure)
     if n_anions > settings.max_anion_sites:
         not_computed["anion_framework"] = f"{n_anions} anion sites > max_anion_sites {settings.max_anion_sites}"
         return {}
@@ -78,7 +77,8 @@ def compute_evidence(material_id: str, structure: Structure, settings: EvidenceS
     failures: dict[str, str] = {}
     fields: dict = {"anion_elements": sorted({s.specie.symbol for s in structure if s.specie.symbol in ANIONS}),
                     "n_anion_sites": sum(s.specie.symbol in ANIONS for s in structure), "anion_framework": "not_computed"}
-    fields.update(_limited("anion_framework", lambda: _framework(structure, settings, not_computed),
+    fields.update(_limited("anion_framework", lambda: _framework(structure, fields["n_anion_sites"], settings,
+                                                                 not_computed),
                            settings.framework_max_cpu_s, not_computed, failures))
     fields.update(_limited("li_sublattice", lambda: li_geometry(structure), settings.li_max_cpu_s,
                            not_computed, failures))

@@ -94,3 +94,16 @@ def test_the_worker_memory_cap_turns_a_runaway_allocation_into_a_memory_error():
             "try:\n    numpy.ones(500_000_000)\nexcept MemoryError:\n    print('MemoryError')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert out.stdout.strip() == "MemoryError", out.stderr
+
+
+def test_a_recipe_can_switch_the_stage_off(tmp_path):
+    from superionic.builders import build
+
+    spec = _store_with_survivors(tmp_path)
+    stores = open_stores(spec)
+    try:
+        (report,) = build(stores, "structure", {"structure": {"settings": {"enabled": False}}})
+        assert report.processed == 0 and report.skipped == "switched off (structure.enabled: false)"
+        assert stores.evidence.count() == 0
+    finally:
+        stores.close()

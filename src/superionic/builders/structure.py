@@ -105,6 +105,10 @@ class StructureEvidenceBuilder(SuperionicBuilder):
     def get_items(self) -> Iterator[dict]:
         from superionic.progress import progress_bar
 
+        if not self.wanted.enabled:
+            self.reset_counts()
+            self.skip("switched off (structure.enabled: false)")
+            return
         items = self.stale_items()
         self.logger.info("structure: %d to compute", len(items))
         if not items:

@@ -14,6 +14,8 @@ class EvidenceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = Field(True, description="Compute the structural evidence at all (false: the structure builder "
+                          "skips, saying so; stored documents stay).")
     bvse: bool = Field(False, description="Compute BVSE barriers (bvlain, extra 'bvse'; about 2-3 CPU-s per survivor, "
                        "minutes of wall time for the default run's survivors: off unless a recipe switches it on).")
     bvse_max_grid_points: int = Field(20_000, description="BVSE grid-point cap (memory ~ 13 kB per point).")

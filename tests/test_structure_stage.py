@@ -46,7 +46,7 @@ def test_build_computes_every_survivor_once_and_the_table_reads_it(tmp_path):
         docs = evidence_by_material(stores.evidence)
         assert docs["mp-1153"]["anion_framework"] == "fcc" and docs["mp-570935"]["anion_framework"] == "hcp"
         assert docs["broken"]["failures"]["structure"].startswith("structure unreadable")
-        assert docs["broken"]["anion_framework"] == "not_computed"
+        assert docs["broken"]["anion_framework"] == "not_computed" and docs["broken"]["formula"] == "LiX"
         rows = {r["material_id"]: r for r in candidate_rows(stores)}
     finally:
         stores.close()

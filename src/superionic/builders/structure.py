@@ -36,14 +36,15 @@ def _work(args: tuple) -> dict:
 
     from superionic.structure.evidence import compute_evidence, unreadable_evidence
 
-    material_id, structure, settings, descriptors = args
+    material_id, structure, settings, descriptors, formula = args
     settings = EvidenceSettings(**settings)
     if isinstance(structure, str):  # the reason it has none
-        return unreadable_evidence(material_id, structure, settings).to_store()
+        return unreadable_evidence(material_id, structure, settings, formula).to_store()
     try:
         return compute_evidence(material_id, Structure.from_dict(structure), settings, descriptors).to_store()
     except Exception as exc:  # noqa: BLE001 - a document with the reason, never a failed build
-        return unreadable_evidence(material_id, f"{type(exc).__name__}: {str(exc)[:200]}", settings).to_store()
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return unreadable_evidence(material_id, reason, settings, formula).to_store()
 
 
 def _cap_worker_memory(gigabytes: float) -> None:
@@ -74,7 +75,7 @@ class StructureEvidenceBuilder(SuperionicBuilder):
         return self.settings or EvidenceSettings()
 
     def stale_items(self) -> list[tuple]:
-        """(material_id, structure dict or the reason it has none, settings dict, descriptors) to compute."""
+        """(material_id, structure dict or the reason it has none, settings dict, descriptors, formula) to compute."""
         from superionic.structure.load import structure_of
 
         self.reset_counts()
@@ -83,7 +84,7 @@ class StructureEvidenceBuilder(SuperionicBuilder):
             self.evidence, "material_id", ids, {"method_version": METHOD_VERSION},
             ["material_id", "structure_hash", "settings_hash"])}
         mats = {d["material_id"]: d for d in query_in(self.materials, "material_id", ids,
-                                                      properties=["material_id", "structure", "descriptors"])}
+                                                      properties=["material_id", "formula", "structure", "descriptors"])}
         wanted = self.wanted.model_dump()
         wanted_hash = settings_hash(self.wanted) if self.settings is not None else None
         items = []
@@ -98,7 +99,7 @@ class StructureEvidenceBuilder(SuperionicBuilder):
             if old and old.get("structure_hash") == structure_hash(structure) and \
                     wanted_hash in (None, old.get("settings_hash")):
                 continue
-            items.append((mid, reason or structure.as_dict(), wanted, doc.get("descriptors") or {}))
+            items.append((mid, reason or structure.as_dict(), wanted, doc.get("descriptors") or {}, doc.get("formula")))
         self.total = len(items)
         return items
 

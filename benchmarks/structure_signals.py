@@ -94,12 +94,13 @@ def nine(cache: dict) -> None:
 
     from superionic.sources.snapshot import load_snapshot
     from superionic.sources.structures import bundled_structure
-    from superionic.structure.evidence import compute_evidence
+    from superionic.structure.evidence import EvidenceSettings, compute_evidence
 
     ea = aimd_activation_energies(cache)
     sendek = {m.material_id: m.descriptors for m in load_snapshot().materials}
     if "nine" not in cache:
-        cache["nine"] = {mid: compute_evidence(mid, bundled_structure(mid), descriptors=sendek.get(mid)).to_store()
+        with_bvse = EvidenceSettings(bvse=True)
+        cache["nine"] = {mid: compute_evidence(mid, bundled_structure(mid), with_bvse, sendek.get(mid)).to_store()
                          for mid in SEED_NINE}
         CACHE.write_bytes(pickle.dumps(cache))
     frame = pd.DataFrame({mid: flat(d) for mid, d in cache["nine"].items()}).T

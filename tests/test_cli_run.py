@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 TINY = """\
 name: tiny
 classifier: {algorithms: [gb, lgbm], n_splits: 2, n_iter: 0}
+structure: {enabled: false}  # minutes of CPU on 440 survivors; tested in test_structure_stage.py
 candidates: {top_n: 1, material_ids: [mp-13725]}
 md: {engine: forcefield, preset: quick, temperatures: [1000, 1200], equilibration_steps: 5, production_steps: 400}
 """

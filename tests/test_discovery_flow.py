@@ -23,6 +23,7 @@ def tiny_recipe(temperatures: tuple[float, ...] = (1000, 1200)) -> Recipe:
     return Recipe.model_validate({
         "name": "tiny",
         "classifier": {"algorithms": ["gb", "lgbm"], "n_splits": 2, "n_iter": 0},
+        "structure": {"enabled": False},  # minutes of CPU on 440 survivors; tested in test_structure_stage.py
         "candidates": {"top_n": 1, "material_ids": [CANDIDATE]},
         "md": {"engine": "forcefield", "preset": "quick", "temperatures": list(temperatures),
                "equilibration_steps": 5, "production_steps": 10},

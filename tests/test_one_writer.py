@@ -29,6 +29,7 @@ def tiny_recipe(tmp_path_factory):
     recipe["name"] = "tiny"
     recipe["classifier"].update(n_splits=2, calibration_repeats=1)
     recipe["candidates"].update(top_n=0)
+    recipe["structure"].update(enabled=False)  # minutes of CPU on 440 survivors; tested in test_structure_stage.py
     path = tmp_path_factory.mktemp("recipe") / "tiny.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return path

@@ -104,6 +104,7 @@ def test_reason_of_takes_the_last_exception_on_one_line():
 HOT = """\
 name: hot
 classifier: {algorithms: [gb, lgbm], n_splits: 2, n_iter: 0}
+structure: {enabled: false}  # minutes of CPU on 440 survivors; tested in test_structure_stage.py
 candidates: {top_n: 1, material_ids: [mp-13725]}
 md: {engine: forcefield, preset: quick, temperatures: [%s], equilibration_steps: 5, production_steps: 5}
 """

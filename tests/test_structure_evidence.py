@@ -9,7 +9,7 @@ from pymatgen.core import Lattice, Structure
 
 from superionic.builders.structure import StructureEvidenceBuilder
 from superionic.sources.structures import bundled_structure
-from superionic.structure.evidence import EvidenceSettings, compute_evidence
+from superionic.structure.evidence import METHOD_VERSION, EvidenceSettings, compute_evidence
 from superionic.structure.framework import anion_framework
 from superionic.structure.li_sublattice import li_geometry
 from superionic.structure.periodic_graph import max_dimensionality
@@ -43,11 +43,11 @@ def test_li_sublattice_geometry():
 
 def test_bvse_failure_is_recorded_not_raised():
     pytest.importorskip("bvlain")
-    doc = compute_evidence("mp-29410", bundled_structure("mp-29410"))  # Li2B2S5: S-S bonds
+    doc = compute_evidence("mp-29410", bundled_structure("mp-29410"), EvidenceSettings(bvse=True))  # Li2B2S5: S-S
     assert doc.bvse_status in ("failed", "not_computed") and doc.bvse_reason and doc.bvse_e3d is None
-    ok = compute_evidence("mp-1153", bundled_structure("mp-1153"), EvidenceSettings(bvse_max_grid_points=3000))
+    ok = compute_evidence("mp-1153", bundled_structure("mp-1153"), EvidenceSettings(bvse=True, bvse_max_grid_points=3000))
     assert ok.bvse_status == "ok" and 0.1 < ok.bvse_e3d < 1.5 and ok.bvse_resolution > 0.2
-    assert ok.anion_framework == "fcc" and ok.evidence_id == "mp-1153|structure-evidence-1"
+    assert ok.anion_framework == "fcc" and ok.evidence_id == f"mp-1153|{METHOD_VERSION}"
 
 
 def test_builder_reruns_compute_nothing_and_changed_settings_recompute():
@@ -59,7 +59,8 @@ def test_builder_reruns_compute_nothing_and_changed_settings_recompute():
     off = EvidenceSettings(bvse=False)
     first = StructureEvidenceBuilder(scr, mat, ev, off, n_procs=1)
     serial(first, no_bars=True)
-    assert first.n_processed == 2 and set(first.failures) == {"nothing"}
+    assert first.n_processed == 3 and not first.failures  # no structure: a document with the reason
+    assert ev.query_one({"material_id": "nothing"})["failures"] == {"structure": "no structure (inline or bundled)"}
     doc = ev.query_one({"material_id": "mp-1153"})
     assert doc["sendek"] == {"LLB": 0.5} and doc["bvse_status"] == "not_computed"
     again = StructureEvidenceBuilder(scr, mat, ev, off, n_procs=1)
@@ -67,4 +68,4 @@ def test_builder_reruns_compute_nothing_and_changed_settings_recompute():
     assert again.n_processed == 0
     changed = StructureEvidenceBuilder(scr, mat, ev, EvidenceSettings(bvse=False, max_anion_sites=10), n_procs=1)
     serial(changed, no_bars=True)
-    assert changed.n_processed == 2 and ev.count() == 2
+    assert changed.n_processed == 3 and ev.count() == 3

@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from superionic.schemas.structure import EvidenceSettings
 from superionic.settings import ScreeningThresholds
 
 ENSEMBLE = ("gb", "lgbm")
@@ -170,9 +171,15 @@ class Recipe(BaseModel):
     source: Literal["snapshot", "mp", "files"] = Field("snapshot", description="Corpus source.")
     source_path: str | None = Field(None, description="Folder of structures for source 'files'.")
     screening: ScreeningThresholds = Field(default_factory=ScreeningThresholds, description="Screens.")
+    structure: EvidenceSettings = Field(default_factory=EvidenceSettings, description="Structural evidence of "
+                                        "the survivors (the structure builder, after screening).")
     classifier: ClassifierRecipe = Field(default_factory=ClassifierRecipe, description="ML study.")
     candidates: CandidateRecipe = Field(default_factory=CandidateRecipe, description="MD selection.")
     md: MDRecipe = Field(default_factory=MDRecipe, description="MD validation.")
+
+    def build_options(self, show_progress: bool = False) -> dict[str, dict]:
+        """Builder name -> constructor options this recipe sets (the structure builder's settings)."""
+        return {"structure": {"settings": self.structure.model_dump(), "show_progress": show_progress}}
 
 
 def recipes_dir() -> Path:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from superionic.builders.base import as_utc
+from superionic.builders.structure import evidence_by_material
 from superionic.ml.model_store import latest_predictions
 from superionic.ml.verdicts import probability_verdict, seed_rule_text
 from superionic.schemas.md import md_protocol_key
@@ -38,7 +39,7 @@ COLUMNS = (
     "activation_energy", "md_verdict", "md_preset", "md_protocol", "md_protocols", "md_best",
     "sigma_300k_kind", "md_reason", "md_cross_check", "md_chosen_because",
     "v_ox_li_metal", "v_ox_seed", "voltage_convention", "screening_note", "ml_model", "structure_flags",
-    "evidence",
+    "evidence", "anion_framework", "li_network_dim", "bvse_e3d",
 )  # fmt: skip
 SCREENING_FIELDS = ["material_id", "formula", "anion_type", "verdict", "stopped_at", "oxidation_limit_v",
                     "oxidation_voltage_seed_v", "voltage_convention", "structure_flags"]
@@ -65,9 +66,11 @@ def _by_id(store, criteria=None, properties=None) -> dict[str, dict]:
     return {d["material_id"]: d for d in store.query(criteria or {}, properties=properties)}
 
 
-def join_row(material_id: str, screening: dict, prediction: dict, conductivity: dict) -> dict[str, Any]:
-    """One ``COLUMNS`` row from a material's screening, prediction and conductivity dicts ({} if none)."""
-    s, p, c = screening, prediction, conductivity
+def join_row(material_id: str, screening: dict, prediction: dict, conductivity: dict,
+             structure: dict | None = None) -> dict[str, Any]:
+    """One ``COLUMNS`` row from a material's screening, prediction, conductivity and structural
+    evidence dicts ({} or None if none)."""
+    s, p, c, e = screening, prediction, conductivity, structure or {}
     interval = c.get("sigma300_ci95") or (None, None)
     if c.get("sigma300_kind"):  # the range the MD verdict used: interval, bound or range
         interval = (c.get("sigma300_lower"), c.get("sigma300_upper"))
@@ -109,14 +112,43 @@ def join_row(material_id: str, screening: dict, prediction: dict, conductivity: 
         "ml_model": p.get("model_id"),  # which surrogate's prediction the row shows (the latest model's)
         # hydrate / molecular-salt units read from the structure (a flag beside the rank, not a screen)
         "structure_flags": "; ".join(s.get("structure_flags") or []) or None,
-        "evidence": evidence_text(s, p, c),
+        "evidence": evidence_text(s, p, c, e),
+        # the stored StructureEvidenceDoc (the structure builder's): shown, not ranked on
+        "anion_framework": e.get("anion_framework"),
+        "li_network_dim": e.get("li_network_dim"),
+        "bvse_e3d": e.get("bvse_e3d"),
     }
 
 
-def evidence_text(screening: dict, prediction: dict, conductivity: dict) -> str | None:
+def structure_text(evidence: dict) -> str | None:
+    """'structure: bcc anion framework, 3D Li network, BVSE 3D 0.42 eV' from a stored
+    StructureEvidenceDoc; a part without a value names why ('framework not computed: ...')."""
+    if not evidence:
+        return None
+    if "structure" in (evidence.get("failures") or {}):
+        return f"structure: none ({evidence['failures']['structure']})"
+    why = {**(evidence.get("not_computed") or {}), **(evidence.get("failures") or {})}
+    parts = []
+    kind = evidence.get("anion_framework")
+    if kind in ("bcc", "fcc", "hcp", "other"):
+        parts.append(f"{kind} anion framework" if kind != "other" else "anion framework not bcc/fcc/hcp")
+    elif "anion_framework" in why:
+        parts.append(f"framework not computed ({why['anion_framework']})")
+    if evidence.get("li_network_dim") is not None:
+        parts.append(f"{evidence['li_network_dim']}D Li network (Li-Li < 3.5 A)")
+    elif "li_sublattice" in why:
+        parts.append(f"Li sublattice not computed ({why['li_sublattice']})")
+    if evidence.get("bvse_e3d") is not None:
+        parts.append(f"BVSE 3D barrier {evidence['bvse_e3d']:.2f} eV")
+    elif evidence.get("bvse_status") == "failed":
+        parts.append(f"BVSE failed ({evidence.get('bvse_reason')})")
+    return "structure: " + ", ".join(parts) if parts else None
+
+
+def evidence_text(screening: dict, prediction: dict, conductivity: dict, structure: dict | None = None) -> str | None:
     """Which evidence set the row's place: MD, else the composition classifier (in or out of its
-    domain); the structure flags beside it. No structural signal enters the ranking: none helped
-    when measured (README, 'Structure: measured, not kept')."""
+    domain); the structure flags and the stored structural evidence beside it. No structural
+    signal enters the ranking: none helped when measured (README, 'Structure: measured, not kept')."""
     parts = []
     if conductivity.get("verdict"):
         parts.append(f"MD ({conductivity.get('engine') or 'unknown engine'})")
@@ -126,6 +158,8 @@ def evidence_text(screening: dict, prediction: dict, conductivity: dict) -> str 
                                                   ", out of domain: ranked after in-domain candidates"))
     if screening.get("structure_flags"):
         parts.append("structure flag: " + "; ".join(screening["structure_flags"]))
+    if structure_text(structure or {}):
+        parts.append(structure_text(structure or {}))
     return "; ".join(parts) or None
 
 
@@ -206,12 +240,13 @@ def candidate_rows(stores: ProjectStores, survivors_only: bool = True,
         doc.pop("_id", None)
         conductivity.setdefault(str(doc.get("material_id")), []).append(doc)
     chosen = md_choices(stores)
+    structure = evidence_by_material(stores.evidence, screening)
     ranked = []
     for mid, s in screening.items():
         p = preds.get(mid, {})
         docs = ranked_conductivity(conductivity.get(mid, []))
         for c in (docs if all_protocols else docs[:1]) or [{}]:
-            row = join_row(mid, s, p, c)
+            row = join_row(mid, s, p, c, structure.get(mid))
             row["md_protocols"] = len(docs)
             row["md_best"] = bool(c) and c is docs[0]
             row["md_chosen_because"] = chosen.get(mid)

@@ -44,6 +44,7 @@ COLLECTIONS = (
     "conductivity",
     "funnel",
     "potentials",
+    "evidence",
 )
 """Named collections of a superionic project (plus ``data`` and ``jobs`` for jobflow)."""
 
@@ -227,6 +228,7 @@ class ProjectStores:
     conductivity: Store
     funnel: Store
     potentials: Store
+    evidence: Store
     jobs: Store
     data: Store
     _job_store: Any = field(default=None, repr=False)
@@ -269,6 +271,7 @@ def _keys() -> dict[str, str]:
         "conductivity": "conductivity_id",
         "funnel": "funnel_id",
         "potentials": "potential_id",
+        "evidence": "evidence_id",
         "jobs": "uuid",
         "data": "blob_uuid",
     }

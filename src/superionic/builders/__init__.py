@@ -6,6 +6,7 @@ name            sources -> target                       item
 documents       jobs + data (JobStore) -> materials,     one job output
                 screening, funnel, models, predictions,
                 features
+structure       screening + materials -> evidence       one survivor's structure
 features        materials -> features                   one composition
 predictions     screening + features + models           a batch of survivors
                 -> predictions
@@ -23,6 +24,7 @@ from superionic.builders.diffusion import DiffusionBuilder
 from superionic.builders.documents import DocumentsBuilder
 from superionic.builders.features import FeatureBuilder
 from superionic.builders.predictions import PredictionBuilder
+from superionic.builders.structure import StructureEvidenceBuilder
 from superionic.builders.registry import (
     BUILDERS,
     BuildFailedError,
@@ -43,6 +45,7 @@ __all__ = [
     "DocumentsBuilder",
     "FeatureBuilder",
     "PredictionBuilder",
+    "StructureEvidenceBuilder",
     "UnknownBuilderError",
     "build",
     "make_builders",

@@ -1,6 +1,6 @@
 """The project's builders by name, made from a ``ProjectStores``, and how to run them.
 
-``run_builders(stores)`` runs them in the order of the data flow (documents, features,
+``run_builders(stores)`` runs them in the order of the data flow (documents, structure, features,
 predictions, diffusion, conductivity) with maggma's own serial runner (``maggma.cli.serial.serial``,
 what ``mrun`` uses), so what runs here is what runs under ``mrun``.
 """
@@ -18,12 +18,14 @@ from superionic.builders.diffusion import DiffusionBuilder
 from superionic.builders.documents import DocumentsBuilder
 from superionic.builders.features import FeatureBuilder
 from superionic.builders.predictions import PredictionBuilder
+from superionic.builders.structure import StructureEvidenceBuilder
 
 BuilderFactory = Callable[..., SuperionicBuilder]
 
 BUILDERS: dict[str, BuilderFactory] = {
     "documents": lambda s, **kw: DocumentsBuilder(s.jobs, s.data, s.materials, s.screening, s.funnel, s.models,
                                                   s.potentials, **kw),
+    "structure": lambda s, **kw: StructureEvidenceBuilder(s.screening, s.materials, s.evidence, **kw),
     "features": lambda s, **kw: FeatureBuilder(s.materials, s.features, **kw),
     "predictions": lambda s, **kw: PredictionBuilder(s.screening, s.features, s.models, s.predictions, s.data,
                                                     **kw),

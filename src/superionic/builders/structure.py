@@ -2,13 +2,18 @@
 
 Sources: ``screening`` (which materials: ``query``, default the survivors ``{"passed": True}``)
 and ``materials`` (structures inline, else the bundled MP CIF; Sendek descriptors). Target:
-any store keyed ``evidence_id`` ('material_id|method_version').
+the ``evidence`` collection, keyed ``evidence_id`` ('material_id|method_version'); this
+builder is its only writer.
 
-Stale when: no document of this ``METHOD_VERSION``, or its ``structure_hash`` or
-``settings_hash`` differ from the structure and settings now. Anything else is left alone, so
-a rerun with the same structures and settings computes nothing. The computation runs in
-``n_procs`` worker processes (``maxtasksperchild`` keeps a worker's memory from growing); a
-material whose structure cannot be read is recorded in ``failures``, not raised.
+Stale when: no document of this ``METHOD_VERSION``, its ``structure_hash`` differs from the
+structure now, or ``settings`` were given and its ``settings_hash`` differs from them (without
+``settings``, new documents get the defaults and stored ones keep theirs, so ``superionic
+build`` does not undo a recipe's choice). Anything else is left alone: a rerun computes
+nothing. The computation runs in ``n_procs`` worker processes (``maxtasksperchild`` keeps a
+worker's memory from growing; each worker's data segment is capped by
+``settings.worker_max_memory_gb``). Every selected material gets a document: one whose
+structure is missing or unreadable, or whose computation raised, gets one naming the reason
+(``failures``), so nothing here fails the build.
 """
 
 from __future__ import annotations
@@ -19,20 +24,33 @@ from collections.abc import Iterator
 from maggma.core import Store
 
 from superionic.builders.base import SuperionicBuilder, query_in
-from superionic.schemas.structure import evidence_key
-from superionic.structure.evidence import METHOD_VERSION, EvidenceSettings, settings_hash, structure_hash
+from superionic.schemas.structure import EvidenceSettings, evidence_key
+from superionic.structure.evidence import METHOD_VERSION, settings_hash, structure_hash
 
 KEY = "evidence_id"
 
 
 def _work(args: tuple) -> dict:
+    """One material's evidence document (as stored); a reason document if anything raises."""
     from pymatgen.core import Structure
 
-    from superionic.structure.evidence import EvidenceSettings, compute_evidence
+    from superionic.structure.evidence import compute_evidence, unreadable_evidence
 
-    material_id, structure, settings, descriptors = args
-    doc = compute_evidence(material_id, Structure.from_dict(structure), EvidenceSettings(**settings), descriptors)
-    return doc.to_store()
+    material_id, structure, settings, descriptors, formula = args
+    settings = EvidenceSettings(**settings)
+    if isinstance(structure, str):  # the reason it has none
+        return unreadable_evidence(material_id, structure, settings, formula).to_store()
+    try:
+        return compute_evidence(material_id, Structure.from_dict(structure), settings, descriptors).to_store()
+    except Exception as exc:  # noqa: BLE001 - a document with the reason, never a failed build
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return unreadable_evidence(material_id, reason, settings, formula).to_store()
+
+
+def _cap_worker_memory(gigabytes: float) -> None:
+    from superionic.structure.limits import cap_memory
+
+    cap_memory(int(gigabytes * 1e9))
 
 
 class StructureEvidenceBuilder(SuperionicBuilder):
@@ -40,18 +58,24 @@ class StructureEvidenceBuilder(SuperionicBuilder):
 
     name = "structure"
 
-    def __init__(self, screening: Store, materials: Store, evidence: Store, settings: EvidenceSettings | None = None,
-                 query: dict | None = None, n_procs: int = 2, chunk_size: int = 100):
+    def __init__(self, screening: Store, materials: Store, evidence: Store, settings: EvidenceSettings | dict | None = None,
+                 query: dict | None = None, n_procs: int = 2, chunk_size: int = 20, show_progress: bool = False):
         self.screening = screening
         self.materials = materials
         self.evidence = evidence
-        self.settings = settings or EvidenceSettings()
+        self.settings = EvidenceSettings.model_validate(settings) if isinstance(settings, dict) else settings
         self.query = {"passed": True} if query is None else query
         self.n_procs = n_procs
+        self.show_progress = show_progress
         super().__init__(sources=[screening, materials], targets=[evidence], chunk_size=chunk_size)
 
+    @property
+    def wanted(self) -> EvidenceSettings:
+        """The settings of documents computed now."""
+        return self.settings or EvidenceSettings()
+
     def stale_items(self) -> list[tuple]:
-        """(material_id, structure dict, settings dict, descriptors) of what must be computed."""
+        """(material_id, structure dict or the reason it has none, settings dict, descriptors, formula) to compute."""
         from superionic.structure.load import structure_of
 
         self.reset_counts()
@@ -60,38 +84,48 @@ class StructureEvidenceBuilder(SuperionicBuilder):
             self.evidence, "material_id", ids, {"method_version": METHOD_VERSION},
             ["material_id", "structure_hash", "settings_hash"])}
         mats = {d["material_id"]: d for d in query_in(self.materials, "material_id", ids,
-                                                      properties=["material_id", "structure", "descriptors"])}
-        wanted_settings = settings_hash(self.settings)
+                                                      properties=["material_id", "formula", "structure", "descriptors"])}
+        wanted = self.wanted.model_dump()
+        wanted_hash = settings_hash(self.wanted) if self.settings is not None else None
         items = []
         for mid in ids:
             doc = mats.get(mid, {"material_id": mid})
             try:
                 structure = structure_of(doc)
-            except Exception as exc:  # noqa: BLE001 - recorded
-                self.record_failure(mid, f"structure unreadable: {type(exc).__name__}: {exc}")
-                continue
-            if structure is None:
-                self.record_failure(mid, "no structure (inline or bundled)")
-                continue
+                reason = None if structure is not None else "no structure (inline or bundled)"
+            except Exception as exc:  # noqa: BLE001 - the document says why
+                structure, reason = None, f"structure unreadable: {type(exc).__name__}: {str(exc)[:200]}"
             old = stored.get(mid)
             if old and old.get("structure_hash") == structure_hash(structure) and \
-                    old.get("settings_hash") == wanted_settings:
+                    wanted_hash in (None, old.get("settings_hash")):
                 continue
-            items.append((mid, structure.as_dict(), self.settings.model_dump(), doc.get("descriptors") or {}))
+            items.append((mid, reason or structure.as_dict(), wanted, doc.get("descriptors") or {}, doc.get("formula")))
         self.total = len(items)
         return items
 
     def get_items(self) -> Iterator[dict]:
+        from superionic.progress import progress_bar
+
+        if not self.wanted.enabled:
+            self.reset_counts()
+            self.skip("switched off (structure.enabled: false)")
+            return
         items = self.stale_items()
         self.logger.info("structure: %d to compute", len(items))
         if not items:
             return
-        if self.n_procs <= 1:
-            for item in items:
-                yield _work(item)
+        with progress_bar("structure evidence", len(items), enabled=self.show_progress) as advance:
+            for doc in self._computed(items):
+                advance()
+                yield doc
+
+    def _computed(self, items: list[tuple]) -> Iterator[dict]:
+        if self.n_procs <= 1 or len(items) == 1:
+            yield from map(_work, items)
             return
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ctx.Pool(self.n_procs, maxtasksperchild=25) as pool:
+        with ctx.Pool(self.n_procs, initializer=_cap_worker_memory, initargs=(self.wanted.worker_max_memory_gb,),
+                      maxtasksperchild=25) as pool:
             yield from pool.imap_unordered(_work, items, chunksize=1)
 
     def process_item(self, item: dict) -> dict:

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
 
 def build(
     name: Optional[str] = typer.Argument(
-        None, help="One builder: documents, features, predictions, diffusion or conductivity (default: all, in that order)."
+        None, help="One builder: documents, structure, features, predictions, diffusion or conductivity (default: all, "
+        "in that order)."
     ),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     model: Optional[str] = typer.Option(
@@ -29,19 +30,22 @@ def build(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON only."),
 ) -> None:
-    """Build the collections (job outputs, features, predictions, diffusion, conductivity) from what is new.
+    """Build the collections (job outputs, structural evidence, features, predictions, diffusion,
+    conductivity) from what is new.
 
-    Each builder builds only what is missing or stale: a second run builds nothing.
+    Each builder builds only what is missing or stale: a second run builds nothing. The
+    structure builder computes new survivors with the default settings (BVSE included) and
+    keeps stored evidence as its recipe made it.
     """
     from superionic.builders import UnknownBuilderError
     from superionic.builders import build as run_build
 
-    options = None
+    options: dict[str, dict] = {"structure": {"show_progress": not as_json}}
     if model:
         from superionic.ml.surrogate import is_surrogate_file
 
         is_file = is_surrogate_file(model)
-        options = {"predictions": {"model_path": model} if is_file else {"model_id": model}}
+        options["predictions"] = {"model_path": model} if is_file else {"model_id": model}
     stores = open_project_stores(store)
     try:
         if export is not None:

@@ -204,6 +204,10 @@ def _print_stages(outputs: dict, segments) -> None:
     screen, classify, md = outputs.get("screening"), outputs.get("classification"), outputs.get("md stage")
     if screen:
         console.print(f"Screening: {screen['n_survivors']} survivors (funnel '{screen['funnel_id']}').")
+    built = outputs.get("store documents") or {}
+    if "structure" in built:
+        console.print(f"Structural evidence: {built['structure']} survivor(s) computed now, the rest reused "
+                      "(column 'evidence' of `superionic query`; shown, not ranked on).")
     if classify:
         how = "reused the stored surrogate" if classify["reused_model"] else "trained a new surrogate"
         console.print(f"Classifier: {how} {classify['model_id']}; {classify['n_predicted']} candidates predicted.")

@@ -17,7 +17,8 @@ job may run where the database is unreachable; the runner stores its output in t
   the classification's ranking and the screening's materials) and the summary.
 
 The builders (:mod:`superionic.builders`: ``documents`` first, one writer per collection)
-turn these outputs into the keyed collections: ``superionic build``, ``mrun``, or, given a
+turn these outputs into the keyed collections (``structure``: the survivors' structural
+evidence, with the recipe's ``structure`` settings): ``superionic build``, ``mrun``, or, given a
 store spec (``make(spec)``, the embedded ``superionic run``), the flow's own build jobs: one
 after the classification and the summary at the end, which run where the database is
 reachable. Every path runs every builder, so the local and the cluster paths leave the same
@@ -88,12 +89,12 @@ def record_classification(output: dict) -> dict:
 
 
 @job(config=JobConfig(expose_store=True))
-def build_step(store: str, names: list[str] | None, after: object = None) -> dict:
+def build_step(store: str, names: list[str] | None, after: object = None, options: dict | None = None) -> dict:
     """Run the named builders (None: all) on the stores of reference ``store`` (a job for where the
-    database is reachable)."""
+    database is reachable); ``options``: builder name -> constructor options (the recipe's)."""
     from superionic.builders import run_builders
 
-    return run_builders(open_reference(store), names)
+    return run_builders(open_reference(store), names, options)
 
 
 @job(config=JobConfig(expose_store=True))
@@ -120,21 +121,23 @@ def md_step(store: str | None, recipe: dict, classified: dict, screened: dict | 
 
             flow = add_finetune(flow, structure, mid, r.md.finetune)
         flows.append(flow)
-    summary = summarize_step(store, [f.output for f in flows], chosen, passed_over, reasons)
+    summary = summarize_step(store, [f.output for f in flows], chosen, passed_over, reasons, r.build_options())
     summary.config.on_missing_references = OnMissing.NONE  # summarise what finished
     return Response(replace=Flow([*flows, summary], output=summary.output, name="md validation"))
 
 
 @job(config=JobConfig(expose_store=True))
 def summarize_step(
-    store: str | None, md_outputs: list, chosen: list[str], passed_over: dict, chosen_because: dict | None = None
+    store: str | None, md_outputs: list, chosen: list[str], passed_over: dict, chosen_because: dict | None = None,
+    options: dict | None = None,
 ) -> dict:
-    """The MD stage's summary; with a store reference, also build the collections (incremental)."""
+    """The MD stage's summary; with a store reference, also build the collections (incremental;
+    ``options``: the recipe's builder options, as the first build step had them)."""
     processed = {}
     if store:
         from superionic.builders import run_builders
 
-        processed = run_builders(open_reference(store))  # all, as `superionic build`
+        processed = run_builders(open_reference(store), options=options)  # all, as `superionic build`
     return {"md_candidates": chosen, "chosen_because": chosen_because or {}, "passed_over": passed_over,
             "builders": processed}
 
@@ -159,7 +162,8 @@ class DiscoveryFlowMaker(Maker):
         classify.name = "classification"
         jobs = [screen, classify]
         if store:
-            build = build_step(store, None, [screen.output["funnel_id"], classify.output["model_id"]])
+            build = build_step(store, None, [screen.output["funnel_id"], classify.output["model_id"]],
+                               self.recipe.build_options(self.show_progress))
             build.name = "store documents"
             build.config.on_missing_references = OnMissing.NONE  # the screening's, even if classification failed
             jobs.append(build)

@@ -19,6 +19,7 @@ from superionic.results import join_row, md_choices, protocol_rank, ranked_condu
 from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 from superionic.schemas.ml import ModelDoc, PredictionDoc, StudyDoc
 from superionic.schemas.screening import FunnelDoc, FunnelStep
+from superionic.structure.evidence import METHOD_VERSION as EVIDENCE_VERSION
 
 SCREENING_FIELDS = ["material_id", "formula", "source", "passed", "verdict", "stopped_at",
                     "anion_type", "anion_subtype",
@@ -51,6 +52,8 @@ class ReportData:
     funnels: list[FunnelDoc] = field(default_factory=list)
     screening: dict[str, dict] = field(default_factory=dict)
     """material_id -> the ScreeningDoc fields in ``SCREENING_FIELDS``."""
+    evidence: dict[str, dict] = field(default_factory=dict)
+    """material_id -> its stored StructureEvidenceDoc (this method version), for the evidence column."""
     funnel_from_screening: bool = False
     """True when no FunnelDoc was stored and the funnel was counted from ScreeningDocs."""
     studies: list[StudyDoc] = field(default_factory=list)
@@ -186,6 +189,8 @@ def gather(stores, training_sources: tuple[str, ...] | None = None) -> ReportDat
     data.funnels = _validate(FunnelDoc, _query(stores.funnel, problems, "funnel"), "funnel", problems)
     data.screening = {d["material_id"]: d for d in _query(
         stores.screening, problems, "screening", properties=SCREENING_FIELDS) if "material_id" in d}
+    data.evidence = {d["material_id"]: d for d in _query(
+        stores.evidence, problems, "evidence", {"method_version": EVIDENCE_VERSION}) if "material_id" in d}
     if not data.funnels and data.screening:
         by_source: dict[str, list[dict]] = defaultdict(list)
         for doc in _query(stores.screening, problems, "screening"):
@@ -273,7 +278,7 @@ def summary_rows(data: ReportData) -> list[dict[str, Any]]:
         c = data.conductivity.get(mid)
         diff = data.diffusion.get(mid) or []
         screen = data.screening.get(mid, {})
-        row = join_row(mid, screen, p.model_dump() if p else {}, c.model_dump() if c else {})
+        row = join_row(mid, screen, p.model_dump() if p else {}, c.model_dump() if c else {}, data.evidence.get(mid))
         row["formula"] = (screen.get("formula") or (p.formula if p else "")
                           or (c.formula if c else "") or (diff[0].formula if diff else ""))
         row["anion_type"] = row["anion_type"] or ""

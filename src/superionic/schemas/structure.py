@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from superionic.schemas.base import SuperionicDoc
+
+
+class EvidenceSettings(BaseModel):
+    """Parameters of the structural evidence (a recipe's ``structure`` section)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Compute the structural evidence at all (false: the structure builder "
+                          "skips, saying so; stored documents stay).")
+    bvse: bool = Field(False, description="Compute BVSE barriers (bvlain, extra 'bvse'; about 2-3 CPU-s per survivor, "
+                       "minutes of wall time for the default run's survivors: off unless a recipe switches it on).")
+    bvse_max_grid_points: int = Field(20_000, description="BVSE grid-point cap (memory ~ 13 kB per point).")
+    max_anion_sites: int = Field(96, description="Anion sublattices larger than this are not matched.")
+    framework_max_cpu_s: float = Field(10.0, description="CPU seconds for the anion-framework match of one structure.")
+    li_max_cpu_s: float = Field(30.0, description="CPU seconds for the Li-sublattice geometry of one structure.")
+    bvse_max_cpu_s: float = Field(60.0, description="CPU seconds for the BVSE barriers of one structure.")
+    worker_max_memory_gb: float = Field(3.0, description="Data-segment cap of each worker process (GB): an "
+                                        "allocation beyond it is a recorded MemoryError, not a killed process.")
 
 
 class StructureEvidenceDoc(SuperionicDoc):
@@ -21,12 +39,12 @@ class StructureEvidenceDoc(SuperionicDoc):
                                 "rounded to 1e-4): a changed structure is recomputed.")
     settings_hash: str = Field(description="SHA-256 of the settings below: changed settings are recomputed.")
     settings: dict[str, Any] = Field(description="The parameters used (grid cap, cutoffs, tolerances, bvse on/off).")
-    nsites: int = Field(description="Sites in the structure.")
+    nsites: int = Field(description="Sites in the structure (0: no readable structure).")
     anion_elements: list[str] = Field(default_factory=list, description="Anion elements of the framework (N O F S Cl Se Br Te I).")
     n_anion_sites: int = Field(0, description="Anion sites in the cell.")
     anion_framework: str = Field(description="Anion sublattice matched to 'bcc', 'fcc' or 'hcp' (Wang et al., Nat. Mater. "
                                  "2015; the closest of those that match), 'other' (none matched), 'none' (no anions) or "
-                                 "'not_computed' (too many anion sites).")
+                                 "'not_computed' (reason in not_computed or failures).")
     anion_framework_rms: dict[str, float | None] = Field(
         default_factory=dict, description="StructureMatcher normalised RMS displacement of the anion sublattice to each "
         "ideal lattice (None: no match within the tolerances).")
@@ -51,8 +69,13 @@ class StructureEvidenceDoc(SuperionicDoc):
     oxidation_state_method: str | None = Field(None, description="How the oxidation states for BVSE were assigned.")
     sendek: dict[str, float] = Field(default_factory=dict, description="Sendek-2017 descriptors (LLB, SBI, AFC, LASD, LLSD) "
                                      "carried by the source (the snapshot CSV).")
-    failures: dict[str, str] = Field(default_factory=dict, description="Method -> error, for parts that failed (recorded, not raised).")
+    not_computed: dict[str, str] = Field(default_factory=dict, description="Method ('anion_framework', 'li_sublattice', "
+                                         "'bvse') -> why it has no value: a CPU-time limit, a size cap, a switch.")
+    failures: dict[str, str] = Field(default_factory=dict, description="Method -> error, for parts that failed (recorded, "
+                                     "not raised); 'structure': the material has no readable structure.")
     wall_seconds: float = Field(description="Wall time of the whole evidence computation (s).")
+    cpu_seconds: float | None = Field(None, description="CPU time of the whole evidence computation (s): the "
+                                      "load-independent cost on a shared machine.")
 
     @model_validator(mode="after")
     def _key(self) -> StructureEvidenceDoc:

@@ -21,10 +21,6 @@ ANIONS = frozenset("N O F S Cl Se Br Te I".split())
 MATCHER = dict(ltol=0.2, stol=0.3, angle_tol=5.0, primitive_cell=True, scale=True, attempt_supercell=True)
 """StructureMatcher tolerances (pymatgen defaults; Wang et al. used the same matcher)."""
 
-MAX_ANION_SITES = 96
-"""Larger anion sublattices are not matched (the supercell search grows fast): 'not_computed'."""
-
-
 def _reference(kind: str) -> Structure:
     if kind == "bcc":
         return Structure(Lattice.cubic(3.0), ["X0+"] * 2, [[0, 0, 0], [0.5, 0.5, 0.5]])
@@ -43,13 +39,12 @@ def anion_sublattice(structure: Structure) -> Structure | None:
     return Structure(structure.lattice, ["X0+"] * len(coords), coords)
 
 
-def anion_framework(structure: Structure, max_sites: int = MAX_ANION_SITES) -> tuple[str, dict[str, float | None]]:
-    """('bcc' | 'fcc' | 'hcp' | 'other' | 'none' | 'not_computed', RMS per ideal lattice)."""
+def anion_framework(structure: Structure) -> tuple[str, dict[str, float | None]]:
+    """('bcc' | 'fcc' | 'hcp' | 'other' | 'none', RMS per ideal lattice). The cost grows fast with
+    the anion sites (supercells of the ideal lattice): callers cap it (superionic.structure.evidence)."""
     sub = anion_sublattice(structure)
     if sub is None:
         return "none", {}
-    if len(sub) > max_sites:
-        return "not_computed", {}
     sub = sub.get_primitive_structure(tolerance=0.25) if len(sub) > 8 else sub
     matcher = StructureMatcher(**MATCHER)
     rms: dict[str, float | None] = {}

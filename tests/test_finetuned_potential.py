@@ -3,7 +3,8 @@
 Fresh-clone data only: 6 LiPS PBE frames bundled in tests/data (Batzner et al. 2022, see its
 SOURCE.txt). ``superionic finetune`` tunes CHGNet a few steps on 4 of them into a montydb store;
 the potential is reloaded by id, runs 20 MD steps through the project's maker, and the
-diffusion document names it. A changed blob and another chgnet version are refused.
+diffusion document names it, with SevenNet-0's second opinion of the run. A changed blob and
+another chgnet version are refused.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def test_stored_by_id_with_its_record_and_reloaded_checked(tuned):
         stores.close()
 
 
-def test_md_with_the_finetuned_potential_names_it_in_the_diffusion_document(tuned):
+def test_md_with_the_finetuned_potential_names_it_in_the_diffusion_document_and_sevennet_checks_it(tuned):
     from ase.io import read
     from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -86,13 +87,18 @@ def test_md_with_the_finetuned_potential_names_it_in_the_diffusion_document(tune
                                                 save_interval_steps=2, relax_steps=0, min_image_distance=5.0)
     segment_maker = segment_maker_for(f"finetuned:{potential_id}", stores=stores, n_threads=1)
     assert "path" not in str(segment_maker.calculator_kwargs)  # the store's blob key and hash, no file
-    maker = ConductivityMDMaker(preset=preset, temperatures=(520.0,), segment_maker=segment_maker, cross_check=None)
+    maker = ConductivityMDMaker(preset=preset, temperatures=(520.0,), segment_maker=segment_maker, cross_check="auto")
     result = run_conductivity_md(cell, "lips", maker=maker, job_store=stores.job_store())
     assert not result.errors and [r.status for r in result.runs] == ["completed"] and result.steps_run == 20
     run_builders(stores, ["diffusion", "conductivity"], strict=False)
     [diffusion] = stores.diffusion.query({"material_id": "lips"})
     assert diffusion["potential"] == f"CHGNet:{potential_id}"
     assert f":forcefield:CHGNet-{potential_id}:" in diffusion["doc_id"]  # the key's own spelling of the label
+    # the other family's second opinion, on frames re-evaluated with the tuned weights found in the JobStore
+    assert not [f for f in diffusion["flags"] if f.startswith("cross_check_failed")], diffusion["flags"]
+    check = diffusion["cross_check"]
+    assert (check["primary"], check["potential"]) == (f"CHGNet:{potential_id}", "SevenNet:7net-0")
+    assert check["n_frames"] >= 2 and set(check["force_mae"]) == {"Li", "P", "S", "all"}
     stores.close()
 
 

@@ -88,15 +88,16 @@ def run_missing(args) -> None:
 def print_table(out: Path) -> None:
     print("LiPS cell (Li27P12S44, 83 atoms), 0.5 ps equilibration + 'ps' of production, 2 fs, NVT; framework: the "
           "melting detector and the mean fraction of framework (P, S) atoms off site; D (Li, cm2/s) "
-          "[95 % interval] or 95 % upper bound; ms/at-step: MD wall per atom-step, 1 thread, shared 2-core machine")
-    print(f"{'potential':28s} {'T':>5s} {'seed':>4s} {'ps':>4s} {'framework':>12s} {'D (cm2/s)':>24s} "
+          "[95 % interval] or 95 % upper bound; T_md: mean temperature of the production frames; ms/at-step: MD wall per atom-step, 1 thread, shared 2-core machine")
+    print(f"{'potential':28s} {'T':>5s} {'seed':>4s} {'T_md':>5s} {'ps':>4s} {'framework':>12s} {'D (cm2/s)':>24s} "
           f"{'Li hops':>7s} {'ms/at-step':>10s} {'load':>5s} {'date':>10s}")
     for path in sorted(out.glob(f"*_{CELL}_*K_s*.npz"), key=lambda p: (p.stem.split("_")[2], p.stem)):
         label, _, t, seed = path.stem.split("_")
         doc, z = ff_doc(path)
         ok = str(z["status"]).startswith("completed")
         per = float(z["wall_md_s"]) / float(z["md_steps"]) / float(z["n_atoms"]) * 1e3
-        print(f"{label:28s} {t.rstrip('K'):>5s} {seed[1:]:>4s} {doc.duration_ps if doc else 0.0:4.1f} "
+        t_md = float(np.mean(z["temperatures"])) if len(z["temperatures"]) else float("nan")
+        print(f"{label:28s} {t.rstrip('K'):>5s} {seed[1:]:>4s} {t_md:5.0f} {doc.duration_ps if doc else 0.0:4.1f} "
               f"{melt_text(doc):>12s} {d_text(doc) if ok else str(z['status'])[:24]:>24s} "
               f"{doc.n_hops if doc else 0:7d} {per:10.2f} {float(z['load_start']):5.1f} {str(z['date'])[:10]:>10s}")
 
@@ -123,6 +124,12 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         args.out.mkdir(parents=True, exist_ok=True)
         run_missing(args)
+    if args.weights is not None and args.weights.with_suffix(".json").exists():
+        record = json.loads(args.weights.with_suffix(".json").read_text())
+        before, after = record.get("held_out_force_mae_base", {}), record.get("held_out_force_mae_tuned", {})
+        print(f"fine-tuned weights {args.weights} (sha256 {record['sha256'][:12]}..., {record.get('n_train')} + "
+              f"{record.get('n_val')} frames; held-out force MAE {before.get('all', float('nan')):.3f} -> "
+              f"{after.get('all', float('nan')):.3f} eV/A)")
     print_table(args.out)
 
 

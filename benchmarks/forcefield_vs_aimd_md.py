@@ -35,7 +35,9 @@ LEGACY_NAMES = {"0.3.0": "chgnet-0.3.0", "r2scan": "chgnet-r2scan"}
 """The force-field names of the first (CHGNet-only) table."""
 
 
-def run_one(structure, model_name: str, temperature: float, args, seed: int = 20231025) -> dict:
+def run_one(structure, model_name: str, temperature: float, args, seed: int = 20231025, calc=None) -> dict:
+    """One run of the protocol (module docstring); ``calc``: an ASE calculator to use instead of
+    ``calculator(model_name)`` (``model_name`` then only labels the run)."""
     from ase import units
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
     from ase.optimize import FIRE
@@ -44,7 +46,7 @@ def run_one(structure, model_name: str, temperature: float, args, seed: int = 20
     from superionic.md.engines.potentials import calculator
 
     atoms = structure.to_ase_atoms()
-    atoms.calc = calculator(LEGACY_NAMES.get(model_name, model_name))
+    atoms.calc = calc if calc is not None else calculator(LEGACY_NAMES.get(model_name, model_name))
     t0 = time.perf_counter()
     relax_steps = 0
     if args.relax_steps:

@@ -196,52 +196,70 @@ def test_cluster_settings_from_the_environment(monkeypatch):
 # --- FireWorks: _category and metadata in every Firework, also those made at run time ------
 
 
-def test_fireworks_categories_and_metadata_also_for_fireworks_made_at_run_time(tmp_path, monkeypatch):
-    import fireworks.core.launchpad as fw_launchpad
-    from fireworks import FWorker, fw_config
-    from fireworks.core.rocket_launcher import launch_rocket
+@pytest.fixture
+def fireworks_on_mongomock(tmp_path, monkeypatch):
+    """FireWorks' own mongomock mode, its database in a JSON file; switched back afterwards.
+    Other test modules use it as ``from test_cluster_submit import fireworks_on_mongomock``."""
+    import fireworks.core.launchpad as fw_launchpad  # imported first: the in-process switch
+    from fireworks import fw_config
 
-    from superionic.engines.fireworks import enable_mongomock, initialise_launchpad, load_launchpad, to_workflow
-    from superionic.flows.discovery import md_step
+    from superionic.engines.fireworks import enable_mongomock
 
     saved = (fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE)
-    monkeypatch.setenv("MONGOMOCK_SERVERSTORE_FILE", str(tmp_path / "fw.json"))
-    enable_mongomock(tmp_path / "fw.json")
-    try:
-        recipe = load_recipe("seed")
-        recipe = recipe.model_copy(update={"md": recipe.md.model_copy(update={"engine": "forcefield"})})
-        spec = f"monty://{tmp_path / 'store'}"
-        stores = open_stores(spec)
-        structure = Structure(Lattice.cubic(4.0), ["Li", "Li", "O"], [[0, 0, 0], [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]])
-        stores.materials.update([{"material_id": "mp-test", "structure": structure.as_dict()}], key="material_id")
-        ranked = [{"material_id": "mp-test", "seed_verdict": True, "prob_mean": 0.9, "rank": 1, "in_domain": True}]
-        stage = md_step(spec, recipe.model_dump(mode="json"), {"ranked": ranked})
-        stage.name = "md stage"
-        flow = Flow([stage], name="md stage only")
-        metadata = flow_metadata("discovery", recipe)
-        apply_cluster_settings(flow, "fireworks", metadata, ClusterSettings())
-        lp = load_launchpad(CONFIG / "my_launchpad.yaml")
-        initialise_launchpad(lp)
-        lp.add_wf(to_workflow(flow, stores))
-        (first,) = lp.fireworks.find({}, {"spec._category": 1, "spec.recipe": 1, "name": 1})
-        assert first["spec"]["_category"] == "superionic-small" and first["spec"]["recipe"] == "seed"
-        assert launch_rocket(lp, FWorker(category="superionic-small"))  # runs the MD stage here, for real
-        fws = list(lp.fireworks.find({}, {"name": 1, "spec._category": 1, "spec.job_kind": 1, "spec.recipe": 1,
-                                             "spec.material_id": 1}))
-        made = [fw for fw in fws if fw["name"] != "md stage"]
-        assert len(made) > 10  # supercell, relaxation, segments, collection, analysis, fit, summary
-        for fw in made:
-            kind = job_kind(fw["name"])
-            assert fw["spec"]["_category"] == f"superionic-{kind}", fw["name"]
-            assert fw["spec"]["job_kind"] == kind and fw["spec"]["recipe"] == "seed"
-            if fw["name"] not in ("summarize_step", "store_inputs"):
-                assert fw["spec"]["material_id"] == "mp-test", fw["name"]
-        assert {job_kind(fw["name"]) for fw in made} == {"small", "md"}
-        # an FWorker of another category does not take the small jobs
-        assert lp.fireworks.count_documents({"state": "READY", "spec._category": "superionic-md"}) == 0
-        stores.close()
-    finally:
-        fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE = saved
+    server_file = tmp_path / "fireworks.json"
+    monkeypatch.setenv("MONGOMOCK_SERVERSTORE_FILE", str(server_file))  # restored on teardown
+    enable_mongomock(server_file)
+    assert json.loads(server_file.read_text()) == {}
+    yield server_file
+    fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE = saved
+
+
+def md_stage_on_launchpad(tmp_path: Path, recipe):
+    """The discovery flow's MD stage for one candidate (Li2O 'mp-test', in a montydb store under
+    ``tmp_path``) with ``recipe``'s cluster settings, added to a FireWorks LaunchPad (use with
+    ``fireworks_on_mongomock``): (launchpad, stores); close the stores after the rockets ran."""
+    from superionic.engines.fireworks import initialise_launchpad, load_launchpad, to_workflow
+    from superionic.flows.discovery import md_step
+
+    spec = f"monty://{tmp_path / 'store'}"
+    stores = open_stores(spec)
+    structure = Structure(Lattice.cubic(4.0), ["Li", "Li", "O"], [[0, 0, 0], [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]])
+    stores.materials.update([{"material_id": "mp-test", "structure": structure.as_dict()}], key="material_id")
+    ranked = [{"material_id": "mp-test", "seed_verdict": True, "prob_mean": 0.9, "rank": 1, "in_domain": True}]
+    stage = md_step(spec, recipe.model_dump(mode="json"), {"ranked": ranked})
+    stage.name = "md stage"
+    flow = Flow([stage], name="md stage only")
+    apply_cluster_settings(flow, "fireworks", flow_metadata("discovery", recipe), ClusterSettings())
+    lp = load_launchpad(CONFIG / "my_launchpad.yaml")
+    initialise_launchpad(lp)
+    lp.add_wf(to_workflow(flow, stores))
+    return lp, stores
+
+
+def test_fireworks_categories_and_metadata_also_for_fireworks_made_at_run_time(tmp_path, fireworks_on_mongomock):
+    from fireworks import FWorker
+    from fireworks.core.rocket_launcher import launch_rocket
+
+    recipe = load_recipe("seed")
+    recipe = recipe.model_copy(update={"md": recipe.md.model_copy(update={"engine": "forcefield"})})
+    lp, stores = md_stage_on_launchpad(tmp_path, recipe)
+    (first,) = lp.fireworks.find({}, {"spec._category": 1, "spec.recipe": 1, "name": 1})
+    assert first["spec"]["_category"] == "superionic-small" and first["spec"]["recipe"] == "seed"
+    assert launch_rocket(lp, FWorker(category="superionic-small"))  # runs the MD stage here, for real
+    fws = list(lp.fireworks.find({}, {"name": 1, "spec._category": 1, "spec.job_kind": 1, "spec.recipe": 1,
+                                         "spec.material_id": 1}))
+    made = [fw for fw in fws if fw["name"] != "md stage"]
+    assert len(made) > 10  # supercell, relaxation, segments, collection, analysis, fit, summary
+    for fw in made:
+        kind = job_kind(fw["name"])
+        assert fw["spec"]["_category"] == f"superionic-{kind}", fw["name"]
+        assert fw["spec"]["job_kind"] == kind and fw["spec"]["recipe"] == "seed"
+        if fw["name"] not in ("summarize_step", "store_inputs"):
+            assert fw["spec"]["material_id"] == "mp-test", fw["name"]
+    assert {job_kind(fw["name"]) for fw in made} == {"small", "md"}
+    # an FWorker of another category does not take the small jobs
+    assert lp.fireworks.count_documents({"state": "READY", "spec._category": "superionic-md"}) == 0
+    stores.close()
 
 
 # --- the JobStore from jobflow's settings (JOBFLOW_CONFIG_FILE), in a subprocess -------------

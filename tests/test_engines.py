@@ -16,6 +16,7 @@ from superionic.cli import app
 from superionic.engines import ENGINES, EngineError, UnknownEngineError, get_engine
 from superionic.engines.check_flow import make_check_flow
 from superionic.stores import open_stores
+from test_cluster_submit import fireworks_on_mongomock  # noqa: F401 - a fixture
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config"
@@ -32,23 +33,6 @@ def _outputs_by_name(spec: str) -> dict:
         return {d["name"]: d["output"] for d in stores.job_store().query({}, properties=["name", "output"])}
     finally:
         stores.close()
-
-
-@pytest.fixture
-def fireworks_on_mongomock(tmp_path, monkeypatch):
-    """FireWorks' own mongomock mode, its database in a JSON file; switched back afterwards."""
-    import fireworks.core.launchpad as fw_launchpad  # imported first: the in-process switch
-    from fireworks import fw_config
-
-    from superionic.engines.fireworks import enable_mongomock
-
-    saved = (fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE)
-    server_file = tmp_path / "fireworks.json"
-    monkeypatch.setenv("MONGOMOCK_SERVERSTORE_FILE", str(server_file))  # restored on teardown
-    enable_mongomock(server_file)
-    assert json.loads(server_file.read_text()) == {}
-    yield server_file
-    fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE = saved
 
 
 @pytest.fixture
@@ -80,7 +64,7 @@ def test_local_engine_runs_a_flow_into_the_monty_job_store(tmp_path):
 # --- FireWorks, for real on mongomock ------------------------------------------------------
 
 
-def test_fireworks_converts_adds_and_rapidfires_a_flow(fireworks_on_mongomock, tmp_path):
+def test_fireworks_converts_adds_and_rapidfires_a_flow(fireworks_on_mongomock, tmp_path):  # noqa: F811
     from superionic.engines.fireworks import (
         fw_states,
         initialise_launchpad,
@@ -107,7 +91,7 @@ def test_fireworks_converts_adds_and_rapidfires_a_flow(fireworks_on_mongomock, t
     assert outputs["engine check: reach stores"]["store"] == spec
 
 
-def test_cli_submit_fireworks_launch_runs_the_check_flow(fireworks_on_mongomock, tmp_path):
+def test_cli_submit_fireworks_launch_runs_the_check_flow(fireworks_on_mongomock, tmp_path):  # noqa: F811
     spec = f"monty://{tmp_path / 'store'}"
     args = ["submit", "--engine", "fireworks", "--what", "check", "--store", spec,
             "--launchpad", str(CONFIG / "my_launchpad.yaml"), "--launch", "--launch-dir", str(tmp_path / "l"), "--json"]
@@ -119,7 +103,7 @@ def test_cli_submit_fireworks_launch_runs_the_check_flow(fireworks_on_mongomock,
     assert _outputs_by_name(spec)["engine check: reach stores"]["n_materials_in_store"] == 0
 
 
-def test_cli_submit_discovery_flow_to_fireworks(fireworks_on_mongomock, tmp_path):
+def test_cli_submit_discovery_flow_to_fireworks(fireworks_on_mongomock, tmp_path):  # noqa: F811
     """The lead's discovery flow converts and queues (not run: that is `superionic run`)."""
     spec = f"monty://{tmp_path / 'store'}"
     args = ["submit", "-e", "fireworks", "--store", spec, "--recipe", "quick", "--json"]

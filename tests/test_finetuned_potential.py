@@ -3,7 +3,8 @@
 Fresh-clone data only: 6 LiPS PBE frames bundled in tests/data (Batzner et al. 2022, see its
 SOURCE.txt). ``superionic finetune`` tunes CHGNet a few steps on 4 of them into a montydb store;
 the potential is reloaded by id, runs 20 MD steps through the project's maker, and the
-diffusion document names it. A changed blob and another chgnet version are refused.
+diffusion document names it, with SevenNet-0's second opinion of the run. A changed blob and
+another chgnet version are refused.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from superionic.cli import app
 from superionic.stores import open_stores
+from test_cluster_submit import fireworks_on_mongomock  # noqa: F401 - a fixture
 
 LIPS = "dft_forces/lips_li6.75p3s11/lips_matsciml_devset_first6.extxyz.gz"
 
@@ -68,7 +70,7 @@ def test_stored_by_id_with_its_record_and_reloaded_checked(tuned):
         stores.close()
 
 
-def test_md_with_the_finetuned_potential_names_it_in_the_diffusion_document(tuned):
+def test_md_with_the_finetuned_potential_names_it_in_the_diffusion_document_and_sevennet_checks_it(tuned):
     from ase.io import read
     from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -86,13 +88,18 @@ def test_md_with_the_finetuned_potential_names_it_in_the_diffusion_document(tune
                                                 save_interval_steps=2, relax_steps=0, min_image_distance=5.0)
     segment_maker = segment_maker_for(f"finetuned:{potential_id}", stores=stores, n_threads=1)
     assert "path" not in str(segment_maker.calculator_kwargs)  # the store's blob key and hash, no file
-    maker = ConductivityMDMaker(preset=preset, temperatures=(520.0,), segment_maker=segment_maker, cross_check=None)
+    maker = ConductivityMDMaker(preset=preset, temperatures=(520.0,), segment_maker=segment_maker, cross_check="auto")
     result = run_conductivity_md(cell, "lips", maker=maker, job_store=stores.job_store())
     assert not result.errors and [r.status for r in result.runs] == ["completed"] and result.steps_run == 20
     run_builders(stores, ["diffusion", "conductivity"], strict=False)
     [diffusion] = stores.diffusion.query({"material_id": "lips"})
     assert diffusion["potential"] == f"CHGNet:{potential_id}"
     assert f":forcefield:CHGNet-{potential_id}:" in diffusion["doc_id"]  # the key's own spelling of the label
+    # the other family's second opinion, on frames re-evaluated with the tuned weights found in the JobStore
+    assert not [f for f in diffusion["flags"] if f.startswith("cross_check_failed")], diffusion["flags"]
+    check = diffusion["cross_check"]
+    assert (check["primary"], check["potential"]) == (f"CHGNet:{potential_id}", "SevenNet:7net-0")
+    assert check["n_frames"] >= 2 and set(check["force_mae"]) == {"Li", "P", "S", "all"}
     stores.close()
 
 
@@ -120,68 +127,46 @@ def test_a_changed_blob_and_another_chgnet_version_are_refused(tuned):
         stores.close()
 
 
-def test_the_seed_recipe_on_fireworks_builds_aimd_then_finetune_then_forcefield_md(tmp_path, monkeypatch):
+def test_the_seed_recipe_on_fireworks_builds_aimd_then_finetune_then_forcefield_md(
+        tmp_path, fireworks_on_mongomock):  # noqa: F811
     """``md.finetune.enabled`` on the seed recipe (VASP AIMD): the MD stage, run by a FireWorks rocket
     (mongomock), makes per material VASP MD -> fine-tune -> force-field MD with the tuned potential."""
-    import fireworks.core.launchpad as fw_launchpad
-    from fireworks import FWorker, fw_config
+    from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
-    from jobflow import Flow
-    from pymatgen.core import Lattice, Structure
 
-    from superionic.engines.cluster_settings import apply_cluster_settings, flow_metadata, job_kind
-    from superionic.engines.fireworks import enable_mongomock, initialise_launchpad, load_launchpad, to_workflow
+    from superionic.engines.cluster_settings import job_kind
     from superionic.finetune.jobs import FINETUNE_JOB, FINETUNED_MD_JOB
-    from superionic.flows.discovery import md_step
     from superionic.recipes import load_recipe
-    from superionic.settings import ClusterSettings
-    from test_cluster_submit import CONFIG
+    from test_cluster_submit import md_stage_on_launchpad
 
     recipe = load_recipe("seed")
     assert not recipe.md.finetune.enabled  # opt-in
     finetune = recipe.md.finetune.model_copy(update={"enabled": True, "temperatures": [500.0, 700.0]})
     recipe = recipe.model_copy(update={"md": recipe.md.model_copy(update={"finetune": finetune})})
-    saved = (fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE)
-    monkeypatch.setenv("MONGOMOCK_SERVERSTORE_FILE", str(tmp_path / "fw.json"))
-    enable_mongomock(tmp_path / "fw.json")
-    try:
-        spec = f"monty://{tmp_path / 'store'}"
-        stores = open_stores(spec)
-        structure = Structure(Lattice.cubic(4.0), ["Li", "Li", "O"], [[0, 0, 0], [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]])
-        stores.materials.update([{"material_id": "mp-test", "structure": structure.as_dict()}], key="material_id")
-        ranked = [{"material_id": "mp-test", "seed_verdict": True, "prob_mean": 0.9, "rank": 1, "in_domain": True}]
-        stage = md_step(spec, recipe.model_dump(mode="json"), {"ranked": ranked})
-        stage.name = "md stage"
-        flow = Flow([stage], name="md stage only")
-        apply_cluster_settings(flow, "fireworks", flow_metadata("discovery", recipe), ClusterSettings())
-        lp = load_launchpad(CONFIG / "my_launchpad.yaml")
-        initialise_launchpad(lp)
-        lp.add_wf(to_workflow(flow, stores))
-        assert launch_rocket(lp, FWorker(category="superionic-small"))  # the MD stage makes the jobs, for real
-        fws = {fw["fw_id"]: fw["name"] for fw in lp.fireworks.find({}, {"fw_id": 1, "name": 1})}
-        [wf] = list(lp.workflows.find({}))
-        parents: dict[int, set[int]] = {}
-        for parent, children in wf["links"].items():
-            for child in children:
-                parents.setdefault(child, set()).add(int(parent))
+    lp, stores = md_stage_on_launchpad(tmp_path, recipe)
+    assert launch_rocket(lp, FWorker(category="superionic-small"))  # the MD stage makes the jobs, for real
+    fws = {fw["fw_id"]: fw["name"] for fw in lp.fireworks.find({}, {"fw_id": 1, "name": 1})}
+    [wf] = list(lp.workflows.find({}))
+    parents: dict[int, set[int]] = {}
+    for parent, children in wf["links"].items():
+        for child in children:
+            parents.setdefault(child, set()).add(int(parent))
 
-        def ancestors(fw_id: int) -> set[str]:
-            seen, todo = set(), [fw_id]
-            while todo:
-                for p in parents.get(todo.pop(), ()):
-                    if p not in seen:
-                        seen.add(p)
-                        todo.append(p)
-            return {fws[i] for i in seen}
+    def ancestors(fw_id: int) -> set[str]:
+        seen, todo = set(), [fw_id]
+        while todo:
+            for p in parents.get(todo.pop(), ()):
+                if p not in seen:
+                    seen.add(p)
+                    todo.append(p)
+        return {fws[i] for i in seen}
 
-        [tune] = [i for i, n in fws.items() if n == FINETUNE_JOB]
-        [tuned_md] = [i for i, n in fws.items() if n == FINETUNED_MD_JOB]
-        vasp_md = {n for n in fws.values() if n.startswith("vasp md ")}
-        assert len(vasp_md) >= 4 and vasp_md <= ancestors(tune)  # every AIMD temperature before the fine-tune
-        assert {fws[p] for p in parents[tuned_md]} == {FINETUNE_JOB}  # the long MD starts from the tuned potential
-        assert job_kind(FINETUNE_JOB) == "md" and job_kind(FINETUNED_MD_JOB) == "small"
-        summary = [i for i, n in fws.items() if n == "summarize_step"]
-        assert summary and FINETUNED_MD_JOB in ancestors(summary[0])  # the stage ends after the force-field MD
-        stores.close()
-    finally:
-        fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE = saved
+    [tune] = [i for i, n in fws.items() if n == FINETUNE_JOB]
+    [tuned_md] = [i for i, n in fws.items() if n == FINETUNED_MD_JOB]
+    vasp_md = {n for n in fws.values() if n.startswith("vasp md ")}
+    assert len(vasp_md) >= 4 and vasp_md <= ancestors(tune)  # every AIMD temperature before the fine-tune
+    assert {fws[p] for p in parents[tuned_md]} == {FINETUNE_JOB}  # the long MD starts from the tuned potential
+    assert job_kind(FINETUNE_JOB) == "md" and job_kind(FINETUNED_MD_JOB) == "small"
+    summary = [i for i, n in fws.items() if n == "summarize_step"]
+    assert summary and FINETUNED_MD_JOB in ancestors(summary[0])  # the stage ends after the force-field MD
+    stores.close()

@@ -16,27 +16,12 @@ from typer.testing import CliRunner
 
 from superionic.cli import app
 from superionic.stores import COLLECTIONS, open_stores
+from test_cluster_submit import fireworks_on_mongomock  # noqa: F401 - a fixture
 from test_discovery_flow import CANDIDATE, tiny_recipe
 
 runner = CliRunner()
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def fireworks_on_mongomock(tmp_path, monkeypatch):
-    """FireWorks' own mongomock mode, its database in a JSON file; switched back afterwards."""
-    import fireworks.core.launchpad as fw_launchpad
-    from fireworks import fw_config
-
-    from superionic.engines.fireworks import enable_mongomock
-
-    saved = (fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE)
-    server_file = tmp_path / "fireworks.json"
-    monkeypatch.setenv("MONGOMOCK_SERVERSTORE_FILE", str(server_file))
-    enable_mongomock(server_file)
-    yield server_file
-    fw_config.MongoClient, fw_launchpad.MongoClient, fw_config.MONGOMOCK_SERVERSTORE_FILE = saved
 
 
 def _query(spec: str) -> list[dict]:
@@ -56,7 +41,7 @@ def _documents(spec: str, name: str) -> list[dict]:
 
 
 def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_the_embedded_run(
-        fireworks_on_mongomock, tmp_path, monkeypatch):
+        fireworks_on_mongomock, tmp_path, monkeypatch):  # noqa: F811
     import superionic.stores
     from superionic.builders import run_builders
     from superionic.engines.fireworks import fw_states, initialise_launchpad, load_launchpad, run_rapidfire, to_workflow

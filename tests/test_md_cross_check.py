@@ -33,6 +33,8 @@ def test_potential_labels_map_back_to_registry_names_and_the_other_family_checks
     assert cc.potential_name("MACE") is None
     assert cc.second_opinion_for("CHGNet") == "sevennet-0"
     assert cc.second_opinion_for("SevenNet:7net-mf-0:PBE") == "chgnet-0.3.0"
+    assert cc.potential_name("CHGNet:ft-0123456789ab") == "finetuned:ft-0123456789ab"  # a fine-tuned CHGNet
+    assert cc.second_opinion_for("CHGNet:ft-0123456789ab") == "sevennet-0"
     assert cc.sample_indices(101, 6) == [0, 20, 40, 60, 80, 100]
 
 

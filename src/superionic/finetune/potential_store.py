@@ -177,14 +177,41 @@ def record(stores, potential_id: str) -> FineTunedPotentialDoc:
     return FineTunedPotentialDoc.model_validate(found)
 
 
+def job_store_spec(job_store, potential_id: str) -> dict[str, str] | None:
+    """The spec of ``potential_id`` from the fine-tune job output in ``job_store`` (the flow's
+    fine-tune job or ``superionic finetune``'s :func:`record_finetune`), None if it holds none.
+    A worker finds there what the ``potentials`` collection has only after the documents builder."""
+    found = job_store.query_one({"output.output_kind": FINETUNE_OUTPUT, "output.potential_id": potential_id},
+                                properties=["output.potential"])
+    return spec_of(from_output(found["output"]["potential"])) if found else None
+
+
+def spec_for(potential_id: str) -> dict[str, str]:
+    """The spec of ``potential_id`` (``ft-...`` or ``finetuned:ft-...``): from the running job's
+    JobStore (:func:`job_store_spec`), else from the settings' store's ``potentials``."""
+    from jobflow import CURRENT_JOB
+
+    potential_id = potential_id.removeprefix(PREFIX)
+    store = getattr(CURRENT_JOB, "store", None)
+    if getattr(CURRENT_JOB, "job", None) is not None and store is not None:
+        spec = job_store_spec(store, potential_id)
+        if spec is not None:
+            return spec
+    from superionic.stores import open_stores
+
+    stores = open_stores()
+    try:
+        return spec_of(record(stores, potential_id))
+    finally:
+        stores.close()
+
+
 _LOADED: dict[str, Any] = {}  # sha256 -> model, reused only after the blob read again hashes the same
 
 
 def model_from_spec(spec: dict, data_store=None):
     """The fine-tuned CHGNet of ``spec`` (:func:`spec_of`), its weights read from ``data_store``
     (default: the running job's JobStore, else the settings' store), checked, then loaded."""
-    import torch
-
     pid = spec["potential_id"]
     installed = package_version("chgnet")
     if installed != spec["package_version"]:
@@ -198,23 +225,30 @@ def model_from_spec(spec: dict, data_store=None):
         raise FineTunedPotentialError(f"the weights of fine-tuned potential {pid} ({spec['blob_uuid']}) are not "
                                       "in the data store")
     blob = base64.b64decode(found["data"])
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != spec["sha256"]:
-        raise FineTunedPotentialError(
-            f"the weights of fine-tuned potential {pid} in the data store hash to {digest[:12]}..., not to "
-            f"{spec['sha256'][:12]}... as its record says: refused, not loaded (the blob was changed after "
-            "the fine-tune wrote it)")
-    if digest in _LOADED:  # the blob was read and checked again; only its deserialising is saved
-        return _LOADED[digest]
-    state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    return model_from_blob(blob, spec["sha256"], spec["base_model"], f"fine-tuned potential {pid} in the data store")
+
+
+def model_from_blob(blob: bytes, sha256: str, base_model: str, name: str = "fine-tuned potential"):
+    """The CHGNet ``base_model`` (``0.3.0``, ...) with the state dict ``blob`` loaded onto a copy
+    of it, after ``blob`` hashes to ``sha256``; tensors only (``torch.load(weights_only=True)``).
+    For weights outside the store too (a ``superionic finetune --no-store`` .pt and its .json)."""
     import copy
+
+    import torch
 
     from superionic.md.engines.calculators import load_chgnet
 
-    model = copy.deepcopy(load_chgnet(spec["base_model"]))
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != sha256:
+        raise FineTunedPotentialError(f"the weights of {name} hash to {digest[:12]}..., not to {sha256[:12]}... "
+                                      "as its record says: refused, not loaded (changed after the fine-tune wrote them)")
+    if digest in _LOADED:  # the blob was read and checked again; only its deserialising is saved
+        return _LOADED[digest]
+    state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    model = copy.deepcopy(load_chgnet(base_model))
     model.load_state_dict(state)
     model.eval()
-    _LOADED[spec["sha256"]] = model
+    _LOADED[digest] = model
     return model
 
 

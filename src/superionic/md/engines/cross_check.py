@@ -26,7 +26,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from superionic.md.engines.potentials import POTENTIALS, calculator
+from superionic.md.engines.potentials import FINETUNED_PREFIX, POTENTIALS, calculator
 from superionic.schemas.md import CrossCheck
 
 FORCE_MAE_TOLERANCE = 0.30
@@ -34,12 +34,33 @@ FORCE_MAE_TOLERANCE = 0.30
 EXCESS_ENERGY_TOLERANCE = 0.02
 """eV/atom: energy rise under the second potential beyond the primary's."""
 DEFAULT_SECOND = {"CHGNet": "sevennet-0", "SevenNet": "chgnet-0.3.0"}
-"""The second opinion of each family: the other family (independent architecture)."""
+"""The second opinion of each family: the other family (independent architecture). A fine-tuned
+CHGNet (``CHGNet:ft-...``) is of the CHGNet family: SevenNet-0 checks it."""
 
 
 def potential_name(label: str) -> str | None:
-    """The registry name of a potential label stored on MD documents ('CHGNet' -> 'chgnet-0.3.0')."""
+    """The potential name of a label stored on MD documents ('CHGNet' -> 'chgnet-0.3.0',
+    'CHGNet:ft-<id>' -> 'finetuned:ft-<id>')."""
+    family, _, tag = label.partition(":")
+    if family == "CHGNet" and tag.startswith("ft-"):
+        return f"{FINETUNED_PREFIX}{tag}"
     return next((name for name, p in POTENTIALS.items() if p.label == label), None)
+
+
+def _label(name: str) -> str:
+    """The label of potential ``name`` (fine-tuned potentials are CHGNets, see ``potential_store``)."""
+    return f"CHGNet:{name.removeprefix(FINETUNED_PREFIX)}" if name.startswith(FINETUNED_PREFIX) else POTENTIALS[name].label
+
+
+def _calculator(name: str):
+    """``calculator(name)``; a fine-tuned potential's from its spec in the running job's JobStore (where
+    the run's own segments found it), else in the settings' store, its weights sha256-checked."""
+    if not name.startswith(FINETUNED_PREFIX):
+        return calculator(name)
+    from superionic.finetune.potential_store import spec_for
+    from superionic.md.engines.calculators import CHGNetMDCalculator
+
+    return CHGNetMDCalculator(finetuned=spec_for(name))
 
 
 def second_opinion_for(primary_label: str) -> str | None:
@@ -56,7 +77,7 @@ def sample_indices(n_frames: int, n_samples: int) -> list[int]:
 
 
 def _energies_forces(name: str, frames) -> tuple[np.ndarray, np.ndarray]:
-    calc = calculator(name)
+    calc = _calculator(name)
     energies, forces = [], []
     for atoms in frames:
         atoms = atoms.copy()
@@ -71,8 +92,8 @@ def cross_check(
     force_tolerance: float | None = None, energy_tolerance: float | None = None,
     frame_indices: list[int] | None = None,
 ) -> CrossCheck:
-    """Re-evaluate ``frames`` (ASE ``Atoms``, in time order, at least two) with the registered
-    potentials ``primary`` and ``second``; see the module docstring for what decides (tolerances
+    """Re-evaluate ``frames`` (ASE ``Atoms``, in time order, at least two) with the potentials
+    ``primary`` and ``second`` (registry or ``finetuned:`` names); see the module docstring for what decides (tolerances
     default to :data:`FORCE_MAE_TOLERANCE` and :data:`EXCESS_ENERGY_TOLERANCE`)."""
     force_tolerance = FORCE_MAE_TOLERANCE if force_tolerance is None else force_tolerance
     energy_tolerance = EXCESS_ENERGY_TOLERANCE if energy_tolerance is None else energy_tolerance
@@ -93,7 +114,7 @@ def cross_check(
     excess = rise2 - rise1
     ratio = float(np.linalg.norm(f1, axis=-1).sum() / np.linalg.norm(f2, axis=-1).sum())
     agree = per_element["all"] <= force_tolerance and excess <= energy_tolerance
-    label2, label1 = POTENTIALS[second].label, POTENTIALS[primary].label
+    label2, label1 = _label(second), _label(primary)
     summary = (f"cross-checked with {label2}: {'agree' if agree else 'disagree'} (force difference "
                f"{per_element['all']:.2f} eV/A, tolerance {force_tolerance:g}; energy rise "
                f"{excess:+.3f} eV/atom beyond {label1}'s, tolerance {energy_tolerance:g}; "
@@ -110,8 +131,8 @@ def cross_check(
 def cross_check_trajectory(trajectory, primary_label: str, second: str | None = None,
                            n_samples: int = 6) -> CrossCheck | None:
     """:func:`cross_check` on ``n_samples`` frames of a pymatgen ``Trajectory`` of a run whose
-    potential has the label ``primary_label``; None when the primary is not a registered
-    potential or no second one is installed."""
+    potential has the label ``primary_label``; None when the primary is neither a registered
+    nor a fine-tuned potential, or no second one is installed."""
     primary = potential_name(primary_label)
     second = second or second_opinion_for(primary_label)
     if primary is None or second is None or second == primary:

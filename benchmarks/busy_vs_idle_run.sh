@@ -21,7 +21,8 @@ import json, sys
 from superionic.stores import open_stores
 stores = open_stores()
 drop = {"_id", "last_updated", "created_at", "doc_id", "source_doc_ids", "conductivity_id", "task_id",
-        "job_uuid", "uuid", "wall_time_s", "wall_s", "elapsed_s", "run_dir", "dir_name"}
+        "job_uuid", "uuid", "wall_time_s", "wall_s", "elapsed_s", "run_dir", "dir_name",
+        "seconds", "trajectory_ref"}  # wall times and job uuids: the only fields allowed to differ
 def clean(d):
     if isinstance(d, dict):
         return {k: clean(v) for k, v in sorted(d.items()) if k not in drop}

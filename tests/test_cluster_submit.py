@@ -155,13 +155,18 @@ def test_settings_reach_every_job_kind_of_the_discovery_flow_also_at_run_time(tm
     response = stage.run(store=stores.job_store())
     new_jobs = [job for job, _ in response.replace.iterflow()]
     kinds = {job_kind(job.name) for job in new_jobs}
-    assert kinds == {"small", "vasp"}
+    assert kinds == {"small", "vasp", "md"}  # md: the fine-tune after the AIMD (md.finetune)
     vasp = {**small, "ntasks_per_node": 32, "time": "24:00:00"}
     del vasp["ntasks"], vasp["cpus_per_task"]
+    from superionic.engines.cluster_settings import manager_config
+
+    md = manager_config(ClusterSettings().md, "jobflow-remote", CLUSTER, "cluster")
     for job in new_jobs:
         config = job.config.manager_config
         if job_kind(job.name) == "vasp":
             assert config == {"exec_config": "vasp", "resources": vasp}, job.name
+        elif job_kind(job.name) == "md":
+            assert config["resources"] == md["resources"] and md["resources"]["cpus_per_task"] == 4, job.name
         else:
             assert config == {"resources": small}, job.name
         assert job.metadata["recipe"] == "seed" and job.metadata["job_kind"] == job_kind(job.name)

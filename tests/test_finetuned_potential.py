@@ -140,8 +140,8 @@ def test_the_seed_recipe_on_fireworks_builds_aimd_then_finetune_then_forcefield_
     from test_cluster_submit import md_stage_on_launchpad
 
     recipe = load_recipe("seed")
-    assert not recipe.md.finetune.enabled  # opt-in
-    finetune = recipe.md.finetune.model_copy(update={"enabled": True, "temperatures": [500.0, 700.0]})
+    assert recipe.md.finetune.enabled  # the seed recipe goes on from its AIMD
+    finetune = recipe.md.finetune.model_copy(update={"temperatures": [500.0, 700.0]})
     recipe = recipe.model_copy(update={"md": recipe.md.model_copy(update={"finetune": finetune})})
     lp, stores = md_stage_on_launchpad(tmp_path, recipe)
     assert launch_rocket(lp, FWorker(category="superionic-small"))  # the MD stage makes the jobs, for real

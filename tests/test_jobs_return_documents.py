@@ -50,7 +50,8 @@ def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_th
     from superionic.ml.model_store import load_surrogate
 
     monkeypatch.chdir(tmp_path)
-    maker = DiscoveryFlowMaker(recipe=tiny_recipe(temperatures=(1000,)))
+    recipe = tiny_recipe(temperatures=(1000,))
+    maker = DiscoveryFlowMaker(recipe=recipe)
 
     # FireWorks: the flow made without a store, run by rockets on the JobStore alone
     spec = f"monty://{tmp_path / 'fw-store'}"
@@ -73,9 +74,9 @@ def test_discovery_flow_on_fireworks_writes_no_collection_then_builders_match_th
     classified = stores.jobs.query_one({"output.output_kind": "classification"}, properties=["output"])["output"]
     assert classified["surrogate_binary"]["store"] == "data" and not classified["reused_model"]
 
-    built = run_builders(stores)
+    built = run_builders(stores, options=recipe.build_options())  # as the flow's build jobs do
     assert built["documents"] > 0 and built["diffusion"] == 1 and built["conductivity"] == 1
-    assert run_builders(stores) == dict.fromkeys(built, 0)  # incremental: nothing new
+    assert run_builders(stores, options=recipe.build_options()) == dict.fromkeys(built, 0)  # incremental: nothing new
     counts = {name: stores.named[name].count() for name in COLLECTIONS}
     assert counts["materials"] == counts["screening"] == 560 and counts["funnel"] == 1
     assert counts["features"] == 560 and counts["predictions"] > 0  # the features builder: every material

@@ -69,7 +69,7 @@ def md_flow(spec: str, stores, recipe, material_ids: list[str]):
     from jobflow import Flow, OnMissing
 
     try:
-        from superionic.jobs.md_stage import material_structure, md_maker_for
+        from superionic.jobs.md_stage import conductivity_flow, material_structure, md_maker_for
     except ModuleNotFoundError as exc:
         _not_available("MD flows", exc)
     try:
@@ -82,7 +82,7 @@ def md_flow(spec: str, stores, recipe, material_ids: list[str]):
             structure = material_structure(stores, material_id)
         except ValueError as exc:
             fail(f"{exc}. Screen a corpus with structures first (superionic screen --source mp or files).")
-        flows.append(maker.make(structure, material_id=material_id))
+        flows.append(conductivity_flow(recipe.md, maker, structure, material_id))
     jobs: list[Any] = list(flows)
     try:
         from superionic.flows.discovery import summarize_step

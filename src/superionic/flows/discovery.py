@@ -105,22 +105,14 @@ def md_step(store: str | None, recipe: dict, classified: dict, screened: dict | 
     stage made on its own), from the stores of reference ``store``
     (:func:`~superionic.engines.store_ref.store_reference`, resolved on the worker).
     """
-    from superionic.jobs.md_stage import material_structure, md_maker_for, select_candidates
+    from superionic.jobs.md_stage import conductivity_flow, material_structure, md_maker_for, select_candidates
 
     r = Recipe.model_validate(recipe)
     materials = screened["material_docs"] if screened is not None else open_reference(store)
     reasons: dict[str, str] = {}
     chosen, passed_over = select_candidates(materials, classified["ranked"], r.candidates, reasons)
     maker = md_maker_for(r.md)
-    flows = []
-    for mid in chosen:
-        structure = material_structure(materials, mid)
-        flow = maker.make(structure, material_id=mid)
-        if r.md.engine == "vasp" and r.md.finetune.enabled:  # AIMD -> fine-tune -> force-field MD with it
-            from superionic.finetune.jobs import add_finetune
-
-            flow = add_finetune(flow, structure, mid, r.md.finetune)
-        flows.append(flow)
+    flows = [conductivity_flow(r.md, maker, material_structure(materials, mid), mid) for mid in chosen]
     summary = summarize_step(store, [f.output for f in flows], chosen, passed_over, reasons, r.build_options())
     summary.config.on_missing_references = OnMissing.NONE  # summarise what finished
     return Response(replace=Flow([*flows, summary], output=summary.output, name="md validation"))

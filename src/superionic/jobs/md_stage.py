@@ -125,6 +125,18 @@ def md_maker_for(recipe: MDRecipe):
                                cross_check=recipe.cross_check)
 
 
+def conductivity_flow(recipe: MDRecipe, maker, structure: Structure, material_id: str):
+    """One material's MD flow as the recipe describes it: ``maker``'s (:func:`md_maker_for`), and
+    after VASP AIMD with ``finetune.enabled`` the fine-tune on its frames and the force-field MD
+    with the tuned potential (:func:`superionic.finetune.jobs.add_finetune`)."""
+    flow = maker.make(structure, material_id=material_id)
+    if recipe.engine == "vasp" and recipe.finetune.enabled:
+        from superionic.finetune.jobs import add_finetune
+
+        flow = add_finetune(flow, structure, material_id, recipe.finetune)
+    return flow
+
+
 def material_structure(stores, material_id: str) -> Structure:
     """The structure of ``material_id``: inline in its MaterialDoc, else the bundled MP one.
 

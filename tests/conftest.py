@@ -52,6 +52,22 @@ def _work_in_tmp(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_logging_into_closed_streams():
+    """Third-party loggers (FireWorks', jobflow's) bind a StreamHandler to the sys.stdout/stderr of
+    the moment; under click's CliRunner those are its capture streams, closed when the command
+    returns. Such a handler would print a "Logging error" into a later test's output: drop it."""
+    import logging
+
+    yield
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if getattr(getattr(handler, "stream", None), "closed", False):
+                logger.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory, monkeypatch):
     """Every test gets its own data dir and no user config file or MP key."""
     from superionic.settings import get_settings

@@ -81,7 +81,7 @@ def test_finetune_command_prints_base_then_tuned_held_out_force_mae_and_writes_h
                                       "--max-steps", "2", "--batch-size", "2", "--out", str(out),
                                       "--no-store"])
     assert result.exit_code == 0, result.output
-    last = result.output.strip().splitlines()[-1]
+    last = result.stdout.strip().splitlines()[-1]
     words = last.split()
     assert last.startswith("held-out force MAE (eV/A): base ") and words[-2] == "fine-tuned"
     assert float(words[-3]) > 0 and float(words[-1]) > 0

@@ -88,6 +88,7 @@ def test_ctrl_c_then_rerun_resumes(tmp_path):
     out, err = second.communicate(timeout=900)
     assert second.returncode == 0, err
     assert "reused the stored surrogate" in out
+    assert "Structural evidence: off in this recipe" in out  # TINY switches the stage off
     reused = int(out.split(" reused from an earlier run")[0].rsplit(", ", 1)[-1])
     assert reused >= done_before - 1  # every finished segment taken over (one may be mid-write)
     from superionic.stores import open_stores

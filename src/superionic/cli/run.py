@@ -114,7 +114,7 @@ def run(
     js = stores.job_store()
     outputs = {job.name: _output(js, job.uuid) for job in flow.jobs}
     missing = missing_stages(outputs, outcome.failures)
-    _print_stages(outputs, segments)
+    _print_stages(outputs, segments, structure_on=r.structure.enabled)
     console.print(candidates_table(candidate_rows(stores)[:15]))
     report = _report(stores, report_dir or Path(get_settings().data_dir).expanduser() / "report")
     log_path = write_failure_log(failures, run_dir) if failures else None
@@ -200,12 +200,14 @@ def _output(job_store, uuid: str):
         return None
 
 
-def _print_stages(outputs: dict, segments) -> None:
+def _print_stages(outputs: dict, segments, structure_on: bool = True) -> None:
     screen, classify, md = outputs.get("screening"), outputs.get("classification"), outputs.get("md stage")
     if screen:
         console.print(f"Screening: {screen['n_survivors']} survivors (funnel '{screen['funnel_id']}').")
     built = outputs.get("store documents") or {}
-    if "structure" in built:
+    if not structure_on:
+        console.print("Structural evidence: off in this recipe (`superionic build structure` adds it to the store).")
+    elif "structure" in built:
         console.print(f"Structural evidence: {built['structure']} survivor(s) computed now, the rest reused "
                       "(column 'evidence' of `superionic query`; shown, not ranked on).")
     if classify:

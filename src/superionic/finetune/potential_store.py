@@ -145,8 +145,6 @@ def save_finetuned(stores, doc: FineTunedPotentialDoc, blob: bytes, name: str = 
     ``potentials``. Returns the id."""
     from superionic.builders import run_builders
 
-    if hashlib.sha256(blob).hexdigest() != doc.sha256:
-        raise FineTunedPotentialError(f"{doc.potential_id}: the weights are not the ones the record names")
     keep = record_finetune(doc, base64.b64encode(blob).decode("ascii"))
     keep.name = name
     keep.run(store=stores.job_store())
@@ -189,11 +187,9 @@ def job_store_spec(job_store, potential_id: str) -> dict[str, str] | None:
 def spec_for(potential_id: str) -> dict[str, str]:
     """The spec of ``potential_id`` (``ft-...`` or ``finetuned:ft-...``): from the running job's
     JobStore (:func:`job_store_spec`), else from the settings' store's ``potentials``."""
-    from jobflow import CURRENT_JOB
-
     potential_id = potential_id.removeprefix(PREFIX)
-    store = getattr(CURRENT_JOB, "store", None)
-    if getattr(CURRENT_JOB, "job", None) is not None and store is not None:
+    store = _running_job_store()
+    if store is not None:
         spec = job_store_spec(store, potential_id)
         if spec is not None:
             return spec
@@ -258,11 +254,16 @@ def load_finetuned(stores, potential_id: str):
     return model_from_spec(spec_of(doc), stores.data), doc
 
 
-def _data_store():
+def _running_job_store():
+    """The JobStore of the jobflow job running now, None outside a job."""
     from jobflow import CURRENT_JOB
 
-    store = getattr(CURRENT_JOB, "store", None)
-    if getattr(CURRENT_JOB, "job", None) is not None and store is not None:
+    return CURRENT_JOB.store if getattr(CURRENT_JOB, "job", None) is not None else None
+
+
+def _data_store():
+    store = _running_job_store()
+    if store is not None:
         return store.additional_stores["data"]
     from superionic.stores import open_stores
 

@@ -1,19 +1,21 @@
 """Calibrate the MD cross-check's tolerances (superionic.md.engines.cross_check).
 
-Runs the cross-check (primary CHGNet 0.3.0, second SevenNet-0 by default) on frames whose
-fate is known:
+Runs the cross-check on frames whose fate is known, each measured from the relaxed start
+(the cell relaxed under the primary potential as the MD does: FIRE, fmax 0.1 eV/A, at most
+100 steps):
 
-* intact: the seed's own AIMD (shared/data/aimd/kang2023, PBE, 60 ps) at 800 K of cells whose
-  framework DFT keeps (BaLi(BS2)3, Li5B7S13, Li3ErBr6, Li3ErCl6): the potentials should agree;
-* melted by DFT itself: Li2GePbS4 at 800 K (its framework leaves its sites in the AIMD);
-* melted by CHGNet only: CHGNet runs saved by benchmarks/forcefield_vs_aimd_md.py
-  (``--melted RUN.npz``), e.g. BaLi(BS2)3 at 800 K, whose framework the AIMD keeps.
+* the seed's own AIMD (shared/data/aimd/kang2023, PBE, 60 ps) at 800 K, primary CHGNet 0.3.0,
+  second SevenNet-0: cells whose framework DFT keeps (BaLi(BS2)3, Li5B7S13, Li3ErBr6,
+  Li3ErCl6: the potentials should agree) and Li2GePbS4, whose framework melts in the AIMD too;
+* every force-field run of ``--runs`` (benchmarks/forcefield_vs_aimd_md.py's npz files of
+  CHGNet 0.3.0 and SevenNet-0; second: the other family), its framework judged by the
+  project's melting detector and set beside the AIMD's at the same temperature: a run that
+  melted a framework the AIMD keeps should be disowned, every other run backed.
 
 Frames: ``--frames`` evenly spaced over ``--window-ps`` of each AIMD run after its first
-0.5 ps (thermalised frames, like a production run's, over a window as long as one) and over each force-field run's production.
+0.5 ps (thermalised frames, like a production run's) and over each force-field run's production.
 
-    OMP_NUM_THREADS=1 python benchmarks/cross_check_calibration.py \
-        --melted /tmp/ffmelt/0.3.0_mp-557892_800K.npz
+    OMP_NUM_THREADS=1 python benchmarks/cross_check_calibration.py --runs /work/ff_md_runs
 """
 
 from __future__ import annotations
@@ -57,39 +59,70 @@ def run_frames(path: Path, n: int):
 
     run = np.load(path)
     frac, lattice, species = run["frac"], run["lattice"], [str(s) for s in run["species"]]
-    return [Atoms(species, scaled_positions=None, positions=frac[k] @ lattice, cell=lattice, pbc=True)
+    return [Atoms(species, positions=frac[k] @ lattice, cell=lattice, pbc=True)
             for k in np.linspace(0, len(frac) - 1, n).round().astype(int)]
 
 
+def relaxed_start(cells: Path, mp_id: str, potential: str):
+    """The seed's AIMD cell relaxed under ``potential`` as forcefield_vs_aimd_md.py relaxes it."""
+    from ase.optimize import FIRE
+    from pymatgen.core import Structure
+
+    from superionic.md.engines.potentials import calculator
+
+    atoms = Structure.from_file(cells / f"{mp_id}_aimd_cell.json").to_ase_atoms()
+    atoms.calc = calculator(potential)
+    FIRE(atoms, logfile=None).run(fmax=0.1, steps=100)
+    atoms.calc = None
+    return atoms
+
+
 def main() -> None:
+    from forcefield_vs_aimd_table import aimd_doc, ff_doc, parse_name
+
     from superionic.md.engines.cross_check import cross_check
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--primary", default="chgnet-0.3.0")
-    parser.add_argument("--second", default="sevennet-0")
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--window-ps", type=float, default=3.0)
-    parser.add_argument("--melted", type=Path, nargs="*", default=[])
+    parser.add_argument("--runs", type=Path, help="directory of forcefield_vs_aimd_md.py runs")
     args = parser.parse_args()
+    cells = args.data / "corpus" / "mp_structures" / "kang2023_aimd_cells"
+    aimd = args.data / "aimd" / "kang2023"
+    melted = lambda doc: any(f.startswith("framework_melting") for f in doc.flags)  # noqa: E731
 
-    cases = [(f"{name} 800 K AIMD", "intact (DFT)", aimd_frames(args.data / "aimd/kang2023" / mp / "800_nteps_100.json.gz",
-                                                             args.frames, args.window_ps))
-             for mp, name in INTACT.items()]
-    cases += [(f"{name} 800 K AIMD", "melted (DFT too)", aimd_frames(args.data / "aimd/kang2023" / mp / "800_nteps_100.json.gz",
-                                                                 args.frames, 60.0))
-              for mp, name in MELTED_IN_AIMD.items()]
-    cases += [(f"{path.stem} ({args.primary} MD)", f"melted by {args.primary}", run_frames(path, args.frames))
-              for path in args.melted]
-    print(f"primary {args.primary}, second {args.second}, {args.frames} frames per case")
-    print(f"{'case':42s} {'framework':22s} {'atoms':>5s} {'F MAE':>7s} {'F ratio':>7s} {'rise 1':>8s} "
-          f"{'rise 2':>8s} {'excess':>8s} verdict")
-    for name, fate, frames in cases:
-        check = cross_check(frames, args.primary, args.second)
-        print(f"{name:42s} {fate:22s} {len(frames[0]):5d} {check.force_mae['all']:7.3f} {check.force_ratio:7.2f} "
-              f"{check.energy_rise_primary:+8.3f} {check.energy_rise_second:+8.3f} {check.excess_energy:+8.3f} "
-              f"{'agree' if check.agree else 'disagree'}")
-
+    cases = []  # (name, primary, second, reference, frames, fate, a melt the AIMD keeps?)
+    for mp, name in {**INTACT, **MELTED_IN_AIMD}.items():
+        window = args.window_ps if mp in INTACT else 60.0
+        fate = "intact (DFT)" if mp in INTACT else "melted (DFT too)"
+        cases.append((f"{name} 800 K AIMD", "chgnet-0.3.0", "sevennet-0", relaxed_start(cells, mp, "chgnet-0.3.0"),
+                      aimd_frames(aimd / mp / "800_nteps_100.json.gz", args.frames, window), fate, False))
+    seconds = {"chgnet-0.3.0": "sevennet-0", "sevennet-0": "chgnet-0.3.0"}
+    for path in sorted(args.runs.glob("*.npz")) if args.runs else []:
+        potential, mp, temperature, seed = parse_name(path)
+        doc, _ = ff_doc(path)
+        if potential not in seconds or doc is None:
+            continue
+        aimd_melts = melted(aimd_doc(aimd, mp, temperature))
+        fate = f"{'melted' if melted(doc) else 'intact'}; AIMD {'melted' if aimd_melts else 'intact'}"
+        cases.append((f"{doc.formula} {temperature:.0f} K {potential} s{seed}", potential, seconds[potential],
+                      relaxed_start(cells, mp, potential), run_frames(path, args.frames), fate,
+                      melted(doc) and not aimd_melts))
+    print(f"{args.frames} frames per case; energies from the relaxed start; excess = rise 2 - rise 1 / F ratio; "
+          "'energy' and 'forces': which tolerance the run exceeds; the energy test should flag exactly the melts "
+          "the AIMD does not make ('melt only here')")
+    print(f"{'case':40s} {'second':13s} {'framework':24s} {'atoms':>5s} {'F MAE':>6s} {'F ratio':>7s} {'rise 1':>7s} "
+          f"{'rise 2':>7s} {'excess':>7s} {'energy':>6s} {'forces':>6s} verdict   melt only here")
+    for name, primary, second, reference, frames, fate, spurious_melt in cases:
+        check = cross_check(frames, primary, second, reference=reference)
+        energy = check.excess_energy > check.tolerances["excess_energy"]
+        forces = check.force_mae["all"] > check.tolerances["force_mae"]
+        missed = " (missed)" if spurious_melt and not energy else (" (false alarm)" if energy and not spurious_melt else "")
+        print(f"{name:40s} {second:13s} {fate:24s} {len(frames[0]):5d} {check.force_mae['all']:6.3f} "
+              f"{check.force_ratio:7.2f} {check.energy_rise_primary:+7.3f} {check.energy_rise_second:+7.3f} "
+              f"{check.excess_energy:+7.3f} {'over' if energy else '-':>6s} {'over' if forces else '-':>6s} "
+              f"{'agree' if check.agree else 'disagree':9s} {'yes' if spurious_melt else 'no'}{missed}", flush=True)
 
 if __name__ == "__main__":
     main()

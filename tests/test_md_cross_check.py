@@ -39,7 +39,9 @@ def test_potential_labels_map_back_to_registry_names_and_the_other_family_checks
 
 
 def test_two_independent_potentials_agree_on_thermal_frames_of_an_intact_crystal():
-    check = cc.cross_check(_li2s_frames(), "chgnet-0.3.0", "sevennet-0")
+    check = cc.cross_check(_li2s_frames(), "chgnet-0.3.0", "sevennet-0", reference=_li2s_frames(1, 0.0)[0])
+    assert check.reference == "relaxed start"
+    assert check.energy_rise_primary > 0 and check.energy_rise_second > 0  # frames above the crystal under both
     assert set(check.force_mae) == {"Li", "S", "all"}
     assert 0 < check.force_mae["all"] < cc.FORCE_MAE_TOLERANCE
     assert abs(check.excess_energy) < cc.EXCESS_ENERGY_TOLERANCE
@@ -48,47 +50,76 @@ def test_two_independent_potentials_agree_on_thermal_frames_of_an_intact_crystal
     assert check.force_ratio < 1.0
 
 
-def test_a_real_md_run_is_cross_checked_and_a_disowned_run_is_flagged_in_query_and_report(monkeypatch, tmp_path):
-    """Tolerance 0: the second potential disowns the run. The DiffusionDoc, the ConductivityDoc,
-    the query row and the report all say so, and the verdict cannot be 'superionic (MD)'."""
-    monkeypatch.setattr(cc, "FORCE_MAE_TOLERANCE", 0.0)
-    maker = ConductivityMDMaker(preset=tiny_preset(), segment_maker=ForceFieldSegmentMaker(n_threads=1),
-                                cross_check="sevennet-0", diffusion_settings={"temperature_tolerance": 10.0})
-    flow = maker.make(li2o(), material_id="li2o-cross")
-    store = memory_job_store()
-    run_locally(flow, store=store, ensure_success=True, log=False)
+def _run_with_check(structure, material_id: str, preset, **maker_kw):
+    """A real force-field MD flow with the cross-check, run here: (DiffusionDoc, ConductivityDoc)."""
     from monty.json import MontyDecoder
 
+    maker = ConductivityMDMaker(preset=preset, segment_maker=ForceFieldSegmentMaker(n_threads=1),
+                                cross_check="sevennet-0", **maker_kw)
+    flow = maker.make(structure, material_id=material_id)
+    store = memory_job_store()
+    run_locally(flow, store=store, ensure_success=True, log=False)
     diffusion = MontyDecoder().process_decoded(next(store.docs_store.query({"output.@class": "DiffusionDoc"}))["output"])
-    assert diffusion.cross_check is not None and diffusion.cross_check.potential == "SevenNet:7net-0"
-    assert diffusion.cross_check.primary == "CHGNet" and not diffusion.cross_check.agree
-    assert diffusion.cross_check.n_frames >= 2 and diffusion.cross_check.frame_indices[0] == 0
-    assert any(f.startswith("cross_check_disagrees: cross-checked with SevenNet:7net-0: disagree") for f in diffusion.flags)
+    return diffusion, MontyDecoder().process_decoded(store.get_output(flow.output.uuid, load=True))
 
-    cond_doc = MontyDecoder().process_decoded(store.get_output(flow.output.uuid, load=True))
-    cond = cond_doc.model_dump()
-    assert cond["cross_check"].startswith("cross-checked with SevenNet:7net-0: disagree at 1000 K")
-    assert cond["verdict"] != "superionic (MD)"
 
-    from superionic.results import join_row
-
-    row = join_row("li2o-cross", {"formula": "Li2O"}, {}, cond)
-    assert row["md_cross_check"] == cond["cross_check"]
+def _shown_in_query_table_and_report(material_id: str, formula: str, diffusion, cond_doc, text: str) -> None:
+    """``text`` is in the conductivity document's cross-check line, the query row, the candidates
+    table and the report's MD section."""
     from rich.console import Console
 
     from superionic.cli.run import candidates_table
-
-    console = Console(record=True, width=400)
-    console.print(candidates_table([{**row, "md_preset": "test", "probability": None, "votes_gb": None}]))
-    assert "cross-checked with SevenNet:7net-0: disagree" in console.export_text()
-
     from superionic.report.gather import ReportData
     from superionic.report.sections import md_section
+    from superionic.results import join_row
 
-    section = md_section(ReportData(spec="memory://", diffusion={"li2o-cross": [diffusion]},
-                                    conductivity={"li2o-cross": cond_doc}))
-    texts = [getattr(block, "text", "") for block in section.blocks]
-    assert "Second opinion: cross-checked with SevenNet:7net-0: disagree at 1000 K" in " ".join(texts)
+    cond = cond_doc.model_dump()
+    assert text in cond["cross_check"]
+    row = join_row(material_id, {"formula": formula}, {}, cond)
+    assert row["md_cross_check"] == cond["cross_check"]
+    console = Console(record=True, width=600)
+    console.print(candidates_table([{**row, "md_preset": "test", "probability": None, "votes_gb": None}]))
+    assert text in console.export_text()
+    section = md_section(ReportData(spec="memory://", diffusion={material_id: [diffusion]},
+                                    conductivity={material_id: cond_doc}))
+    assert text in " ".join(getattr(block, "text", "") for block in section.blocks)
+
+
+def test_a_real_md_run_is_cross_checked_and_a_disowned_run_is_flagged_in_query_and_report(monkeypatch):
+    """Tolerance 0: the second potential disowns the run. The DiffusionDoc, the ConductivityDoc,
+    the query row and the report all say so, and the verdict cannot be 'superionic (MD)'."""
+    monkeypatch.setattr(cc, "FORCE_MAE_TOLERANCE", 0.0)
+    diffusion, cond_doc = _run_with_check(li2o(), "li2o-cross", tiny_preset(),
+                                          diffusion_settings={"temperature_tolerance": 10.0})
+    assert diffusion.cross_check is not None and diffusion.cross_check.potential == "SevenNet:7net-0"
+    assert diffusion.cross_check.primary == "CHGNet" and not diffusion.cross_check.agree
+    assert diffusion.cross_check.n_frames >= 2 and diffusion.cross_check.frame_indices[0] == 0
+    assert diffusion.cross_check.reference == "relaxed start"
+    assert any(f.startswith("cross_check_disagrees: cross-checked with SevenNet:7net-0: disagree") for f in diffusion.flags)
+    assert cond_doc.cross_check.startswith("cross-checked with SevenNet:7net-0: disagree at 1000 K")
+    assert cond_doc.verdict != "superionic (MD)"
+    _shown_in_query_table_and_report("li2o-cross", "Li2O", diffusion, cond_doc,
+                                     "cross-checked with SevenNet:7net-0: disagree")
+
+
+def test_chgnet_melting_baLi_bs2_3_at_800_k_is_disowned_by_sevennet_and_flagged_in_query_and_report():
+    """A real melt: CHGNet 0.3.0 melts BaLi(BS2)3's framework at 800 K within 3 ps (the seed's AIMD
+    keeps it for 60 ps; benchmarks/results/forcefield_table.txt). The bundled 22-atom MP cell, the
+    benchmark's protocol (0.5 ps + 2.5 ps, 2 fs), default tolerances: the melting detector fires,
+    SevenNet-0 puts the melted frames far above CHGNet's own rise (calibrated: intact runs <= 0.05
+    eV/atom, these ~0.1), and query and report say the framework melted where SevenNet would hold it."""
+    from superionic.sources.structures import bundled_structure
+
+    preset = tiny_preset(temperatures=(800.0,), equilibration_steps=250, production_steps=1250,
+                         segment_steps=1250, velocity_seed=1, relax_steps=100)
+    diffusion, cond_doc = _run_with_check(bundled_structure("mp-557892"), "mp-557892", preset)
+    assert any(f.startswith("framework_melting") for f in diffusion.flags)
+    check = diffusion.cross_check
+    assert check.reference == "relaxed start" and check.excess_energy > cc.EXCESS_ENERGY_TOLERANCE
+    assert not check.agree and any(f.startswith("melt_disowned: SevenNet:7net-0") for f in diffusion.flags)
+    assert cond_doc.verdict != "superionic (MD)"
+    _shown_in_query_table_and_report("mp-557892", "BaLi(BS2)3", diffusion, cond_doc,
+                                     "framework melted where SevenNet:7net-0 would likely hold it at 800 K")
 
 
 def _doc(t: float, check: CrossCheck, flags=(), **kw) -> DiffusionDoc:

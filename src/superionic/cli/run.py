@@ -55,8 +55,9 @@ def candidates_table(rows: list[dict], title: str = "Candidates (MD-validated fi
         verdict = r["md_verdict"] or (f"{r['ml_verdict']} (ML)" if r["ml_verdict"] else r["screening"] or "")
         if r["md_preset"] and "quick" in r["md_preset"]:
             verdict += " (quick MD)"
-        if r.get("md_cross_check"):  # 'cross-checked with X: agree at 800, 1000 K'
-            verdict += "; " + r["md_cross_check"].split("; ")[0]
+        if r.get("md_cross_check"):  # 'cross-checked with X: agree at 800, 1000 K' (+ a disowned melt)
+            parts = r["md_cross_check"].split("; ")
+            verdict += "; " + "; ".join([parts[0], *(p for p in parts[1:] if p.startswith("framework melted where"))])
         if r.get("structure_flags"):
             verdict += f" [flagged: {r['structure_flags']}]"
         prob = "-" if r["probability"] is None else f"{r['probability']:.2f}"

@@ -135,14 +135,18 @@ class CrossCheck(BaseModel):
     force_ratio: float | None = Field(
         None, description="sum |F_primary| / sum |F_second| over atoms and frames: below 1 when the "
         "primary potential is softer.")
+    reference: str = Field(
+        "first frame", description="What the energy rises are measured from: 'relaxed start' (the cell the "
+        "MD began from) or 'first frame' (the first sampled frame; older checks).")
     energy_rise_primary: float | None = Field(
         None, description="Primary potential: mean energy of the later half of the sampled frames minus "
-        "the first frame's (eV/atom).")
+        "the reference's (eV/atom).")
     energy_rise_second: float | None = Field(
         None, description="The same under the second potential (eV/atom).")
     excess_energy: float | None = Field(
-        None, description="energy_rise_second - energy_rise_primary (eV/atom): how much higher the second "
-        "potential puts the configurations the MD visited than the primary does; large when the primary "
+        None, description="energy_rise_second - energy_rise_primary / force_ratio (eV/atom): how much higher "
+        "the second potential puts the configurations the MD visited than the primary does, beyond what "
+        "the stiffness ratio explains; large when the primary "
         "reached configurations (a melted framework) that the second finds unfavourable.")
     tolerances: dict[str, float] = Field(
         default_factory=dict, description="Thresholds of the verdict: 'force_mae' (eV/A), 'excess_energy' (eV/atom).")

@@ -6,17 +6,23 @@ included). Both potentials give energies and forces on them, and two numbers dec
 * ``force_mae``: mean absolute difference of the force components (all atoms; per element
   too). Two universal potentials that describe the same bonding agree to within what each
   misses of DFT; a run that went where one of them is off its training data does not.
-* ``excess_energy``: how much the energy of the later half of the frames rises above the
-  first production frame under the second potential, minus the same rise under the primary
-  (eV/atom). Both reference frames are thermalised, so a uniformly softer potential
-  (smaller forces, the same equipartition energy) cancels out; what remains is a run whose
-  later frames the second potential finds much less favourable than the primary does, which
-  is what a framework that melts under a soft potential and holds under a stiffer one looks
-  like.
+* ``excess_energy``: how much higher the second potential puts the later half of the frames
+  than the primary does, both measured from the run's relaxed start (the cell the MD began
+  from, before any heating), with the primary's rise scaled by the force ratio:
+  ``rise_second - rise_primary / force_ratio`` (eV/atom). For a crystal that vibrates about its
+  sites both rises are thermal, and a potential ``1/force_ratio`` times stiffer puts the same
+  displacements ``1/force_ratio`` times higher, so a uniformly softer primary cancels out;
+  what remains is a run that went where the second potential finds it much less favourable
+  than the primary does: a framework that melts under a soft potential and holds under a
+  stiffer one. The reference is the relaxed start, not the first production frame, because a
+  soft potential can melt a framework during equilibration already (CHGNet 0.3.0 did so with
+  BaLi(BS2)3 at 800 K for one of three velocity seeds: measured from the first production
+  frame, that melt looked like agreement).
 
 The tolerances are measured, not guessed (``benchmarks/cross_check_calibration.py``): on
-the seed's intact AIMD frames CHGNet 0.3.0 and SevenNet-0 stay inside both, and a CHGNet run
-of BaLi(BS2)3 at 800 K whose framework melted (the seed's AIMD keeps it intact) falls outside.
+the seed's intact AIMD frames and on CHGNet 0.3.0 and SevenNet-0 runs that kept the framework
+CHGNet 0.3.0 and SevenNet-0 stay inside both, and CHGNet's runs of BaLi(BS2)3 at 800 K whose
+framework melted (the seed's AIMD keeps it intact) fall outside, all three velocity seeds.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ from superionic.schemas.md import CrossCheck
 
 FORCE_MAE_TOLERANCE = 0.30
 """eV/A: CHGNet 0.3.0 vs SevenNet-0 force difference above which the run is disowned."""
-EXCESS_ENERGY_TOLERANCE = 0.02
-"""eV/atom: energy rise under the second potential beyond the primary's."""
+EXCESS_ENERGY_TOLERANCE = 0.065
+"""eV/atom: energy rise under the second potential beyond the primary's scaled one (calibrated:
+intact runs and AIMD frames <= 0.050, CHGNet's BaLi(BS2)3 melts >= 0.084;
+benchmarks/results/cross_check_calibration.txt)."""
 DEFAULT_SECOND = {"CHGNet": "sevennet-0", "SevenNet": "chgnet-0.3.0"}
 """The second opinion of each family: the other family (independent architecture). A fine-tuned
 CHGNet (``CHGNet:ft-...``) is of the CHGNet family: SevenNet-0 checks it."""
@@ -88,20 +96,24 @@ def _energies_forces(name: str, frames) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cross_check(
-    frames, primary: str, second: str, *,
+    frames, primary: str, second: str, *, reference=None,
     force_tolerance: float | None = None, energy_tolerance: float | None = None,
     frame_indices: list[int] | None = None,
 ) -> CrossCheck:
     """Re-evaluate ``frames`` (ASE ``Atoms``, in time order, at least two) with the potentials
-    ``primary`` and ``second`` (registry or ``finetuned:`` names); see the module docstring for what decides (tolerances
-    default to :data:`FORCE_MAE_TOLERANCE` and :data:`EXCESS_ENERGY_TOLERANCE`)."""
+    ``primary`` and ``second`` (registry or ``finetuned:`` names); energies rise from
+    ``reference`` (the run's relaxed start; default: the first frame). See the module docstring
+    for what decides (tolerances default to :data:`FORCE_MAE_TOLERANCE` and
+    :data:`EXCESS_ENERGY_TOLERANCE`)."""
     force_tolerance = FORCE_MAE_TOLERANCE if force_tolerance is None else force_tolerance
     energy_tolerance = EXCESS_ENERGY_TOLERANCE if energy_tolerance is None else energy_tolerance
     if len(frames) < 2:
         raise ValueError("a cross-check needs at least two frames")
     start = time.perf_counter()
-    e1, f1 = _energies_forces(primary, frames)
-    e2, f2 = _energies_forces(second, frames)
+    evaluated = [frames[0] if reference is None else reference, *frames]
+    e1, f1 = _energies_forces(primary, evaluated)
+    e2, f2 = _energies_forces(second, evaluated)
+    (ref1, e1, f1), (ref2, e2, f2) = (e1[0], e1[1:], f1[1:]), (e2[0], e2[1:], f2[1:])
     symbols = np.array(frames[0].get_chemical_symbols())
     diff = np.abs(f1 - f2)  # (frames, atoms, 3)
     per_element: dict[str, float] = defaultdict(float)
@@ -109,19 +121,20 @@ def cross_check(
         per_element[element] = float(diff[:, symbols == element, :].mean())
     per_element["all"] = float(diff.mean())
     later = slice(len(frames) // 2, None)
-    rise1 = float(e1[later].mean() - e1[0])
-    rise2 = float(e2[later].mean() - e2[0])
-    excess = rise2 - rise1
+    rise1 = float(e1[later].mean() - ref1)
+    rise2 = float(e2[later].mean() - ref2)
     ratio = float(np.linalg.norm(f1, axis=-1).sum() / np.linalg.norm(f2, axis=-1).sum())
+    excess = rise2 - rise1 / ratio
     agree = per_element["all"] <= force_tolerance and excess <= energy_tolerance
     label2, label1 = _label(second), _label(primary)
     summary = (f"cross-checked with {label2}: {'agree' if agree else 'disagree'} (force difference "
                f"{per_element['all']:.2f} eV/A, tolerance {force_tolerance:g}; energy rise "
-               f"{excess:+.3f} eV/atom beyond {label1}'s, tolerance {energy_tolerance:g}; "
-               f"{label1} forces {ratio:.2f}x {label2}'s)")
+               f"{excess:+.3f} eV/atom beyond {label1}'s scaled by the force ratio, tolerance "
+               f"{energy_tolerance:g}; {label1} forces {ratio:.2f}x {label2}'s)")
     return CrossCheck(
         potential=label2, primary=label1, n_frames=len(frames),
         frame_indices=list(frame_indices) if frame_indices is not None else list(range(len(frames))),
+        reference="first frame" if reference is None else "relaxed start",
         force_mae=dict(per_element), force_ratio=ratio, energy_rise_primary=rise1, energy_rise_second=rise2,
         excess_energy=excess, tolerances={"force_mae": force_tolerance, "excess_energy": energy_tolerance},
         agree=agree, summary=summary, seconds=time.perf_counter() - start,
@@ -129,14 +142,16 @@ def cross_check(
 
 
 def cross_check_trajectory(trajectory, primary_label: str, second: str | None = None,
-                           n_samples: int = 6) -> CrossCheck | None:
+                           n_samples: int = 6, reference=None) -> CrossCheck | None:
     """:func:`cross_check` on ``n_samples`` frames of a pymatgen ``Trajectory`` of a run whose
-    potential has the label ``primary_label``; None when the primary is neither a registered
-    nor a fine-tuned potential, or no second one is installed."""
+    potential has the label ``primary_label``, from ``reference`` (the run's relaxed start, a
+    pymatgen ``Structure``; default: the first frame); None when the primary is neither a
+    registered nor a fine-tuned potential, or no second one is installed."""
     primary = potential_name(primary_label)
     second = second or second_opinion_for(primary_label)
     if primary is None or second is None or second == primary:
         return None
     indices = sample_indices(len(trajectory), n_samples)
     frames = [trajectory.get_structure(i).to_ase_atoms() for i in indices]
-    return cross_check(frames, primary, second, frame_indices=indices)
+    start = reference.to_ase_atoms() if reference is not None else None
+    return cross_check(frames, primary, second, reference=start, frame_indices=indices)

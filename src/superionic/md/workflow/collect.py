@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from jobflow import job
+from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.md.presets import MDPreset
@@ -251,19 +252,21 @@ def li_trajectory(run: MDRunDoc):
 
 
 def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | None,
-                 production_uuids: list[str] = (), vasp: bool = False, cross_check: str | None = None):
+                 production_uuids: list[str] = (), vasp: bool = False, cross_check: str | None = None,
+                 start_structure: Any = None):
     """The flow's ``analyze_md_run`` job for a run. The production segments' trajectories
     (jobs ``production_uuids``; VASP: their ``vasp_objects``) come in as jobflow references, so
     the workflow manager resolves them (jobflow-remote's runner does so for workers that cannot
     reach the database); the job is also given its JobStore (``expose_store``) for what a
     reference cannot give: a segment a rerun took over points at an earlier job
-    (``reused_from``)."""
+    (``reused_from``). ``start_structure``: the relaxed cell the MD began from, the reference
+    of the cross-check's energies."""
     from jobflow import JobConfig, OnMissing, OutputReference
 
     attribute = "vasp_objects" if vasp else "trajectory"
     given = {u: getattr(OutputReference(u), attribute) for u in production_uuids}
     analysis = analyze_md_run(run_output, settings=settings, trajectory_ref=trajectory_ref, given=given or None,
-                              cross_check=cross_check)
+                              cross_check=cross_check, start_structure=start_structure)
     # a segment job that crashed gives None here; its run document says why
     analysis.config = JobConfig(expose_store=True, on_missing_references=OnMissing.NONE)
     return analysis
@@ -277,14 +280,16 @@ def _current_store():
 
 @job
 def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None,
-                   store=None, given: dict[str, Any] | None = None, cross_check: str | None = None):
+                   store=None, given: dict[str, Any] | None = None, cross_check: str | None = None,
+                   start_structure: Structure | None = None):
     """``MDRunDoc`` -> ``DiffusionDoc`` (usable=False with the MD's reason if the run failed).
 
     The production trajectory: inline in documents of earlier versions, else per segment from
     ``given`` (job uuid -> trajectory, resolved by the workflow manager) or loaded from
     ``store`` (default: the job's own JobStore, see :func:`analysis_job`). ``cross_check``
     ("auto", a potential name or None): a second potential's opinion of the run's frames
-    (:func:`with_cross_check`)."""
+    (:func:`with_cross_check`), its energies measured from ``start_structure`` (the relaxed
+    cell the MD began from; default: the first production frame)."""
     from superionic.md.workflow.analysis_jobs import analyze_diffusion
     from superionic.md.workflow.segment_store import TrajectoryNotFound, with_trajectory
     from superionic.schemas.md import DiffusionDoc
@@ -323,11 +328,11 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
         settings=settings,
     )
     if cross_check and run.engine == "forcefield" and run.force_field:
-        doc = with_cross_check(doc, run, None if cross_check == "auto" else cross_check)
+        doc = with_cross_check(doc, run, None if cross_check == "auto" else cross_check, start_structure)
     return with_start_state(doc, run.relaxation)
 
 
-def with_cross_check(doc, run: MDRunDoc, second: str | None = None):
+def with_cross_check(doc, run: MDRunDoc, second: str | None = None, start_structure: Structure | None = None):
     """The DiffusionDoc with a second potential's opinion of the run's frames
     (:func:`superionic.md.engines.cross_check.cross_check_trajectory`) and its flags:
     ``cross_check_disagrees`` when the second potential disowns the run, ``melt_disowned``
@@ -336,7 +341,7 @@ def with_cross_check(doc, run: MDRunDoc, second: str | None = None):
     from superionic.md.engines.cross_check import cross_check_trajectory
 
     try:
-        check = cross_check_trajectory(run.trajectory, run.force_field, second)
+        check = cross_check_trajectory(run.trajectory, run.force_field, second, reference=start_structure)
     except Exception as exc:  # noqa: BLE001 - recorded, the analysis stands
         logger.warning("cross-check of %s failed: %s", run.run_id, exc)
         return doc.model_copy(update={"flags": [*doc.flags, f"cross_check_failed: {type(exc).__name__}: {exc}"]})

@@ -115,7 +115,7 @@ def extend_or_finish(
     as a ``Response(replace=...)``; see the module docstring. ``context`` holds what the
     round needs: ``segment_maker``, ``preset`` (dict), ``policy`` (dict), ``material_id``,
     ``supercell``, ``relaxation``, ``structure`` (the MD cell), ``diffusion_settings``,
-    ``cross_check``."""
+    ``cross_check``, ``start_structure`` (the relaxed cell the MD began from)."""
     from superionic.md.workflow.analysis_jobs import _clean
 
     cond = conductivity if isinstance(conductivity, ConductivityDoc) else ConductivityDoc(**_clean(conductivity))
@@ -174,7 +174,7 @@ def _next_round(docs: list[DiffusionDoc], runs: list[dict], todo: list[float], c
         collect.name = f"md run {t:.0f}K (extended to {total} steps)"
         collect.config.on_missing_references = OnMissing.NONE
         analysis = analysis_job(collect.output, settings=context.get("diffusion_settings"),
-                                cross_check=context.get("cross_check"),
+                                cross_check=context.get("cross_check"), start_structure=context.get("start_structure"),
                                 trajectory_ref=f"jobstore:{collect.uuid}:output.trajectory",
                                 production_uuids=uuids[n_eq:])
         analysis.name = f"diffusion {t:.0f}K (extended)"

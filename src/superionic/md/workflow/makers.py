@@ -141,6 +141,7 @@ class ConductivityMDMaker(Maker):
                     production_uuids=production_uuids,
                     vasp=self.engine == "vasp",
                     cross_check=self.cross_check if self.engine == "forcefield" else None,
+                    start_structure=relaxed.output["structure"] if relaxed is not None else None,
                 )
                 analysis.name = f"diffusion {temperature:.0f}K"
                 jobs.append(analysis)
@@ -161,7 +162,7 @@ class ConductivityMDMaker(Maker):
                     "policy": asdict(self.extension), "material_id": material_id,
                     "supercell": cell.output["summary"], "relaxation": relaxed.output["summary"],
                     "structure": cell.output["structure"], "diffusion_settings": self.diffusion_settings,
-                    "cross_check": self.cross_check,
+                    "cross_check": self.cross_check, "start_structure": relaxed.output["structure"],
                 }
                 decide = extend_or_finish(fit.output, analyses, infos, context, 0)
                 decide.name = "md extension decision (round 0)"

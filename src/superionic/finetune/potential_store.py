@@ -175,29 +175,29 @@ def record(stores, potential_id: str) -> FineTunedPotentialDoc:
     return FineTunedPotentialDoc.model_validate(found)
 
 
-def job_store_spec(job_store, potential_id: str) -> dict[str, str] | None:
-    """The spec of ``potential_id`` from the fine-tune job output in ``job_store`` (the flow's
+def job_store_record(job_store, potential_id: str) -> FineTunedPotentialDoc | None:
+    """The record of ``potential_id`` from the fine-tune job output in ``job_store`` (the flow's
     fine-tune job or ``superionic finetune``'s :func:`record_finetune`), None if it holds none.
     A worker finds there what the ``potentials`` collection has only after the documents builder."""
     found = job_store.query_one({"output.output_kind": FINETUNE_OUTPUT, "output.potential_id": potential_id},
                                 properties=["output.potential"])
-    return spec_of(from_output(found["output"]["potential"])) if found else None
+    return from_output(found["output"]["potential"]) if found else None
 
 
-def spec_for(potential_id: str) -> dict[str, str]:
-    """The spec of ``potential_id`` (``ft-...`` or ``finetuned:ft-...``): from the running job's
-    JobStore (:func:`job_store_spec`), else from the settings' store's ``potentials``."""
+def record_for(potential_id: str) -> FineTunedPotentialDoc:
+    """The record of ``potential_id`` (``ft-...`` or ``finetuned:ft-...``) wherever this process
+    finds it: the running job's JobStore first (:func:`job_store_record`), else the settings'
+    store's ``potentials``."""
     potential_id = potential_id.removeprefix(PREFIX)
     store = _running_job_store()
-    if store is not None:
-        spec = job_store_spec(store, potential_id)
-        if spec is not None:
-            return spec
+    found = job_store_record(store, potential_id) if store is not None else None
+    if found is not None:
+        return found
     from superionic.stores import open_stores
 
     stores = open_stores()
     try:
-        return spec_of(record(stores, potential_id))
+        return record(stores, potential_id)
     finally:
         stores.close()
 

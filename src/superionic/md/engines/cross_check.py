@@ -32,7 +32,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from superionic.md.engines.potentials import FINETUNED_PREFIX, POTENTIALS, calculator
+from superionic.md.engines.potentials import FINETUNED_PREFIX, POTENTIALS, calculator, get_potential
 from superionic.schemas.md import CrossCheck
 
 FORCE_MAE_TOLERANCE = 0.30
@@ -55,22 +55,6 @@ def potential_name(label: str) -> str | None:
     return next((name for name, p in POTENTIALS.items() if p.label == label), None)
 
 
-def _label(name: str) -> str:
-    """The label of potential ``name`` (fine-tuned potentials are CHGNets, see ``potential_store``)."""
-    return f"CHGNet:{name.removeprefix(FINETUNED_PREFIX)}" if name.startswith(FINETUNED_PREFIX) else POTENTIALS[name].label
-
-
-def _calculator(name: str):
-    """``calculator(name)``; a fine-tuned potential's from its spec in the running job's JobStore (where
-    the run's own segments found it), else in the settings' store, its weights sha256-checked."""
-    if not name.startswith(FINETUNED_PREFIX):
-        return calculator(name)
-    from superionic.finetune.potential_store import spec_for
-    from superionic.md.engines.calculators import CHGNetMDCalculator
-
-    return CHGNetMDCalculator(finetuned=spec_for(name))
-
-
 def second_opinion_for(primary_label: str) -> str | None:
     """The default second potential for runs of ``primary_label`` (another family), if installed."""
     name = DEFAULT_SECOND.get(primary_label.split(":")[0])
@@ -85,7 +69,7 @@ def sample_indices(n_frames: int, n_samples: int) -> list[int]:
 
 
 def _energies_forces(name: str, frames) -> tuple[np.ndarray, np.ndarray]:
-    calc = _calculator(name)
+    calc = calculator(name)
     energies, forces = [], []
     for atoms in frames:
         atoms = atoms.copy()
@@ -126,7 +110,7 @@ def cross_check(
     ratio = float(np.linalg.norm(f1, axis=-1).sum() / np.linalg.norm(f2, axis=-1).sum())
     excess = rise2 - rise1 / ratio
     agree = per_element["all"] <= force_tolerance and excess <= energy_tolerance
-    label2, label1 = _label(second), _label(primary)
+    label2, label1 = get_potential(second).label, get_potential(primary).label
     summary = (f"cross-checked with {label2}: {'agree' if agree else 'disagree'} (force difference "
                f"{per_element['all']:.2f} eV/A, tolerance {force_tolerance:g}; energy rise "
                f"{excess:+.3f} eV/atom beyond {label1}'s scaled by the force ratio, tolerance "

@@ -114,19 +114,14 @@ def finetuned_potential(doc) -> Potential:
 def get_potential(name: str, stores=None) -> Potential:
     """The registered potential ``name``; a clear error for an unknown or uninstalled one.
 
-    ``finetuned:<potential_id>``: read from ``stores.potentials`` (default: the settings' store).
+    ``finetuned:<potential_id>``: its record from ``stores.potentials``; without ``stores``, from
+    the running job's JobStore, else the settings' store
+    (:func:`superionic.finetune.potential_store.record_for`).
     """
     if name.startswith(FINETUNED_PREFIX):
-        from superionic.finetune.potential_store import record
-        from superionic.stores import open_stores
+        from superionic.finetune.potential_store import record, record_for
 
-        own = stores is None
-        stores = open_stores() if own else stores
-        try:
-            return finetuned_potential(record(stores, name))
-        finally:
-            if own:
-                stores.close()
+        return finetuned_potential(record(stores, name) if stores is not None else record_for(name))
     try:
         potential = POTENTIALS[name]
     except KeyError:

@@ -5,17 +5,20 @@ cd "$(dirname "$0")/.."  # repository root; python = ${PYTHON:-python} with supe
 RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 { cat <<'H'
 # The force-field table: MD of the seed's AIMD cells with each potential vs the seed's AIMD (60 ps per T).
-# Runs of 2026-12-07 (one process per potential, 1 thread, nice 10, on the 2-core machine shared with other work; load 3-10),
-# each a line of forcefield_vs_aimd_md.py, run in this order:
-#   P="OMP_NUM_THREADS=1 nice -n 10 python benchmarks/forcefield_vs_aimd_md.py --out $RUNS"
+# Runs of 2026-12-07 (1 thread each, on the 2-core machine shared with other work; load 3-10),
+# each a line of forcefield_vs_aimd_md.py, run in this order (two or three at a time in the afternoon):
+#   P="OMP_NUM_THREADS=1 python benchmarks/forcefield_vs_aimd_md.py --out $RUNS"
 #   $P --force-fields sevennet-0 --temperatures 800 --seeds 20231025 --compounds mp-557892 mp-532413 mp-1222492
 #   $P --force-fields sevennet-0 --temperatures 1100 --seeds 20231025 --compounds mp-1222492
-#   $P --force-fields sevennet-0 --temperatures 800 --seeds 1 --compounds mp-557892 mp-532413 mp-1222492   (then seed 2; stopped by the session's end)
 #   $P --force-fields chgnet-0.3.0 --temperatures 800 --seeds 20231025 1 2 --compounds mp-532413 mp-557892 mp-1222492
 #   $P --force-fields chgnet-0.3.0 --temperatures 1100 --seeds 20231025 1 2 --compounds mp-1222492
 #   $P --force-fields chgnet-0.3.0 --temperatures 800 --seeds 20231025 1 2 --compounds mp-19896
-# SevenNet-0's BaLi(BS2)3 and Li2GePbS4 rows of the previous table (12-07 morning) came from runs whose files were lost;
-# its BaLi(BS2)3 run was repeated (seed 20231025) and gave the same numbers to the digit (intact, 4 hops, D <= 6.9e-5).
+#   $P --force-fields sevennet-0 --temperatures 800 --seeds 1 --compounds mp-557892
+#   $P --force-fields sevennet-0 --temperatures 800 --seeds 20231025 --compounds mp-19896
+#   $P --force-fields sevennet-0 --temperatures 800 --seeds 1 2 --compounds mp-1222492      (then 1100 K, seeds 1 2)
+#   $P --force-fields sevennet-0 --temperatures 800 --seeds 2 --compounds mp-557892          (then mp-532413 and mp-19896, seeds 1 2)
+#   $P --force-fields chgnet-0.3.0 --temperatures 800 1100 --seeds 20231025 --compounds mp-1106183 mp-29410 mp-1195055 mp-1222404 mp-676361
+# The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
 # Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path; npz gone), carried.
 H
 OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_vs_aimd_table.py --runs "$RUNS" --carry benchmarks/results/forcefield_vs_aimd.txt 2>/dev/null | grep -v "initialized\|will run on"

@@ -19,10 +19,10 @@ included). Both potentials give energies and forces on them, and two numbers dec
   BaLi(BS2)3 at 800 K for one of three velocity seeds: measured from the first production
   frame, that melt looked like agreement).
 
-The tolerances are measured, not guessed (``benchmarks/cross_check_calibration.py``): on
-the seed's intact AIMD frames and on CHGNet 0.3.0 and SevenNet-0 runs that kept the framework
-CHGNet 0.3.0 and SevenNet-0 stay inside both, and CHGNet's runs of BaLi(BS2)3 at 800 K whose
-framework melted (the seed's AIMD keeps it intact) fall outside, all three velocity seeds.
+The tolerances are measured, not guessed (``benchmarks/cross_check_calibration.py``): the
+seed's AIMD frames and every CHGNet 0.3.0 / SevenNet-0 run that kept its framework stay inside
+the energy tolerance, and CHGNet's runs of BaLi(BS2)3 at 800 K whose framework melted (the
+seed's AIMD keeps it intact) fall outside it, all three velocity seeds.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 #   $P --force-fields sevennet-0 --temperatures 800 --seeds 1 2 --compounds mp-1222492      (then 1100 K, seeds 1 2)
 #   $P --force-fields sevennet-0 --temperatures 800 --seeds 2 --compounds mp-557892          (then mp-532413 and mp-19896, seeds 1 2)
 #   $P --force-fields chgnet-0.3.0 --temperatures 800 --seeds 20231025 --compounds mp-1106183 mp-29410 mp-1195055 mp-1222404 mp-676361
-#   $P --force-fields sevennet-0 --temperatures 800 --seeds 20231025 --compounds mp-1106183   (and mp-29410, if its file is there)
+#   $P --force-fields sevennet-0 --temperatures 800 --seeds 20231025 --compounds mp-1106183   mp-29410
 # The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
 # Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path; npz gone), carried.
 H

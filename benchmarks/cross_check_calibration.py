@@ -78,7 +78,7 @@ def relaxed_start(cells: Path, mp_id: str, potential: str):
 
 
 def main() -> None:
-    from forcefield_vs_aimd_table import aimd_doc, ff_doc, parse_name
+    from forcefield_vs_aimd_table import aimd_doc, ff_doc, melted, parse_name
 
     from superionic.md.engines.cross_check import cross_check
 
@@ -90,7 +90,6 @@ def main() -> None:
     args = parser.parse_args()
     cells = args.data / "corpus" / "mp_structures" / "kang2023_aimd_cells"
     aimd = args.data / "aimd" / "kang2023"
-    melted = lambda doc: any(f.startswith("framework_melting") for f in doc.flags)  # noqa: E731
 
     cases = []  # (name, primary, second, reference, frames, fate, a melt the AIMD keeps?)
     for mp, name in {**INTACT, **MELTED_IN_AIMD}.items():

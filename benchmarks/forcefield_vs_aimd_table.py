@@ -71,6 +71,11 @@ def aimd_doc(root: Path, mp_id: str, temperature: float, duration_ps: float | No
     return diffusion_from_trajectory(tr, material_id=mp_id, engine="vasp")
 
 
+def melted(doc) -> bool:
+    """Whether the project's melting detector flagged the run's framework."""
+    return any(f.startswith("framework_melting") for f in doc.flags)
+
+
 def d_text(doc) -> str:
     if doc is None:
         return "failed"
@@ -79,14 +84,14 @@ def d_text(doc) -> str:
         return f"{doc.diffusivity:.1e} [{lo:.0e},{hi:.0e}]"
     if doc.d_status == "upper_bound":
         return f"<= {doc.diffusivity_upper95:.1e}"
-    return "melted" if any(f.startswith("framework_melting") for f in doc.flags) else "none"
+    return "melted" if melted(doc) else "none"
 
 
 def melt_text(doc) -> str:
     if doc is None:
         return "-"
     moved = sum(doc.framework_displaced_fraction.values()) / max(len(doc.framework_displaced_fraction), 1)
-    flag = "MELTED" if any(f.startswith("framework_melting") for f in doc.flags) else "intact"
+    flag = "MELTED" if melted(doc) else "intact"
     return f"{flag} {moved:.2f}"
 
 
@@ -167,7 +172,7 @@ def print_spread(rows: list[dict]) -> None:
         groups.setdefault((r["mp_id"], r["potential"], r["t"]), []).append(r)
     for (mp_id, potential, t), runs in sorted(groups.items()):
         docs = [r["doc"] for r in runs]
-        intact = [d for d in docs if d is not None and not any(f.startswith("framework_melting") for f in d.flags)]
+        intact = [d for d in docs if d is not None and not melted(d)]
         resolved = [d.diffusivity for d in intact if d.d_status == "resolved"]
         bounds = [d.diffusivity_upper95 for d in intact if d.d_status == "upper_bound"]
         full = runs[0]["full"]

@@ -166,6 +166,12 @@ class SuperionicSettings(BaseSettings):
         default_factory=ScreeningThresholds, description="Screening thresholds."
     )
     n_jobs: int = Field(1, description="Worker processes for CPU-heavy steps.")
+    local_workers: int = Field(
+        0, ge=0,
+        description="Processes that run the MD jobs (force-field relaxations and segments) of a local "
+        "run side by side: 0 = one per CPU core (at most 4); 1 = one job at a time in the run's own "
+        "process (jobflow's run_locally).",
+    )
     cluster: ClusterSettings = Field(
         default_factory=ClusterSettings,
         description="Per job kind worker, exec_config, resources and FireWorks category for `superionic submit`.",

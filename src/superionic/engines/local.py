@@ -100,7 +100,7 @@ def run_flow(flow: Flow | Job, job_store, root_dir: str | Path | None = None,
     propagate). With failures and a ``log_dir``, their tracebacks are written there and
     ``log_path`` names the file.
     """
-    from jobflow import run_locally
+    from superionic.engines.parallel_local import run_jobs
 
     logger = logging.getLogger(JOBFLOW_LOGGER)
     catcher = _FailureCatcher()
@@ -109,8 +109,7 @@ def run_flow(flow: Flow | Job, job_store, root_dir: str | Path | None = None,
     logger.setLevel(logging.INFO)
     logger.propagate = False  # jobflow's INFO chatter is not for the terminal; failures are
     try:
-        responses = run_locally(flow, store=job_store, log=False, ensure_success=False,
-                                root_dir=root_dir, create_folders=root_dir is not None)
+        responses = run_jobs(flow, job_store, root_dir=root_dir, create_folders=root_dir is not None)
     finally:
         logger.removeHandler(catcher)
         logger.setLevel(saved[0])

@@ -47,12 +47,13 @@ def run_conductivity_md(
     job_store=None,
     root_dir: str | Path | None = None,
     log: bool = False,
+    workers: int | None = None,
 ) -> LocalMDResult:
     """Run the flow locally on ``job_store`` (resumable: finished segments are taken over) and
-    return its documents. It writes no collection: the ``diffusion`` and ``conductivity``
+    return its documents. ``workers``: processes for the MD jobs (None: the settings'
+    ``local_workers``; :mod:`superionic.engines.parallel_local`). It writes no collection: the ``diffusion`` and ``conductivity``
     builders, the one writer of each, read the JobStore (``superionic md`` runs them)."""
-    from jobflow import run_locally
-
+    from superionic.engines.parallel_local import run_jobs
     from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 
     maker = maker or ConductivityMDMaker()
@@ -61,11 +62,9 @@ def run_conductivity_md(
     if job_store is None:
         raise ValueError("give the JobStore to run MD in (ProjectStores.job_store())")
     flow = maker.make(structure, material_id=material_id)
-    kwargs: dict[str, Any] = {"store": job_store, "log": log, "ensure_success": False}
     if root_dir is not None:
         Path(root_dir).mkdir(parents=True, exist_ok=True)
-        kwargs["root_dir"] = str(root_dir)
-    responses = run_locally(flow, **kwargs)
+    responses = run_jobs(flow, job_store, workers=workers, root_dir=root_dir, log=log)
 
     result = LocalMDResult(material_id=material_id)
     for job, _ in flow.iterflow():

@@ -27,6 +27,7 @@ import os
 import tempfile
 import threading
 import traceback
+import warnings
 from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -101,9 +102,12 @@ _worker: dict[str, Any] = {"writes": []}
 RESPONSE_FIELDS = ("output", "detour", "addition", "replace", "stored_data", "stop_children", "stop_jobflow")
 
 
-def _init_worker(store_json: str, events) -> None:
+def _init_worker(store_json: str, events, warning_filters: list) -> None:
+    import warnings
+
     from superionic.md.engines import progress
 
+    warnings.filters[:] = warning_filters  # the command line's quieting of library chatter
     store = JobStore.from_dict(json.loads(store_json))
     store.connect()
     writes = _worker["writes"]
@@ -245,7 +249,7 @@ class _Scheduler:
         self.events = context.Queue()
         store_json = json.dumps(self.store.as_dict(), cls=MontyEncoder)
         self.pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                        initargs=(store_json, self.events))
+                                        initargs=(store_json, self.events, list(warnings.filters)))
         self._pump = threading.Thread(target=self._forward_events, daemon=True)
         self._pump.start()
 

@@ -1,7 +1,7 @@
 """Engines that run a jobflow Flow: here and now, or on clusters through a MongoDB queue.
 
 ========================  ==========================================================
-``local``                 jobflow ``run_locally`` in this process, on the project's JobStore
+``local``                 jobflow ``run_locally`` semantics here, MD jobs on every core (``parallel_local``)
 ``fireworks``             jobflow ``flow_to_workflow`` -> a FireWorks LaunchPad (``rlaunch``)
 ``jobflow-remote``        jobflow-remote ``submit_flow`` -> a project's queue (``jf runner``)
 ========================  ==========================================================
@@ -35,7 +35,7 @@ class Engine:
 ENGINES: dict[str, Engine] = {
     e.name: e
     for e in (
-        Engine("local", "superionic.engines.local", "run now, in this process (jobflow run_locally)"),
+        Engine("local", "superionic.engines.local", "run now, here (jobflow run_locally; MD jobs on every core)"),
         Engine("fireworks", "superionic.engines.fireworks", "add to a FireWorks LaunchPad (MongoDB)"),
         Engine(
             "jobflow-remote",

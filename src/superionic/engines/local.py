@@ -1,4 +1,5 @@
-"""The local engine: jobflow's ``run_locally`` in this process, on the project's JobStore.
+"""The local engine: jobflow's ``run_locally`` semantics here (MD jobs in worker processes,
+:mod:`superionic.engines.parallel_local`), on the project's JobStore.
 
 jobflow's local manager catches a failing job, logs its traceback at INFO on
 ``jobflow.managers.local`` and goes on with the jobs that do not need it. :func:`run_flow`
@@ -94,7 +95,7 @@ def write_failure_log(failures: list[JobFailure], log_dir: Path) -> Path:
 
 def run_flow(flow: Flow | Job, job_store, root_dir: str | Path | None = None,
              log_dir: str | Path | None = None) -> LocalRun:
-    """Run ``flow`` with ``run_locally`` on ``job_store``, collecting each failed job.
+    """Run ``flow`` on ``job_store`` (``run_locally``, MD jobs in worker processes), collecting each failed job.
 
     Never raises for a failed job (``KeyboardInterrupt`` and errors of jobflow itself do
     propagate). With failures and a ``log_dir``, their tracebacks are written there and
@@ -137,7 +138,7 @@ def run_local(
     root_dir: str | Path | None = None,
     log_dir: str | Path | None = None,
 ) -> Submission:
-    """Run ``flow`` now with ``jobflow.run_locally`` on ``stores.job_store()``.
+    """Run ``flow`` now on ``stores.job_store()`` (:func:`run_flow`).
 
     Outputs land in the ``jobs`` collection (large objects in ``data``). jobflow gives each
     run fresh job uuids; the project documents the jobs write are upserted by their stable

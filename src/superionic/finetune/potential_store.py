@@ -27,6 +27,7 @@ from typing import Any
 
 from jobflow import JobConfig, job
 
+from superionic.running_job import job_store
 from superionic.schemas.potentials import FineTunedPotentialDoc
 
 PREFIX = "finetuned:"
@@ -118,10 +119,8 @@ def write_weights(data_store, doc: FineTunedPotentialDoc, blob: bytes) -> None:
 def record_finetune(doc: FineTunedPotentialDoc | dict, weights: str) -> dict:
     """Keep a fine-tune made outside a flow (``superionic finetune``) as a job output: its weights
     (``weights``: base64) in the JobStore's data store, its record for the documents builder."""
-    from jobflow import CURRENT_JOB
-
     doc = doc if isinstance(doc, FineTunedPotentialDoc) else FineTunedPotentialDoc.model_validate(doc)
-    write_weights(CURRENT_JOB.store.additional_stores["data"], doc, base64.b64decode(weights))
+    write_weights(job_store().additional_stores["data"], doc, base64.b64decode(weights))
     return finetune_output(doc)
 
 
@@ -189,7 +188,7 @@ def record_for(potential_id: str) -> FineTunedPotentialDoc:
     finds it: the running job's JobStore first (:func:`job_store_record`), else the settings'
     store's ``potentials``."""
     potential_id = potential_id.removeprefix(PREFIX)
-    store = _running_job_store()
+    store = job_store()
     found = job_store_record(store, potential_id) if store is not None else None
     if found is not None:
         return found
@@ -254,15 +253,8 @@ def load_finetuned(stores, potential_id: str):
     return model_from_spec(spec_of(doc), stores.data), doc
 
 
-def _running_job_store():
-    """The JobStore of the jobflow job running now, None outside a job."""
-    from jobflow import CURRENT_JOB
-
-    return CURRENT_JOB.store if getattr(CURRENT_JOB, "job", None) is not None else None
-
-
 def _data_store():
-    store = _running_job_store()
+    store = job_store()
     if store is not None:
         return store.additional_stores["data"]
     from superionic.stores import open_stores

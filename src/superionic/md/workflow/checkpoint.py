@@ -35,26 +35,26 @@ def segment_key(previous_key: str, **parameters: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def find_finished_segment(key: str, current_uuid: str | None) -> dict | None:
+def find_finished_segment(key: str) -> dict | None:
     """A completed segment with this key from an earlier job in the current JobStore, without
     its trajectory (the taker-over stores a pointer, ``reused_from``, not a copy)."""
-    found = find_finished({"output.segment_key": key, "output.status": "completed"}, current_uuid, load=False)
+    found = find_finished({"output.segment_key": key, "output.status": "completed"}, load=False)
     if found is not None:
         found["output"].pop("trajectory", None)  # a data-store reference, not loaded
     return found
 
 
-def find_finished(criteria: dict[str, Any], current_uuid: str | None, load: bool = True) -> dict | None:
-    """The output document of an earlier job matching ``criteria`` in the current JobStore
-    (with ``load``, its fields in additional stores loaded)."""
-    from jobflow import CURRENT_JOB
+def find_finished(criteria: dict[str, Any], load: bool = True) -> dict | None:
+    """The output document of an earlier job (not the running one) matching ``criteria`` in the
+    running job's JobStore (with ``load``, its fields in additional stores loaded)."""
+    from superionic.running_job import job_store, job_uuid
 
-    store = getattr(CURRENT_JOB, "store", None)
+    store = job_store()
     if store is None:
         return None
     criteria = dict(criteria)
-    if current_uuid:
-        criteria["uuid"] = {"$ne": current_uuid}
+    if job_uuid():
+        criteria["uuid"] = {"$ne": job_uuid()}
     try:
         return store.query_one(criteria, load=load)
     except Exception as exc:  # noqa: BLE001 - a store that cannot answer means: run the job

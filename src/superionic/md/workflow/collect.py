@@ -23,6 +23,7 @@ from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
 from superionic.md.presets import MDPreset
+from superionic.running_job import job_store
 from superionic.safe_json import decode
 from superionic.md.workflow.segment_store import vasp_task_trajectory
 from superionic.schemas.md_runs import MDRunDoc, MDSegmentDoc, TrajectoryRef
@@ -82,11 +83,6 @@ def _run_fields(engine: str, preset: MDPreset, temperature: float, material_id: 
         "equilibration_steps": preset.equilibration_steps,
         "production_steps": preset.production_steps,
     }
-
-def _current_uuid() -> str | None:
-    from jobflow import CURRENT_JOB
-
-    return getattr(getattr(CURRENT_JOB, "job", None), "uuid", None)
 
 
 @job(output_schema=MDRunDoc)
@@ -272,10 +268,6 @@ def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | N
     return analysis
 
 
-def _current_store():
-    from jobflow import CURRENT_JOB
-
-    return getattr(CURRENT_JOB, "store", None)
 
 
 @job
@@ -299,7 +291,7 @@ def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajector
     missing = None
     if run.status == "completed":
         try:
-            run = with_trajectory(run, store if store is not None else _current_store(), given)
+            run = with_trajectory(run, store if store is not None else job_store(), given)
         except TrajectoryNotFound as exc:
             missing = str(exc)
     if run.status != "completed" or run.trajectory is None:

@@ -264,10 +264,7 @@ class ForceFieldSegmentMaker(Maker):
             progress.end_segment("failed", message=reason)
             return MDSegmentDoc(**base, segment_key=key, status="skipped", failure_reason=reason)
 
-        from jobflow import CURRENT_JOB
-
-        current_uuid = getattr(getattr(CURRENT_JOB, "job", None), "uuid", None)
-        found = find_finished_segment(key, current_uuid)
+        found = find_finished_segment(key)
         if found is not None:
             doc = MDSegmentDoc.model_validate(decoded(found["output"]))
             progress.begin_segment(label, n_steps)

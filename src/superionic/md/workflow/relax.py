@@ -54,12 +54,7 @@ def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_dist
     if preset.relax_steps <= 0:
         summary["reason"] = "relaxation switched off (relax_steps=0)"
         return {"structure": structure, "summary": summary, "relax_key": key}
-    from jobflow import CURRENT_JOB
-
-    found = find_finished(
-        {"output.relax_key": key, "output.summary.relaxed": True},
-        getattr(getattr(CURRENT_JOB, "job", None), "uuid", None),
-    )
+    found = find_finished({"output.relax_key": key, "output.summary.relaxed": True})
     if found is not None:
         out = decoded(found["output"])
         out["summary"] = {**out["summary"], "reused_from": found["uuid"]}

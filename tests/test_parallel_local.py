@@ -88,6 +88,38 @@ def test_a_failing_md_job_in_a_worker_is_reported_as_run_locally_reports_it(tmp_
     assert "RuntimeError: no force field for 1" in failures[0]
 
 
+@job(name="forcefield md segment that dies")
+def _dying_segment():
+    import os
+
+    os._exit(9)  # what the kernel's OOM killer does to a worker
+
+
+@job(name="forcefield md segment after it")
+def _segment_after(x):
+    import os
+
+    return {"x": x, "pid": os.getpid()}
+
+
+def test_a_worker_that_dies_fails_its_job_and_a_new_worker_runs_the_next(tmp_path, caplog):
+    import os
+
+    from jobflow.core.reference import OnMissing
+
+    dies = _dying_segment()
+    after = _segment_after(dies.output)  # runs after it, with None for the missing output
+    after.config.on_missing_references = OnMissing.NONE
+    with caplog.at_level("INFO", logger="jobflow.managers.local"):
+        responses = run_jobs(Flow([dies, after]), monty_job_store(tmp_path / "s"), workers=2)
+    failures = [r.getMessage() for r in caplog.records if "failed with exception" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].startswith("forcefield md segment that dies failed")
+    assert "BrokenProcessPool" in failures[0]
+    assert dies.uuid not in responses
+    ran = responses[after.uuid][1].output
+    assert ran["x"] is None and ran["pid"] != os.getpid()
+
+
 def test_in_memory_stores_and_one_worker_fall_back_to_run_locally(tmp_path, monkeypatch):
     assert not shareable(memory_job_store())
     assert shareable(monty_job_store(tmp_path / "s"))

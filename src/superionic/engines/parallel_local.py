@@ -30,6 +30,7 @@ import traceback
 import warnings
 from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,7 @@ class _Scheduler:
         self.unfinished: dict[str, int] = defaultdict(int)  # uuid -> its jobs (all indices) not done
         self.running: dict[Future, _Node] = {}
         self.pool: ProcessPoolExecutor | None = None
+        self.pool_broken = False
         self.events = None
         self._pump: threading.Thread | None = None
 
@@ -263,6 +265,9 @@ class _Scheduler:
             progress._emit(event)
 
     def _dispatch(self, node: _Node) -> None:
+        if self.pool_broken:  # a worker died (memory, a signal): its jobs failed, the next ones get a new pool
+            self._close()
+            self.pool, self.pool_broken = None, False
         if self.pool is None:
             self._start_pool()
         node.state = "running"
@@ -274,7 +279,8 @@ class _Scheduler:
         node = self.running.pop(future)
         try:
             result = future.result()
-        except Exception:  # noqa: BLE001 - the worker process died (memory, signal)
+        except BrokenProcessPool:  # every job running in it fails with this
+            self.pool_broken = True
             self._failed(node, traceback.format_exc())
             return
         if "traceback" in result:

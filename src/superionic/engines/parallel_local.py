@@ -325,7 +325,10 @@ class _Scheduler:
     def _close(self) -> None:
         if self.pool is None:
             return
-        if self.running:  # interrupted: a running segment is lost, finished ones are stored
+        for future in [f for f in self.running if f.done() and not f.cancelled()]:
+            with contextlib.suppress(BaseException):  # interrupted: store what finished, lose what runs
+                self._collect(future)
+        if self.running:
             for process in list(getattr(self.pool, "_processes", {}).values()):
                 process.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -131,3 +131,25 @@ def test_in_memory_stores_and_one_worker_fall_back_to_run_locally(tmp_path, monk
     assert 1 <= resolve_workers(0) <= 4
     with pytest.raises(ValueError):
         resolve_workers(-1)
+
+
+@pytest.mark.slow
+def test_superionic_md_with_one_and_with_two_workers_stores_the_same_diffusion(tmp_path):
+    from typer.testing import CliRunner
+
+    from superionic.cli import app
+    from superionic.stores import open_stores
+
+    path = tmp_path / "li2o.json"
+    li2o().to(filename=str(path))
+    stored = {}
+    for workers in (1, 2):
+        spec = f"monty://{tmp_path / f'st{workers}'}"
+        result = CliRunner().invoke(app, [
+            "md", str(path), "--preset", "quick", "-T", "800,1200", "--equilibration-steps", "5",
+            "--production-steps", "10", "--min-image-distance", "0", "--store", spec,
+            "--material-id", "li2o-cli", "--workers", str(workers)])
+        assert result.exit_code == 0, result.output
+        stored[workers] = sorted((d["temperature"], d["n_frames"], d["msd_summary"]["msd_li"])
+                                 for d in open_stores(spec).diffusion.query({"material_id": "li2o-cli"}))
+    assert len(stored[2]) == 2 and stored[1] == stored[2]

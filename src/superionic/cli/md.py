@@ -82,6 +82,7 @@ def md(
                                   "until the verdict is decided, D is tight or this many production steps."),
     output_dir: Path = typer.Option(Path("md_vasp"), "--output-dir", help="vasp: where inputs and the flow JSON go."),
     json_out: bool = typer.Option(False, "--json", help="forcefield: print the ConductivityDoc as JSON only."),
+    workers: int = typer.Option(None, "--workers", min=0, help="Processes for the MD jobs, side by side (default: settings local_workers; 0 = one per CPU core, 1 = one at a time in this process)."),
 ) -> None:
     """MD of one material at a temperature series -> D(T) -> Ea, sigma(300 K) with intervals."""
     from superionic.cli.common import fail
@@ -113,7 +114,7 @@ def md(
     if engine == "vasp":
         _write_vasp(maker, structure, material_id, output_dir)
         return
-    _run_forcefield(maker, structure, material_id, store, json_out)
+    _run_forcefield(maker, structure, material_id, store, json_out, workers)
 
 
 def _segment_maker(force_field: str, threads: int | None, store: str | None):
@@ -160,7 +161,8 @@ def _write_vasp(maker, structure, material_id: str, output_dir: Path) -> None:
     )
 
 
-def _run_forcefield(maker, structure, material_id: str, store_spec: str | None, json_out: bool) -> None:
+def _run_forcefield(maker, structure, material_id: str, store_spec: str | None, json_out: bool,
+                    workers: int | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from superionic.cli.common import open_project_stores, print_json
@@ -176,17 +178,18 @@ def _run_forcefield(maker, structure, material_id: str, store_spec: str | None, 
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=json_out,
     )
-    state = {"in_segment": 0, "segment_total": 0}
+    segments: dict[str, list[int]] = {}  # label -> [steps done, steps]: temperatures run side by side
 
     def listener(event: md_progress.ProgressEvent) -> None:
         if event.kind == "begin":
-            state.update(in_segment=0, segment_total=event.total_steps)
+            segments[event.label] = [0, event.total_steps]
             bar.update(task, description=f"{material_id} {event.label}")
         elif event.kind == "advance":
-            state["in_segment"] += event.steps
+            segments.setdefault(event.label, [0, 0])[0] += event.steps
             bar.advance(task, event.steps)
         elif event.kind in ("reused", "failed", "end"):
-            bar.advance(task, max(0, state["segment_total"] - state["in_segment"]))
+            done, steps = segments.pop(event.label, [0, 0])
+            bar.advance(task, max(0, steps - done))
             if event.kind != "end" and not json_out:
                 err.print(f"  {event.label}: {event.kind} {event.message}")
 
@@ -194,7 +197,8 @@ def _run_forcefield(maker, structure, material_id: str, store_spec: str | None, 
     try:
         with bar:
             task = bar.add_task(f"{material_id} MD ({n_atoms} atoms)", total=total)
-            result = run_conductivity_md(structure, material_id, maker=maker, job_store=stores.job_store())
+            result = run_conductivity_md(structure, material_id, maker=maker, job_store=stores.job_store(),
+                                         workers=workers)
         from superionic.builders import run_builders
 
         run_builders(stores, ["diffusion", "conductivity"], strict=False)  # the one writer of each collection

@@ -80,6 +80,7 @@ def run(
     preset: Optional[str] = typer.Option(None, "--preset", help="MD preset: quick or seed."),
     top: Optional[int] = typer.Option(None, "--top", min=0, help="How many candidates get MD."),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="Where to write the report (default DATA_DIR/report)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Processes for the MD jobs, side by side (default: settings local_workers; 0 = one per CPU core, 1 = one at a time in this process)."),
 ) -> None:
     """Run the whole discovery: screening, classifier, predictions, MD, conductivity, report.
 
@@ -104,7 +105,7 @@ def run(
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with md_segment_bars() as segments, _segment_failures() as segment_failures:
-            outcome = run_flow(flow, stores.job_store(), root_dir=run_dir)
+            outcome = run_flow(flow, stores.job_store(), root_dir=run_dir, workers=workers)
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/] Finished work is stored; run the same command again to resume.")
         raise typer.Exit(130)

@@ -94,12 +94,12 @@ def write_failure_log(failures: list[JobFailure], log_dir: Path) -> Path:
 
 
 def run_flow(flow: Flow | Job, job_store, root_dir: str | Path | None = None,
-             log_dir: str | Path | None = None) -> LocalRun:
+             log_dir: str | Path | None = None, workers: int | None = None) -> LocalRun:
     """Run ``flow`` on ``job_store`` (``run_locally``, MD jobs in worker processes), collecting each failed job.
 
     Never raises for a failed job (``KeyboardInterrupt`` and errors of jobflow itself do
-    propagate). With failures and a ``log_dir``, their tracebacks are written there and
-    ``log_path`` names the file.
+    propagate). ``workers``: processes for the MD jobs (None: the settings'). With failures and a
+    ``log_dir``, their tracebacks are written there and ``log_path`` names the file.
     """
     from superionic.engines.parallel_local import run_jobs
 
@@ -110,7 +110,7 @@ def run_flow(flow: Flow | Job, job_store, root_dir: str | Path | None = None,
     logger.setLevel(logging.INFO)
     logger.propagate = False  # jobflow's INFO chatter is not for the terminal; failures are
     try:
-        responses = run_jobs(flow, job_store, root_dir=root_dir, create_folders=root_dir is not None)
+        responses = run_jobs(flow, job_store, workers=workers, root_dir=root_dir, create_folders=root_dir is not None)
     finally:
         logger.removeHandler(catcher)
         logger.setLevel(saved[0])

@@ -7,8 +7,8 @@ Runs the cross-check on frames whose fate is known, each measured from the relax
 * the seed's own AIMD (shared/data/aimd/kang2023, PBE, 60 ps) at 800 K, primary CHGNet 0.3.0,
   second SevenNet-0: cells whose framework DFT keeps (BaLi(BS2)3, Li5B7S13, Li3ErBr6,
   Li3ErCl6: the potentials should agree) and Li2GePbS4, whose framework melts in the AIMD too;
-* every force-field run of ``--runs`` (benchmarks/forcefield_vs_aimd_md.py's npz files of
-  CHGNet 0.3.0 and SevenNet-0; second: the other family), its framework judged by the
+* every force-field run of ``--runs`` matching ``--only`` (benchmarks/forcefield_vs_aimd_md.py's npz
+  files; second: the product's own choice, ``second_opinion_for``, the other family), its framework judged by the
   project's melting detector and set beside the AIMD's at the same temperature: a run that
   melted a framework the AIMD keeps should be disowned, every other run backed.
 
@@ -87,25 +87,30 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--window-ps", type=float, default=3.0)
     parser.add_argument("--runs", type=Path, help="directory of forcefield_vs_aimd_md.py runs")
+    parser.add_argument("--only", default="*.npz", help="glob of the run files to check (default: all)")
+    parser.add_argument("--no-aimd", action="store_true", help="leave out the AIMD cases")
     args = parser.parse_args()
     cells = args.data / "corpus" / "mp_structures" / "kang2023_aimd_cells"
     aimd = args.data / "aimd" / "kang2023"
 
     cases = []  # (name, primary, second, reference, frames, fate, a melt the AIMD keeps?)
-    for mp, name in {**INTACT, **MELTED_IN_AIMD}.items():
+    for mp, name in ({} if args.no_aimd else {**INTACT, **MELTED_IN_AIMD}).items():
         window = args.window_ps if mp in INTACT else 60.0
         fate = "intact (DFT)" if mp in INTACT else "melted (DFT too)"
         cases.append((f"{name} 800 K AIMD", "chgnet-0.3.0", "sevennet-0", relaxed_start(cells, mp, "chgnet-0.3.0"),
                       aimd_frames(aimd / mp / "800_nteps_100.json.gz", args.frames, window), fate, False))
-    seconds = {"chgnet-0.3.0": "sevennet-0", "sevennet-0": "chgnet-0.3.0"}
-    for path in sorted(args.runs.glob("*.npz")) if args.runs else []:
+    from superionic.md.engines.cross_check import second_opinion_for
+    from superionic.md.engines.potentials import POTENTIALS
+
+    for path in sorted(args.runs.glob(args.only)) if args.runs else []:
         potential, mp, temperature, seed = parse_name(path)
+        second = second_opinion_for(POTENTIALS[potential].label)  # the product's own choice
         doc, _ = ff_doc(path)
-        if potential not in seconds or doc is None:
+        if second is None or doc is None:
             continue
         aimd_melts = melted(aimd_doc(aimd, mp, temperature))
         fate = f"{'melted' if melted(doc) else 'intact'}; AIMD {'melted' if aimd_melts else 'intact'}"
-        cases.append((f"{doc.formula} {temperature:.0f} K {potential} s{seed}", potential, seconds[potential],
+        cases.append((f"{doc.formula} {temperature:.0f} K {potential} s{seed}", potential, second,
                       relaxed_start(cells, mp, potential), run_frames(path, args.frames), fate,
                       melted(doc) and not aimd_melts))
     print(f"{args.frames} frames per case; energies from the relaxed start; excess = rise 2 - rise 1 / F ratio; "

@@ -3,6 +3,7 @@ segments in spawned worker processes on a montydb JobStore, against ``run_locall
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -90,21 +91,15 @@ def test_a_failing_md_job_in_a_worker_is_reported_as_run_locally_reports_it(tmp_
 
 @job(name="forcefield md segment that dies")
 def _dying_segment():
-    import os
-
     os._exit(9)  # what the kernel's OOM killer does to a worker
 
 
 @job(name="forcefield md segment after it")
 def _segment_after(x):
-    import os
-
     return {"x": x, "pid": os.getpid()}
 
 
 def test_a_worker_that_dies_fails_its_job_and_a_new_worker_runs_the_next(tmp_path, caplog):
-    import os
-
     from jobflow.core.reference import OnMissing
 
     dies = _dying_segment()
@@ -118,6 +113,22 @@ def test_a_worker_that_dies_fails_its_job_and_a_new_worker_runs_the_next(tmp_pat
     assert dies.uuid not in responses
     ran = responses[after.uuid][1].output
     assert ran["x"] is None and ran["pid"] != os.getpid()
+
+
+def test_workers_that_cannot_start_leave_the_md_jobs_to_this_process(tmp_path):
+    from maggma.stores import MontyStore
+
+    class NotImportableInAWorker(MontyStore):  # a local class: a spawned worker cannot rebuild it
+        pass
+
+    store = monty_job_store(tmp_path / "s")
+    store.docs_store = NotImportableInAWorker(collection_name="jobs", database_path=str(tmp_path / "s"),
+                                              database_name="md", storage="sqlite", key="uuid")
+    store.connect()
+    first, second = _segment_after(1), _segment_after(2)
+    with pytest.warns(RuntimeWarning, match="could not start"):
+        responses = run_jobs(Flow([first, second]), store, workers=2)
+    assert {responses[j.uuid][1].output["pid"] for j in (first, second)} == {os.getpid()}
 
 
 def test_in_memory_stores_and_one_worker_fall_back_to_run_locally(tmp_path, monkeypatch):

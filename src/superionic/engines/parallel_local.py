@@ -15,6 +15,11 @@ would have written, which is written here before any job that needs it starts. T
 another process can open (montydb on disk, MongoDB); with in-memory stores, or ``workers`` <= 1,
 it is ``run_locally`` itself. A job's result does not depend on which process ran it or in which
 order independent jobs finished (fixed seeds, one thread per MD job).
+
+Workers are spawned (torch does not survive a fork), so a Python script that runs flows locally
+needs the usual ``if __name__ == "__main__":`` guard; where workers cannot start, the MD jobs
+run in this process with a warning. A worker that dies (memory, a signal) fails the jobs it held
+and the next MD jobs get a new one.
 """
 
 from __future__ import annotations
@@ -246,7 +251,8 @@ class _Scheduler:
         response.job_dir = Path(job_dir)
         self._finish(node, response)
 
-    def _start_pool(self) -> None:
+    def _start_pool(self) -> bool:
+        """Start the workers; False (and MD jobs run here from now on) when they cannot start."""
         context = multiprocessing.get_context("spawn")  # torch and fork do not mix
         self.events = context.Queue()
         store_json = json.dumps(self.store.as_dict(), cls=MontyEncoder)
@@ -254,6 +260,17 @@ class _Scheduler:
                                         initargs=(store_json, self.events, list(warnings.filters)))
         self._pump = threading.Thread(target=self._forward_events, daemon=True)
         self._pump.start()
+        try:
+            self.pool.submit(os.getpid).result()
+        except Exception as exc:  # noqa: BLE001 - e.g. a script without `if __name__ == "__main__":`
+            warnings.warn(f"the MD worker processes could not start ({type(exc).__name__}: {exc}); the MD jobs "
+                          "run one at a time in this process. (A script that runs superionic flows needs "
+                          "`if __name__ == \"__main__\":` around it, as any multiprocessing program; or set "
+                          "SUPERIONIC_LOCAL_WORKERS=1.)", RuntimeWarning, stacklevel=2)
+            self._close()
+            self.pool, self.workers = None, 0
+            return False
+        return True
 
     def _forward_events(self) -> None:
         from superionic.md.engines import progress
@@ -268,8 +285,8 @@ class _Scheduler:
         if self.pool_broken:  # a worker died (memory, a signal): its jobs failed, the next ones get a new pool
             self._close()
             self.pool, self.pool_broken = None, False
-        if self.pool is None:
-            self._start_pool()
+        if self.pool is None and not self._start_pool():
+            return  # the node stays pending and runs here
         node.state = "running"
         job_dir = self._job_dir()
         node.job_dir = job_dir or str(self.root_dir)
@@ -305,7 +322,7 @@ class _Scheduler:
                 for node in ready:
                     if self._skip(node):
                         continue
-                    if job_kind(node.job.name) == "md":
+                    if job_kind(node.job.name) == "md" and self.workers:
                         if len(self.running) < self.workers:
                             self._dispatch(node)
                     elif here is None:

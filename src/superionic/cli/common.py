@@ -18,6 +18,10 @@ STORE_HELP = (
     "Store spec: monty://PATH (on-disk, default under ~/.superionic), mongodb://HOST/DB, "
     "memory://, or a name/file from stores/. Env: SUPERIONIC_STORE."
 )
+WORKERS_HELP = (
+    "Processes for the MD jobs, side by side (default 0 = one per CPU core, at most 4; 1 = one at a "
+    "time in this process). Env: SUPERIONIC_LOCAL_WORKERS."
+)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from superionic.cli.common import WORKERS_HELP
+
 err = Console(stderr=True)
 
 STRUCTURE_SUFFIXES = (".cif", ".json", ".vasp", ".gz", ".xyz", ".poscar")
@@ -82,7 +84,7 @@ def md(
                                   "until the verdict is decided, D is tight or this many production steps."),
     output_dir: Path = typer.Option(Path("md_vasp"), "--output-dir", help="vasp: where inputs and the flow JSON go."),
     json_out: bool = typer.Option(False, "--json", help="forcefield: print the ConductivityDoc as JSON only."),
-    workers: int = typer.Option(None, "--workers", min=0, help="Processes for the MD jobs, side by side (default: settings local_workers; 0 = one per CPU core, 1 = one at a time in this process)."),
+    workers: int = typer.Option(None, "--workers", min=0, help=WORKERS_HELP),
 ) -> None:
     """MD of one material at a temperature series -> D(T) -> Ea, sigma(300 K) with intervals."""
     from superionic.cli.common import fail

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from superionic.cli.common import STORE_HELP, console, err_console, fail, open_project_stores
+from superionic.cli.common import STORE_HELP, WORKERS_HELP, console, err_console, fail, open_project_stores
 from superionic.redaction import redact
 
 
@@ -80,7 +80,7 @@ def run(
     preset: Optional[str] = typer.Option(None, "--preset", help="MD preset: quick or seed."),
     top: Optional[int] = typer.Option(None, "--top", min=0, help="How many candidates get MD."),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="Where to write the report (default DATA_DIR/report)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Processes for the MD jobs, side by side (default: settings local_workers; 0 = one per CPU core, 1 = one at a time in this process)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, help=WORKERS_HELP),
 ) -> None:
     """Run the whole discovery: screening, classifier, predictions, MD, conductivity, report.
 

@@ -268,8 +268,6 @@ def analysis_job(run_output: Any, settings: dict | None, trajectory_ref: str | N
     return analysis
 
 
-
-
 @job
 def analyze_md_run(run: MDRunDoc | dict, settings: dict | None = None, trajectory_ref: str | None = None,
                    store=None, given: dict[str, Any] | None = None, cross_check: str | None = None,

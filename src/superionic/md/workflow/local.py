@@ -51,8 +51,9 @@ def run_conductivity_md(
 ) -> LocalMDResult:
     """Run the flow locally on ``job_store`` (resumable: finished segments are taken over) and
     return its documents. ``workers``: processes for the MD jobs (None: the settings'
-    ``local_workers``; :mod:`superionic.engines.parallel_local`). It writes no collection: the ``diffusion`` and ``conductivity``
-    builders, the one writer of each, read the JobStore (``superionic md`` runs them)."""
+    ``local_workers``; :mod:`superionic.engines.parallel_local`). It writes no collection: the
+    ``diffusion`` and ``conductivity`` builders, the one writer of each, read the JobStore
+    (``superionic md`` runs them)."""
     from superionic.engines.parallel_local import run_jobs
     from superionic.schemas.md import ConductivityDoc, DiffusionDoc
 

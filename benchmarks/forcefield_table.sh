@@ -22,7 +22,8 @@ RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 # Runs of 2026-12-07, afternoon (two at a time, lowest priority, in this order; one line per cell):
 #   $P --force-fields chgnet-r2scan --temperatures 800 --seeds 20231025 --compounds (all nine)
 #   $P --force-fields sevennet-0 --temperatures 800 --seeds 20231025 --compounds mp-1222404 mp-676361
-#   $P --force-fields chgnet-0.3.0 --temperatures 1100 --seeds 20231025 --compounds (the eight besides mp-1222492, as far as they got)
+#   $P --force-fields chgnet-0.3.0 --temperatures 1100 --seeds 20231025 --compounds (the eight besides mp-1222492)
+#   $P --force-fields chgnet-r2scan --temperatures 1100 --seeds 20231025 --compounds (the nine, as far as they got)
 # The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
 # Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path; npz gone), carried.
 H

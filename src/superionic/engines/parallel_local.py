@@ -43,7 +43,7 @@ from typing import Any
 from jobflow import Flow, Job, JobStore
 from jobflow.core.flow import get_flow
 from jobflow.core.reference import OnMissing
-from monty.json import MontyDecoder, MontyEncoder
+from monty.json import MontyDecoder, MontyEncoder, jsanitize
 
 from superionic.engines.cluster_settings import job_kind
 
@@ -94,8 +94,6 @@ class _RecordingStore:
         return getattr(self._store, attr)
 
     def update(self, docs, key=None) -> None:
-        from monty.json import jsanitize
-
         docs = docs if isinstance(docs, list) else [docs]
         docs = [{k: v for k, v in d.items() if k != "_id"} for d in jsanitize(docs, strict=True, allow_bson=True)]
         self._writes.append((self._name, docs, key))
@@ -109,8 +107,6 @@ RESPONSE_FIELDS = ("output", "detour", "addition", "replace", "stored_data", "st
 
 
 def _init_worker(store_json: str, events, warning_filters: list) -> None:
-    import warnings
-
     from superionic.md.engines import progress
 
     warnings.filters[:] = warning_filters  # the command line's quieting of library chatter

@@ -49,12 +49,12 @@ def find_finished(criteria: dict[str, Any], load: bool = True) -> dict | None:
     running job's JobStore (with ``load``, its fields in additional stores loaded)."""
     from superionic.running_job import job_store, job_uuid
 
-    store = job_store()
+    store, running = job_store(), job_uuid()
     if store is None:
         return None
     criteria = dict(criteria)
-    if job_uuid():
-        criteria["uuid"] = {"$ne": job_uuid()}
+    if running:
+        criteria["uuid"] = {"$ne": running}
     try:
         return store.query_one(criteria, load=load)
     except Exception as exc:  # noqa: BLE001 - a store that cannot answer means: run the job

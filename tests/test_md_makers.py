@@ -563,7 +563,7 @@ def test_overlapping_atoms_fail_before_any_step():
 def test_kang_structure_two_temperatures_to_a_stored_conductivity(shared_data, tmp_path, no_network):
     """One of the seed's nine AIMD cells (Li2GePbS4, 64 atoms) at two temperatures through the
     maker and the project stores, ending in a stored ConductivityDoc (tiny step counts)."""
-    from superionic.md.workflow.local import run_conductivity_md
+    from superionic.engines.local import run_conductivity_md
     from superionic.stores import open_stores
 
     structure = Structure.from_file(shared_data / KANG_CELLS / "mp-19896_aimd_cell.json")

@@ -168,8 +168,8 @@ def _run_forcefield(maker, structure, material_id: str, store_spec: str | None, 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from superionic.cli.common import open_project_stores, print_json
+    from superionic.engines.local import run_conductivity_md
     from superionic.md.engines import progress as md_progress
-    from superionic.md.workflow.local import run_conductivity_md
     from superionic.md.engines.supercell import make_md_supercell
 
     preset = maker.preset

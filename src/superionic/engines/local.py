@@ -183,3 +183,27 @@ def submit(flow: Flow, stores: ProjectStores, ensure_success: bool = False, **_:
     show what finished and exit non-zero.
     """
     return run_local(flow, stores, ensure_success=ensure_success)
+
+
+def run_conductivity_md(structure, material_id: str, maker=None, job_store=None,
+                        root_dir: str | Path | None = None, log: bool = False, workers: int | None = None):
+    """Run one material's conductivity MD flow here on ``job_store`` (resumable: finished segments
+    are taken over) and return its documents (:class:`~superionic.md.workflow.responses.LocalMDResult`).
+
+    ``workers``: processes for the MD jobs (None: the settings' ``local_workers``). It writes no
+    collection: the ``diffusion`` and ``conductivity`` builders, the one writer of each, read the
+    JobStore (``superionic md`` runs them after it).
+    """
+    from superionic.engines.parallel_local import run_jobs
+    from superionic.md.workflow.makers import ConductivityMDMaker
+    from superionic.md.workflow.responses import md_result
+
+    maker = maker or ConductivityMDMaker()
+    if maker.engine != "forcefield":
+        raise ValueError("only the force-field engine runs locally; submit VASP flows to a cluster")
+    if job_store is None:
+        raise ValueError("give the JobStore to run MD in (ProjectStores.job_store())")
+    flow = maker.make(structure, material_id=material_id)
+    if root_dir is not None:
+        Path(root_dir).mkdir(parents=True, exist_ok=True)
+    return md_result(flow, run_jobs(flow, job_store, workers=workers, root_dir=root_dir, log=log), material_id)

@@ -1,24 +1,19 @@
-"""Run the conductivity MD flow here (``run_locally``) and return its documents.
+"""What one conductivity MD flow produced, read from its jobs' responses.
 
-:func:`run_conductivity_md` builds the flow and runs it on the project's JobStore (so that an
-interrupted run resumes from its finished segments when called again). It writes no
-collection: the ``diffusion`` and ``conductivity`` builders file the documents from the
-JobStore (``superionic md`` runs them after it).
+:func:`md_result` turns the ``{uuid: {index: Response}}`` of a local run (jobflow's
+``run_locally``, or :func:`superionic.engines.parallel_local.run_jobs`) into a
+:class:`LocalMDResult`: per temperature the longest run and its analysis, and the final
+Arrhenius fit. Running the flow is the front floor's (:func:`superionic.engines.local.run_conductivity_md`).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from pymatgen.core import Structure
+from jobflow import Flow
 
-from superionic.md.workflow.makers import ConductivityMDMaker
 from superionic.schemas.md_runs import MDRunDoc
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,32 +35,10 @@ class LocalMDResult:
         return sum(r.n_segments_reused for r in self.runs)
 
 
-def run_conductivity_md(
-    structure: Structure,
-    material_id: str,
-    maker: ConductivityMDMaker | None = None,
-    job_store=None,
-    root_dir: str | Path | None = None,
-    log: bool = False,
-    workers: int | None = None,
-) -> LocalMDResult:
-    """Run the flow locally on ``job_store`` (resumable: finished segments are taken over) and
-    return its documents. ``workers``: processes for the MD jobs (None: the settings'
-    ``local_workers``; :mod:`superionic.engines.parallel_local`). It writes no collection: the
-    ``diffusion`` and ``conductivity`` builders, the one writer of each, read the JobStore
-    (``superionic md`` runs them)."""
-    from superionic.engines.parallel_local import run_jobs
+def md_result(flow: Flow, responses: dict, material_id: str) -> LocalMDResult:
+    """The documents of ``flow``'s run (``responses`` as a local manager returns them), and an
+    error per job of the flow that did not finish."""
     from superionic.schemas.md import ConductivityDoc, DiffusionDoc
-
-    maker = maker or ConductivityMDMaker()
-    if maker.engine != "forcefield":
-        raise ValueError("only the force-field engine runs locally; submit VASP flows to a cluster")
-    if job_store is None:
-        raise ValueError("give the JobStore to run MD in (ProjectStores.job_store())")
-    flow = maker.make(structure, material_id=material_id)
-    if root_dir is not None:
-        Path(root_dir).mkdir(parents=True, exist_ok=True)
-    responses = run_jobs(flow, job_store, workers=workers, root_dir=root_dir, log=log)
 
     result = LocalMDResult(material_id=material_id)
     for job, _ in flow.iterflow():

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Writes benchmarks/results/forcefield_table.txt: the commands that made the runs, then forcefield_vs_aimd_table.py's table.
+# Writes benchmarks/results/forcefield_table.txt (the commands that made the runs, then forcefield_vs_aimd_table.py's table)
+# and benchmarks/results/forcefield_vs_aimd.png (forcefield_figure.py: the same runs as a figure).
 #   RUNS=DIR benchmarks/forcefield_table.sh   (DIR: the runs' npz files; default benchmarks/results/ff_md_runs, git-ignored)
 cd "$(dirname "$0")/.."  # repository root; python = ${PYTHON:-python} with superionic importable
 RUNS=${RUNS:-benchmarks/results/ff_md_runs}
@@ -23,9 +24,11 @@ RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 #   $P --force-fields chgnet-r2scan --temperatures 800 --seeds 20231025 --compounds (all nine)
 #   $P --force-fields sevennet-0 --temperatures 800 --seeds 20231025 --compounds mp-1222404 mp-676361
 #   $P --force-fields chgnet-0.3.0 --temperatures 1100 --seeds 20231025 --compounds (the eight besides mp-1222492)
-#   $P --force-fields chgnet-r2scan --temperatures 1100 --seeds 20231025 --compounds (the nine, as far as they got)
+#   $P --force-fields chgnet-r2scan --temperatures 1100 --seeds 20231025 --compounds (the nine)
+#   $P --force-fields sevennet-mf-0-pbe --temperatures 800 --seeds 20231025 --compounds mp-557892
 # The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
 # Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path; npz gone), carried.
 H
 OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_vs_aimd_table.py --runs "$RUNS" --carry benchmarks/results/forcefield_vs_aimd.txt 2>/dev/null | grep -v "initialized\|will run on"
 } > benchmarks/results/forcefield_table.txt
+OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_figure.py --runs "$RUNS" --out benchmarks/results/forcefield_vs_aimd.png

@@ -77,9 +77,9 @@ def test_md_with_the_finetuned_potential_names_it_in_the_diffusion_document_and_
 
     from conftest import REFERENCE_DATA
     from superionic.builders import run_builders
+    from superionic.engines.local import run_conductivity_md
     from superionic.md.presets import get_preset
     from superionic.md.workflow.forcefield import segment_maker_for
-    from superionic.engines.local import run_conductivity_md
     from superionic.md.workflow.makers import ConductivityMDMaker
 
     spec, potential_id, _ = tuned

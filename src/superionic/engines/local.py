@@ -16,12 +16,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobflow import Flow, Job
 
 from superionic.engines.base import EngineError, Submission
 from superionic.redaction import redact
 from superionic.stores import ProjectStores
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+    from superionic.md.workflow.makers import ConductivityMDMaker
+    from superionic.md.workflow.responses import LocalMDResult
 
 JOBFLOW_LOGGER = "jobflow.managers.local"
 _FAILED = " failed with exception:\n"
@@ -185,10 +192,11 @@ def submit(flow: Flow, stores: ProjectStores, ensure_success: bool = False, **_:
     return run_local(flow, stores, ensure_success=ensure_success)
 
 
-def run_conductivity_md(structure, material_id: str, maker=None, job_store=None,
-                        root_dir: str | Path | None = None, log: bool = False, workers: int | None = None):
+def run_conductivity_md(structure: Structure, material_id: str, maker: ConductivityMDMaker | None = None,
+                        job_store=None, root_dir: str | Path | None = None, log: bool = False,
+                        workers: int | None = None) -> LocalMDResult:
     """Run one material's conductivity MD flow here on ``job_store`` (resumable: finished segments
-    are taken over) and return its documents (:class:`~superionic.md.workflow.responses.LocalMDResult`).
+    are taken over) and return its documents.
 
     ``workers``: processes for the MD jobs (None: the settings' ``local_workers``). It writes no
     collection: the ``diffusion`` and ``conductivity`` builders, the one writer of each, read the

@@ -26,6 +26,7 @@ RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 #   $P --force-fields chgnet-0.3.0 --temperatures 1100 --seeds 20231025 --compounds (the eight besides mp-1222492)
 #   $P --force-fields chgnet-r2scan --temperatures 1100 --seeds 20231025 --compounds (the nine)
 #   $P --force-fields sevennet-mf-0-pbe --temperatures 800 --seeds 20231025 --compounds mp-557892
+#   $P --force-fields sevennet-0 --temperatures 1100 --seeds 20231025 --compounds mp-532413 mp-557892 mp-676361
 # The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
 # Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path; npz gone), carried.
 H

@@ -26,11 +26,8 @@ from matplotlib.figure import Figure
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from forcefield_vs_aimd_table import DEFAULT_DATA, aimd_doc, ff_doc, melted, parse_name  # noqa: E402
 
-CELLS = {  # the order of the README's table
-    "mp-557892": "BaLi(BS2)3", "mp-19896": "Li2GePbS4 (AIMD melts)", "mp-532413": "Li5B7S13",
-    "mp-1222492": "Li3ErBr6", "mp-29410": "Li2B2S5", "mp-1106183": "LiAlS2", "mp-1222404": "LiBiS2",
-    "mp-676361": "Li3ErCl6", "mp-1195055": "RbLi6B2O6F",
-}
+CELLS = ("mp-557892", "mp-19896", "mp-532413", "mp-1222492", "mp-29410", "mp-1106183", "mp-1222404",
+         "mp-676361", "mp-1195055")  # the order of the README's table
 POTENTIALS = {  # colour-blind-safe (Okabe-Ito)
     "chgnet-0.3.0": "#E69F00", "chgnet-r2scan": "#CC79A7", "sevennet-0": "#0072B2",
     "sevennet-mf-0-pbe": "#56B4E9", "sevennet-mf-0-r2scan": "#009E73", "sevennet-l3i5": "#D55E00",
@@ -65,6 +62,10 @@ def draw(found, data: Path, temperatures: tuple[float, ...]) -> Figure:
     fig = Figure(figsize=(6.2 * len(temperatures), 9.0), layout="constrained")
     axes = fig.subplots(1, len(temperatures), sharey=True, squeeze=False)[0]
     names = list(CELLS)
+    labels = []
+    for mp_id in names:  # the formula, and where the AIMD itself melts at every temperature, that
+        aimd = [aimd_doc(data / "aimd" / "kang2023", mp_id, t) for t in temperatures]
+        labels.append(aimd[0].formula + (" (AIMD melts)" if all(melted(d) for d in aimd) else ""))
     offsets = dict(zip(POTENTIALS, np.linspace(-0.36, 0.36, len(POTENTIALS) + 1)[1:]))
     for ax, temperature in zip(axes, temperatures):
         for row, mp_id in enumerate(names):
@@ -85,7 +86,7 @@ def draw(found, data: Path, temperatures: tuple[float, ...]) -> Figure:
         ax.set_ylim(-0.6, len(names) - 0.1)
         ax.set_xlabel("Li D (cm$^2$/s), 2.5 ps production; AIMD 60 ps")
         ax.set_title(f"{temperature:.0f} K")
-    axes[0].set_yticks(range(len(names)), [CELLS[m] for m in reversed(names)])
+    axes[0].set_yticks(range(len(names)), labels[::-1])
     handles = [axes[0].plot([], [], "o", color=c, label=p)[0] for p, c in POTENTIALS.items()]
     handles.append(axes[0].plot([], [], "o", color="black", label="AIMD (seed)")[0])
     handles += [axes[0].plot([], [], "<", mfc="none", color="0.3", label="95 % upper bound")[0],

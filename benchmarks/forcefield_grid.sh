@@ -23,8 +23,9 @@ left() {
 if [ -n "$PLAN" ]; then
   left | ${PYTHON:-python} -c '
 import sys
-rows = [l.split() for l in open("benchmarks/results/forcefield_cost_seed_cells.txt") if l.startswith("mp-")]
-head = next(l.split() for l in open("benchmarks/results/forcefield_cost_seed_cells.txt") if l.startswith("cell "))
+lines = open("benchmarks/results/forcefield_cost_seed_cells.txt").read().splitlines()
+rows = [l.split() for l in lines if l.startswith("mp-")]
+head = next(l.split() for l in lines if l.startswith("cell "))
 names = head[3:-1]  # cell formula atoms <potentials...> load
 cost = {r[0]: (int(r[2]), {n: float(r[3 + 3 * i]) for i, n in enumerate(names)}) for r in rows}
 hours, n = {}, 0

@@ -1,14 +1,14 @@
 """The force-field table as a figure: each potential's Li D on the seed's cells beside the AIMD's.
 
 One panel per temperature, one row per cell; on each row the seed's 60 ps AIMD (black: D with
-its 95 % interval, or a 95 % upper bound as a left-pointing triangle) and every run of
-``forcefield_vs_aimd_md.py`` in ``--runs`` (a colour per potential, one marker per velocity
+its 95 % interval, or a 95 % upper bound as a left-pointing triangle) and every run
+recorded in ``--records`` (``forcefield_vs_aimd_md.py``'s runs) (a colour per potential, one marker per velocity
 seed): a filled circle with its interval where D is resolved, an open triangle at the 95 % upper
 bound where Li hops are too few, a cross in the right-hand "melted" strip where the project's
 melting detector flags the framework. The grey band spans 1/3 to 3x the AIMD's D (where it is
 resolved): the issue's bar. Same analysis as ``forcefield_vs_aimd_table.py``.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/forcefield_figure.py --runs DIR \
+    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/forcefield_figure.py \
         --out benchmarks/results/forcefield_vs_aimd.png
 """
 
@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forcefield_vs_aimd_table import DEFAULT_DATA, aimd_doc, ff_doc, melted, parse_name  # noqa: E402
+from forcefield_vs_aimd_table import DEFAULT_DATA, RECORDS, aimd_doc, latest_per_seed, load_records, melted  # noqa: E402
 
 CELLS = ("mp-557892", "mp-19896", "mp-532413", "mp-1222492", "mp-29410", "mp-1106183", "mp-1222404",
          "mp-676361", "mp-1195055")  # the order of the README's table
@@ -35,13 +35,13 @@ POTENTIALS = {  # colour-blind-safe (Okabe-Ito)
 D_MIN, D_MAX, D_MELTED = 1e-7, 3e-3, 1e-2  # x range (cm2/s); melted runs sit at D_MELTED
 
 
-def runs_by_key(runs: Path) -> dict[tuple[str, float], dict[str, list]]:
-    """``{(mp_id, T): {potential: [DiffusionDoc or None (failed)]}}`` over the npz files of ``runs``."""
+def runs_by_key(records: Path) -> dict[tuple[str, float], dict[str, list]]:
+    """``{(mp_id, T): {potential: [run summary or None (failed)]}}`` over the records in ``records``
+    (the latest run of each seed)."""
     found: dict[tuple[str, float], dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for path in sorted(runs.glob("*.npz")):
-        potential, mp_id, temperature, _seed = parse_name(path)
-        if mp_id in CELLS and potential in POTENTIALS:
-            found[(mp_id, temperature)][potential].append(ff_doc(path)[0])
+    for r in latest_per_seed(load_records(records)):
+        if r["mp_id"] in CELLS and r["potential"] in POTENTIALS:
+            found[(r["mp_id"], float(r["temperature"]))][r["potential"]].append(r["view"])
     return found
 
 
@@ -97,12 +97,12 @@ def draw(found, data: Path, temperatures: tuple[float, ...]) -> Figure:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument("--records", type=Path, default=RECORDS)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[800.0, 1100.0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "forcefield_vs_aimd.png")
     args = parser.parse_args()
-    fig = draw(runs_by_key(args.runs), args.data, tuple(args.temperatures))
+    fig = draw(runs_by_key(args.records), args.data, tuple(args.temperatures))
     FigureCanvasAgg(fig).print_png(str(args.out))
     print(f"wrote {args.out}")
 

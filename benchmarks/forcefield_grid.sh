@@ -1,13 +1,13 @@
 #!/bin/bash
 # The force-field grid of issue 19 in parallel: every potential x the nine seed cells x 800 and 1100 K x
-# the velocity SEEDS, one forcefield_vs_aimd_md.py process per run, JOBS at a time (existing run files are
-# skipped, so an interrupted grid resumes). SEEDS=20231025 is the table the issue asks for (one run per
+# the velocity SEEDS, one forcefield_vs_aimd_md.py process per run, JOBS at a time (runs with a record in
+# benchmarks/results/forcefield_runs/ are skipped, so an interrupted grid resumes, on any clone). SEEDS=20231025 is the table the issue asks for (one run per
 # potential, cell and T); the default adds seeds 1 and 2. PLAN=1 only lists the runs left and their CPU-hours
 # here, from benchmarks/results/forcefield_cost_seed_cells.txt (1 thread, 1,600 force calls per run: 100
 # relaxation + 250 equilibration + 1,250 production steps); on a 16-core machine JOBS=16 runs ~8x faster.
 # (The CHGNet path loads on the CPU; SevenNet takes atomate2's default device: a GPU is not measured.)
 #   RUNS=DIR JOBS=N DATA=.../shared/data [SEEDS="20231025"] [POTENTIALS="chgnet-0.3.0 sevennet-0"] [PLAN=1] benchmarks/forcefield_grid.sh
-# then: RUNS=DIR benchmarks/forcefield_table.sh
+# then: benchmarks/forcefield_table.sh (each run writes its record as it ends; RUNS keeps the trajectories)
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 JOBS=${JOBS:-$(nproc)}
@@ -17,7 +17,7 @@ POTENTIALS=${POTENTIALS:-"chgnet-0.3.0 chgnet-r2scan sevennet-0 sevennet-mf-0-pb
 CELLS="mp-557892 mp-19896 mp-532413 mp-1222492 mp-676361 mp-1222404 mp-1106183 mp-29410 mp-1195055"
 left() {
   for seed in $SEEDS; do for t in 800 1100; do for ff in $POTENTIALS; do for cell in $CELLS; do
-    [ -e "$RUNS/${ff}_${cell}_${t}K_s${seed}.npz" ] || echo "$ff $t $seed $cell"
+    [ -e "benchmarks/results/forcefield_runs/${ff}_${cell}_${t}K_s${seed}.json" ] || echo "$ff $t $seed $cell"
   done; done; done; done
 }
 if [ -n "$PLAN" ]; then

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Writes benchmarks/results/forcefield_table.txt (the commands that made the runs, then forcefield_vs_aimd_table.py's table)
-# and benchmarks/results/forcefield_vs_aimd.png (forcefield_figure.py: the same runs as a figure).
-#   RUNS=DIR benchmarks/forcefield_table.sh   (DIR: the runs' npz files; default benchmarks/results/ff_md_runs, git-ignored)
+# and benchmarks/results/forcefield_vs_aimd.png (forcefield_figure.py: the same runs as a figure), both from the
+# committed per-run records in benchmarks/results/forcefield_runs/ (one JSON file per run).
+#   [RUNS=DIR] benchmarks/forcefield_table.sh   (DIR: npz trajectories to record first, for runs made without
+#                                                forcefield_vs_aimd_md.py's --records; default: none)
 cd "$(dirname "$0")/.."  # repository root; python = ${PYTHON:-python} with superionic importable
-RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 { cat <<'H'
 # The force-field table: MD of the seed's AIMD cells with each potential vs the seed's AIMD (60 ps per T).
 # Runs of 2026-12-07 (1 thread each, on the 2-core machine shared with other work; load 3-10),
@@ -28,8 +29,11 @@ RUNS=${RUNS:-benchmarks/results/ff_md_runs}
 #   $P --force-fields sevennet-mf-0-pbe --temperatures 800 --seeds 20231025 --compounds mp-557892
 #   $P --force-fields sevennet-0 --temperatures 1100 --seeds 20231025 --compounds mp-532413 mp-557892 mp-676361
 # The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
-# Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path; npz gone), carried.
+# Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path), carried.
+# The trajectories of every run above were lost with the machine on 2026-12-07 (kept outside git); their records were
+# transcribed from this table as printed at commit acbdb46 (forcefield_vs_aimd_table.transcribe: "doc": null), so their
+# rows, spread and figure points are those printed, and their Ea rows are carried as printed ("carried").
 H
-OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_vs_aimd_table.py --runs "$RUNS" --carry benchmarks/results/forcefield_vs_aimd.txt 2>/dev/null | grep -v "initialized\|will run on"
+OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_vs_aimd_table.py ${RUNS:+--runs "$RUNS"} 2>/dev/null | grep -v "initialized\|will run on"
 } > benchmarks/results/forcefield_table.txt
-OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_figure.py --runs "$RUNS" --out benchmarks/results/forcefield_vs_aimd.png
+OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_figure.py --out benchmarks/results/forcefield_vs_aimd.png

@@ -10,7 +10,9 @@ with a 25 fs time constant, then ``--prod-steps`` with 100 fs, 2 fs time step, o
 5 steps; ``--seeds`` pick the initial velocities (20231025 is the seed of the first table). Each
 run is saved as ``<out>/<ff>_<mp-id>_<T>K_s<seed>.npz`` (fractional coordinates, cell,
 species, temperatures, wall time) as soon as it finishes, so an interrupted benchmark keeps what
-it did; existing files are skipped. ``benchmarks/forcefield_vs_aimd_table.py`` analyses them.
+it did; existing files are skipped. Its record (the analysed DiffusionDoc and the run's cost, a few
+kB of JSON) goes to ``--records`` at once: the committed ``benchmarks/results/forcefield_runs/``,
+which ``benchmarks/forcefield_vs_aimd_table.py`` and ``forcefield_figure.py`` read.
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/forcefield_vs_aimd_md.py \
         --compounds mp-557892 mp-19896 mp-532413 mp-1222492 --temperatures 800 \
@@ -21,11 +23,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from forcefield_vs_aimd_table import RECORDS, write_record  # noqa: E402
 
 warnings.filterwarnings("ignore")
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -98,7 +104,8 @@ def main() -> None:
     parser.add_argument("--eq-steps", type=int, default=250)
     parser.add_argument("--prod-steps", type=int, default=1250)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/ff_vs_aimd"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/ff_vs_aimd"), help="trajectories (npz)")
+    parser.add_argument("--records", type=Path, default=RECORDS, help="per-run records (JSON)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -112,6 +119,7 @@ def main() -> None:
         s = Structure.from_file(cells / f"{mid}_aimd_cell.json")
         out = run_one(s, ff, t, args, seed)
         np.savez_compressed(path, **out)
+        write_record(path, args.records)
         per = out["wall_md_s"] / max(out["md_steps"], 1) / out["n_atoms"] * 1e3
         print(f"{ff} {mid} {s.composition.reduced_formula} {t:.0f} K seed {seed}: {out['status']}, "
               f"MD {out['wall_md_s']:.0f} s ({per:.2f} ms/atom-step), relax "

@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-from jobflow import Flow, job, run_locally
+from jobflow import Flow, JobStore, job, run_locally
 
 from superionic.engines.parallel_local import resolve_workers, run_jobs, shareable
 from superionic.md.workflow.forcefield import ForceFieldSegmentMaker
@@ -132,8 +132,13 @@ def test_workers_that_cannot_start_leave_the_md_jobs_to_this_process(tmp_path):
 
 
 def test_in_memory_stores_and_one_worker_fall_back_to_run_locally(tmp_path, monkeypatch):
+    from maggma.stores import MontyStore
+
     assert not shareable(memory_job_store())
     assert shareable(monty_job_store(tmp_path / "s"))
+    in_memory_monty = JobStore(MontyStore("jobs", database_path=":memory:"),
+                               additional_stores={"data": monty_job_store(tmp_path / "s").additional_stores["data"]})
+    assert not shareable(in_memory_monty)  # one store in memory is enough
     monkeypatch.setenv("SUPERIONIC_LOCAL_WORKERS", "1")
     from superionic.settings import get_settings
 

@@ -69,16 +69,10 @@ def resolve_workers(workers: int | None = None) -> int:
 
 
 def shareable(store: JobStore) -> bool:
-    """Whether another process can open the same stores (not in-memory ones)."""
-    from maggma.stores import MemoryStore, MontyStore
+    """Whether another process can open the same stores (none of them in memory)."""
+    from superionic.engines.store_source import job_store_locations
 
-    for s in (store.docs_store, *store.additional_stores.values()):
-        if isinstance(s, MontyStore):  # a MemoryStore subclass: shareable when on disk
-            if str(getattr(s, "database_path", "")) in ("", ":memory:"):
-                return False
-        elif isinstance(s, MemoryStore):  # mongomock, also behind its other subclasses
-            return False
-    return True
+    return all(location.kind != "memory" for location in job_store_locations(store).values())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -73,10 +73,10 @@ def store_location(store: Any) -> StoreLocation:
         else:
             hosts, database = _mongo_hosts(mongo_uri(d.get("host"), d.get("port") or 27017, d.get("database")))
         return StoreLocation(family, hosts, str(database or ""), collection)
-    if kind in ("MontyStore", "FastMontyStore"):
-        path = str(Path(str(d.get("database_path") or ".")).expanduser().resolve())
+    if kind in ("MontyStore", "FastMontyStore") and str(d.get("database_path") or "") not in ("", ":memory:"):
+        path = str(Path(str(d["database_path"])).expanduser().resolve())
         return StoreLocation("montydb", path, str(d.get("database_name") or "db"), collection)
-    if kind in ("MemoryStore", "FastMemoryStore", "MongomockStore"):
+    if kind in ("MemoryStore", "FastMemoryStore", "MongomockStore", "MontyStore", "FastMontyStore"):  # Monty: in memory
         return StoreLocation("memory", "", "", collection)
     return StoreLocation(kind or "unknown", "", str(d.get("database") or ""), collection)
 

@@ -4,7 +4,8 @@ Runs, for each (force field, temperature, compound, seed), the project's MD prot
 ASE (the same calculator, thermostat class and relaxation as ``ConductivityMDMaker``'s force-field
 engine, without the jobflow bookkeeping). A force field is any name of
 ``superionic.md.engines.potentials.POTENTIALS`` (``chgnet-0.3.0``, ``sevennet-0``, ...; the
-old ``0.3.0`` / ``r2scan`` still mean the two CHGNets), run through its ``calculator(name)``: FIRE position relaxation (fixed cell, fmax 0.1 eV/A,
+old ``0.3.0`` / ``r2scan`` still mean the two CHGNets), run through its ``calculator(name, md=True)`` (the calculator of the project's MD segments: CHGNet's lean
+path; SevenNet compiled, runs of 2026-12-07 evening on; eager before): FIRE position relaxation (fixed cell, fmax 0.1 eV/A,
 at most ``--relax-steps``), Maxwell-Boltzmann velocities, ``--eq-steps`` Nose-Hoover-chain steps
 with a 25 fs time constant, then ``--prod-steps`` with 100 fs, 2 fs time step, one frame every
 5 steps; ``--seeds`` pick the initial velocities (20231025 is the seed of the first table). Each
@@ -41,6 +42,16 @@ LEGACY_NAMES = {"0.3.0": "chgnet-0.3.0", "r2scan": "chgnet-r2scan"}
 """The force-field names of the first (CHGNet-only) table."""
 
 
+def _calculator_note(calc) -> str:
+    """The calculator class, and for SevenNet's MD calculator whether it ran compiled."""
+    note = type(calc).__name__
+    if hasattr(calc, "compiled"):
+        from superionic.md.engines.sevennet_md import compile_state
+
+        note += f" (torch.compile: {compile_state(*calc.key) if calc.compiled else 'not used'})"
+    return note
+
+
 def run_one(structure, model_name: str, temperature: float, args, seed: int = 20231025, calc=None) -> dict:
     """One run of the protocol (module docstring); ``calc``: an ASE calculator to use instead of
     ``calculator(model_name)`` (``model_name`` then only labels the run)."""
@@ -52,7 +63,7 @@ def run_one(structure, model_name: str, temperature: float, args, seed: int = 20
     from superionic.md.engines.potentials import calculator
 
     atoms = structure.to_ase_atoms()
-    atoms.calc = calc if calc is not None else calculator(LEGACY_NAMES.get(model_name, model_name))
+    atoms.calc = calc if calc is not None else calculator(LEGACY_NAMES.get(model_name, model_name), md=True)
     t0 = time.perf_counter()
     relax_steps = 0
     if args.relax_steps:
@@ -83,7 +94,7 @@ def run_one(structure, model_name: str, temperature: float, args, seed: int = 20
         frac=np.array(frames), lattice=atoms.cell.array, species=np.array(atoms.get_chemical_symbols()),
         temperatures=np.array(temps), temperature=temperature, status=status, wall_md_s=wall,
         wall_relax_s=t_relax, relax_steps=relax_steps, md_steps=args.eq_steps + args.prod_steps,
-        n_atoms=len(atoms), frame_interval_fs=10.0, model=model_name, seed=seed,
+        n_atoms=len(atoms), frame_interval_fs=10.0, model=model_name, seed=seed, calculator=_calculator_note(atoms.calc),
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         load_start=os.getloadavg()[0],
     )

@@ -86,6 +86,7 @@ def record_from_npz(path: Path) -> dict:
                 ms_per_atom_step=float(z["wall_md_s"]) / float(z["md_steps"]) / float(z["n_atoms"]) * 1e3,
                 n_atoms=int(z["n_atoms"]), md_steps=int(z["md_steps"]),
                 date=str(z["date"])[:10] if "date" in z.files else "?", source=f"analysed from {path.name}",
+                calculator=str(z["calculator"]) if "calculator" in z.files else "",
                 summary=summary(doc) if doc is not None else None,
                 doc=doc.model_dump(mode="json") if doc is not None else None)
 

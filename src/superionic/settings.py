@@ -172,6 +172,11 @@ class SuperionicSettings(BaseSettings):
         "run side by side: 0 = one per CPU core (at most 4); 1 = one job at a time in the run's own "
         "process (jobflow's run_locally).",
     )
+    md_compile: bool = Field(
+        True,
+        description="Run SevenNet's MD through torch.compile (about half the CPU per step; a minute of compiling "
+        "once per process; checked against the eager model and given up with a warning on any failure).",
+    )
     cluster: ClusterSettings = Field(
         default_factory=ClusterSettings,
         description="Per job kind worker, exec_config, resources and FireWorks category for `superionic submit`.",

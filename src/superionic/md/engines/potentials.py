@@ -136,15 +136,26 @@ def get_potential(name: str, stores=None) -> Potential:
     return potential
 
 
-@lru_cache(maxsize=4)
-def calculator(name: str):
-    """A plain ASE calculator for ``name`` (CPU unless a GPU is there), loaded once per process;
-    energies (eV) and forces (eV/A) of single points."""
-    potential = get_potential(name)
-    if potential.force_field_name == "CHGNet":
-        from superionic.md.engines.calculators import CHGNetMDCalculator
+MD_CALCULATORS = {
+    "CHGNet": "superionic.md.engines.calculators.CHGNetMDCalculator",
+    "SevenNet": "superionic.md.engines.sevennet_md.SevenNetMDCalculator",
+}
+"""The ASE calculator (import path) that runs each family's MD: energy + forces only, loaded once
+per process; CHGNet's with the guarded speed path, SevenNet's compiled and guarded."""
 
-        return CHGNetMDCalculator(**potential.calculator_kwargs)
+
+@lru_cache(maxsize=4)
+def calculator(name: str, md: bool = False):
+    """An ASE calculator for ``name`` (CPU unless a GPU is there), loaded once per process; energies
+    (eV) and forces (eV/A). ``md=True``: the calculator MD segments use (:data:`MD_CALCULATORS`; for
+    SevenNet compiled, which pays off over many steps); else one for a few single points."""
+    potential = get_potential(name)
+    family = potential.force_field_name
+    if family == "CHGNet" or (md and family in MD_CALCULATORS):
+        from importlib import import_module
+
+        module, _, cls = MD_CALCULATORS[family].rpartition(".")
+        return getattr(import_module(module), cls)(**potential.calculator_kwargs)
     from atomate2.forcefields.utils import ase_calculator
 
-    return ase_calculator(potential.force_field_name, **potential.calculator_kwargs)
+    return ase_calculator(family, **potential.calculator_kwargs)

@@ -48,13 +48,13 @@ from superionic.md.engines.dynamics import (
     GuardedNoseHooverChainNVT,
     check_atoms,
 )
-from superionic.md.engines.potentials import get_potential, potential_label
+from superionic.md.engines.potentials import MD_CALCULATORS, get_potential, potential_label
 from superionic.md.presets import MAX_DOCUMENT_BYTES, MDPreset, segment_bytes
 from superionic.schemas.md_runs import MDSegmentDoc
 
 logger = logging.getLogger(__name__)
 
-FAST_CHGNET = "superionic.md.engines.calculators.CHGNetMDCalculator"
+FAST_CHGNET = MD_CALCULATORS["CHGNet"]
 
 
 
@@ -125,18 +125,6 @@ def slim_trajectory(traj: Trajectory, frame_interval_fs: float) -> Trajectory:
     )
 
 
-def _software() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("atomate2", "ase", "chgnet", "sevenn", "torch"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:  # pragma: no cover
-            pass
-    return out
-
-
 # ------------------------------------------------------------------------------------------
 # the segment maker
 # ------------------------------------------------------------------------------------------
@@ -151,8 +139,9 @@ class ForceFieldSegmentMaker(Maker):
     force_field_name : str
         atomate2 MLFF name (``"CHGNet"`` by default, weights bundled in the wheel).
     calculator_meta : str | None
-        Import path of the ASE calculator; default for CHGNet is superionic's leaner
-        ``CHGNetMDCalculator`` (same model, energy + forces only). ``None`` uses atomate2's.
+        Import path of the ASE calculator. ``"auto"`` (default): the project's MD calculator of
+        the family (``MD_CALCULATORS``: CHGNet's leaner ``CHGNetMDCalculator``, SevenNet's compiled
+        ``SevenNetMDCalculator``; same weights, energy + forces only); ``None`` uses atomate2's.
     calculator_kwargs : dict
         Passed to the calculator.
     n_threads : int | None
@@ -163,13 +152,21 @@ class ForceFieldSegmentMaker(Maker):
 
     name: str = "forcefield md segment"
     force_field_name: str = "CHGNet"
-    calculator_meta: str | None = FAST_CHGNET
+    calculator_meta: str | None = "auto"
     calculator_kwargs: dict = field(default_factory=dict)
     n_threads: int | None = None
     min_distance: float = DEFAULT_MIN_DISTANCE
     max_temperature_factor: float = DEFAULT_MAX_TEMPERATURE_FACTOR
     max_step_displacement: float = DEFAULT_MAX_STEP_DISPLACEMENT
     check_interval: int = DEFAULT_CHECK_INTERVAL
+
+    @property
+    def md_calculator(self) -> str | None:
+        """The calculator (import path) the segment runs; None: atomate2's own for the family."""
+        meta = self.calculator_meta
+        if meta == "auto" or (meta == FAST_CHGNET and self.force_field_name != "CHGNet"):  # the old default
+            return MD_CALCULATORS.get(self.force_field_name)
+        return meta
 
     def make(
         self,
@@ -248,7 +245,7 @@ class ForceFieldSegmentMaker(Maker):
             n_steps=n_steps,
             temperature=float(temperature),
             force_field=self.force_field_name,
-            calculator=self.calculator_meta,
+            calculator=self.md_calculator,
             calculator_kwargs=self.calculator_kwargs,
             time_step_fs=preset.time_step_fs,
             damping_fs=_damping_fs(preset, stage),
@@ -296,13 +293,30 @@ class ForceFieldSegmentMaker(Maker):
         return doc
 
     # --------------------------------------------------------------------------------------
+    def _software(self) -> dict[str, str]:
+        """Versions of the MD software; for SevenNet's MD calculator, whether it ran compiled."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        out = {}
+        for name in ("atomate2", "ase", "chgnet", "sevenn", "torch"):
+            try:
+                out[name] = version(name)
+            except PackageNotFoundError:  # pragma: no cover
+                pass
+        if self.md_calculator == MD_CALCULATORS["SevenNet"]:
+            from superionic.md.engines.sevennet_md import compile_state
+
+            out["torch.compile"] = compile_state(self.calculator_kwargs.get("model", "7net-0"),
+                                                 self.calculator_kwargs.get("modal"))
+        return out
+
     def _atomate2_maker(self, preset: MDPreset, temperature: float, n_steps: int, seed: int, stage: str):
         from ase import units
         from atomate2.forcefields.md import ForceFieldMDMaker
 
         kwargs: dict[str, Any] = {}
-        if self.calculator_meta is not None and self.force_field_name == "CHGNet":
-            kwargs["calculator_meta"] = self.calculator_meta
+        if self.md_calculator is not None:
+            kwargs["calculator_meta"] = self.md_calculator
         return ForceFieldMDMaker(
             force_field_name=self.force_field_name,
             ensemble="nvt",
@@ -357,7 +371,7 @@ class ForceFieldSegmentMaker(Maker):
             wall_time_s=wall,
             seconds_per_step=wall / max(n_steps, 1),
             n_threads=n_threads,
-            software=_software(),
+            software=self._software(),
         )
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -284,7 +285,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs is not None:
         for path in write_records(args.runs, args.records):
-            print(f"# recorded {path.name}")
+            print(f"recorded {path.name}", file=sys.stderr)
     root = args.data / "aimd" / "kang2023"
     rows, groups = [], {}
     for r in load_records(args.records):

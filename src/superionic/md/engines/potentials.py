@@ -85,8 +85,8 @@ AIMD's in every seed (Li3ErBr6 at 800 and 1100 K; Li5B7S13 at 800 K 1.40-1.56x o
 whose forces are closest to PBE's among the affordable ones (0.78x DFT's magnitude on LiPS,
 CHGNet 0.3.0: 0.58x; benchmarks/results/forcefield_table.txt, forcefield_li5b7s13_6ps.txt,
 forcefield_dft_forces.txt). The laptop's quick preset keeps CHGNet 0.3.0: SevenNet-0 costs 8x per
-atom-step on the seed's cells (forcefield_cost_seed_cells.txt), which would put
-the default run far past its 15 minutes, and the quick candidates are halides whose frameworks
+atom-step on the seed's cells (forcefield_cost_seed_cells.txt), ~3.7x compiled
+(sevennet_compile_speed.txt), which would put the default run past its 15 minutes, and the quick candidates are halides whose frameworks
 CHGNet holds at 800 K; every quick run is cross-checked by SevenNet-0, which disowns a melt it
 would not make (calibrated on CHGNet's melt of BaLi(BS2)3)."""
 

@@ -5,9 +5,10 @@ MD segment, and runs the model eagerly. :class:`SevenNetMDCalculator` keeps one 
 process and weights (segments are jobs: many of them run in one worker) and, by default, runs it
 through ``torch.compile`` (dynamic shapes: the neighbour count changes every step). The model,
 weights and graph are SevenNet's own; only the execution differs. Measured here
-(``benchmarks/sevennet_compile_speed.py``): about half the CPU time per step of the eager model on
-the seed's cells, forces equal to ~1e-5 eV/A; the compilation costs about a minute of CPU once
-per process (less when torch's inductor cache on disk already holds the kernels).
+(``benchmarks/sevennet_compile_speed.py``, 1 thread): SevenNet-0 1.9-2.2x faster per force call on
+the nine seed cells, forces equal to 2e-5 eV/A; SevenNet-MF-0 1.5-1.6x; SevenNet-l3i5 1.0x.
+Compiling costs ~50 CPU-s once per process on a cold cache, ~17 s when torch's inductor cache on
+disk already holds the kernels.
 
 Guarded: ``torch.compile`` needs a C++ compiler on the CPU and traces SevenNet's internals, so
 the first call on every new system size in a process is also evaluated eagerly and compared

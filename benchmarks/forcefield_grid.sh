@@ -5,7 +5,8 @@
 # potential, cell and T); the default adds seeds 1 and 2. PLAN=1 only lists the runs left and their CPU-hours
 # here, from benchmarks/results/forcefield_cost_seed_cells.txt (1 thread, 1,600 force calls per run: 100
 # relaxation + 250 equilibration + 1,250 production steps); on a 16-core machine JOBS=16 runs ~8x faster.
-# (The CHGNet path loads on the CPU; SevenNet takes atomate2's default device: a GPU is not measured.)
+# Those are eager costs: the runs compile SevenNet (sevennet_compile_speed.txt: SevenNet-0 ~2x less, MF-0 ~1.5x,
+# l3i5 the same). (The CHGNet path loads on the CPU; SevenNet takes a GPU where there is one: not measured.)
 #   RUNS=DIR JOBS=N DATA=.../shared/data [SEEDS="20231025"] [POTENTIALS="chgnet-0.3.0 sevennet-0"] [PLAN=1] benchmarks/forcefield_grid.sh
 # then: benchmarks/forcefield_table.sh (each run writes its record as it ends; RUNS keeps the trajectories)
 cd "$(dirname "$0")/.."

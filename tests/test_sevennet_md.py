@@ -7,7 +7,11 @@ eager SevenNet-0 that answers instead is real each time.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sysconfig
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,7 +42,13 @@ def _compile_to(wrapper):
     return lambda model, **kwargs: wrapper(model)
 
 
+CAN_COMPILE = shutil.which(os.environ.get("CXX", "g++")) is not None and (
+    Path(sysconfig.get_paths()["include"]) / "Python.h").exists()
+"""torch.compile on the CPU builds C++ kernels: a compiler and Python's headers (Debian: g++, python3-dev)."""
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not CAN_COMPILE, reason="no C++ compiler or Python headers: torch.compile cannot build kernels")
 def test_compiled_model_matches_the_eager_one(fresh_state):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no fallback

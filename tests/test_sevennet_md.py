@@ -122,8 +122,18 @@ def test_sevennet_segments_run_the_md_calculator_and_record_it(fresh_state, monk
     from jobflow import JobStore
     from maggma.stores import MemoryStore
 
-    responses = run_locally(segment, store=JobStore(MemoryStore(), additional_stores={"data": MemoryStore()}),
-                            ensure_success=True, log=False)
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    responses = run_locally(segment, store=store, ensure_success=True, log=False)
     doc = responses[segment.uuid][1].output
     assert doc.status == "completed" and doc.steps_run == 4
     assert doc.software["torch.compile"] == "on" and doc.force_field == "SevenNet:7net-0"
+
+    # the relaxation before the MD runs the same calculator
+    from superionic.md.workflow.relax import relax_for_md
+
+    monkeypatch.setattr(sevennet_md, "_COMPILED", {})
+    li2s.perturb(0.05, min_distance=0.01)
+    relax = relax_for_md(li2s, preset.model_copy(update={"relax_steps": 3}).model_dump(), force_field_name="SevenNet",
+                         calculator_kwargs=maker.calculator_kwargs)
+    out = run_locally(relax, store=store, ensure_success=True, log=False)[relax.uuid][1].output
+    assert out["summary"]["relaxed"] and compile_state() == "on"

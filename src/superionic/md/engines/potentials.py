@@ -144,6 +144,15 @@ MD_CALCULATORS = {
 per process; CHGNet's with the guarded speed path, SevenNet's compiled and guarded."""
 
 
+def md_calculator_for(force_field_name: str, calculator_meta: str | None = "auto") -> str | None:
+    """The calculator (import path) MD of ``force_field_name`` runs: ``calculator_meta``; ``"auto"``
+    the family's :data:`MD_CALCULATORS` entry; None atomate2's own. (CHGNet's path given for another
+    family was the default before ``"auto"``: it means ``"auto"``.)"""
+    if calculator_meta == "auto" or (calculator_meta == MD_CALCULATORS["CHGNet"] and force_field_name != "CHGNet"):
+        return MD_CALCULATORS.get(force_field_name)
+    return calculator_meta
+
+
 @lru_cache(maxsize=4)
 def calculator(name: str, md: bool = False):
     """An ASE calculator for ``name`` (CPU unless a GPU is there), loaded once per process; energies

@@ -48,7 +48,7 @@ from superionic.md.engines.dynamics import (
     GuardedNoseHooverChainNVT,
     check_atoms,
 )
-from superionic.md.engines.potentials import MD_CALCULATORS, get_potential, potential_label
+from superionic.md.engines.potentials import MD_CALCULATORS, get_potential, md_calculator_for, potential_label
 from superionic.md.presets import MAX_DOCUMENT_BYTES, MDPreset, segment_bytes
 from superionic.schemas.md_runs import MDSegmentDoc
 
@@ -163,10 +163,7 @@ class ForceFieldSegmentMaker(Maker):
     @property
     def md_calculator(self) -> str | None:
         """The calculator (import path) the segment runs; None: atomate2's own for the family."""
-        meta = self.calculator_meta
-        if meta == "auto" or (meta == FAST_CHGNET and self.force_field_name != "CHGNet"):  # the old default
-            return MD_CALCULATORS.get(self.force_field_name)
-        return meta
+        return md_calculator_for(self.force_field_name, self.calculator_meta)
 
     def make(
         self,

@@ -113,7 +113,7 @@ class ConductivityMDMaker(Maker):
             sm = self.segment_maker
             relaxed = relax_for_md(
                 cell.output["structure"], preset_dict, force_field_name=sm.force_field_name,
-                calculator_meta=sm.md_calculator, min_distance=sm.min_distance, n_threads=sm.n_threads,
+                calculator_meta=sm.calculator_meta, min_distance=sm.min_distance, n_threads=sm.n_threads,
                 calculator_kwargs=sm.calculator_kwargs,
             )
             relaxed.name = "force-field relaxation"

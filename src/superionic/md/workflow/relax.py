@@ -11,7 +11,8 @@ from pymatgen.core import Structure
 
 from superionic.md.workflow.checkpoint import decoded, find_finished, segment_key, structure_fingerprint
 from superionic.md.engines.dynamics import DEFAULT_MIN_DISTANCE, check_atoms
-from superionic.md.workflow.forcefield import FAST_CHGNET, MD_THREADS
+from superionic.md.engines.potentials import md_calculator_for
+from superionic.md.workflow.forcefield import MD_THREADS
 from superionic.md.presets import MDPreset
 
 
@@ -19,7 +20,7 @@ def relax_for_md(
     structure: Structure,
     preset: MDPreset | dict,
     force_field_name: str = "CHGNet",
-    calculator_meta: str | None = FAST_CHGNET,
+    calculator_meta: str | None = "auto",
     min_distance: float = DEFAULT_MIN_DISTANCE,
     n_threads: int | None = None,
     calculator_kwargs: dict | None = None,
@@ -31,6 +32,7 @@ def relax_for_md(
     same relaxed cell (a recomputed relaxation could differ in the last digits with another
     thread count, and the segment keys would no longer match).
     """
+    calculator_meta = md_calculator_for(force_field_name, calculator_meta)  # the segments' calculator
     relax_job = _relax_for_md(structure, preset, force_field_name, calculator_meta, min_distance, n_threads,
                               calculator_kwargs or {})
     relax_job.config = JobConfig(expose_store=True)
@@ -64,7 +66,7 @@ def _relax_for_md(structure, preset, force_field_name, calculator_meta, min_dist
         from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 
         torch.set_num_threads(n_threads or MD_THREADS)
-        kwargs = {"calculator_meta": calculator_meta} if calculator_meta and force_field_name == "CHGNet" else {}
+        kwargs = {"calculator_meta": calculator_meta} if calculator_meta else {}
         maker = ForceFieldRelaxMaker(
             force_field_name=force_field_name,
             relax_cell=False,

@@ -322,10 +322,11 @@ def main() -> None:
         all4 = ea_text([aimd_doc(root, mp_id, float(t)) for t in (800, 1100, 1400, 1700)])
         docs = [r["doc"] for r in recs if r["doc"] is not None]
         if any(r["doc"] is None and r["view"] is not None for r in recs):  # a transcribed run: no new fit
-            for e in carried:
-                if (e["mp_id"], e["potential"], e["seed"]) == (mp_id, potential, seed):
-                    print(f"{mp_id:11s} {potential:20s} {seed:8d} {e['temps']:>10s} {e['ea']:>18s} | "
-                          f"{e['ea_aimd_same']:>18s} | {all4:>18s} {e['date'] or 'carried':>10s}")
+            rows = [e for e in carried if (e["mp_id"], e["potential"], e["seed"]) == (mp_id, potential, seed)]
+            for e in rows or [dict(temps="/".join(f"{t:.0f}" for t in temps), ea="(transcribed run: no fit)",
+                                   ea_aimd_same=ea_text([aimd_doc(root, mp_id, t) for t in temps]), date="-")]:
+                print(f"{mp_id:11s} {potential:20s} {seed:8d} {e['temps']:>10s} {e['ea']:>18s} | "
+                      f"{e['ea_aimd_same']:>18s} | {all4:>18s} {e['date'] or 'carried':>10s}")
             continue
         same = ea_text([aimd_doc(root, mp_id, t) for t in temps])
         print(f"{mp_id:11s} {potential:20s} {seed:8d} {'/'.join(f'{t:.0f}' for t in temps):>10s} "

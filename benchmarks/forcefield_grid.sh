@@ -5,8 +5,8 @@
 # potential, cell and T); the default adds seeds 1 and 2. PLAN=1 only lists the runs left and their CPU-hours
 # here, from benchmarks/results/forcefield_cost_seed_cells.txt (1 thread, 1,600 force calls per run: 100
 # relaxation + 250 equilibration + 1,250 production steps); on a 16-core machine JOBS=16 runs ~8x faster.
-# Those are eager costs: the runs compile SevenNet (sevennet_compile_speed.txt: SevenNet-0 ~2x less, MF-0 ~1.5x,
-# l3i5 the same). (The CHGNet path loads on the CPU; SevenNet takes a GPU where there is one: not measured.)
+# SevenNet's eager costs there are divided by the median compile speed-up of sevennet_compile_speed.txt (the
+# runs compile SevenNet: SevenNet-0 ~2x less, MF-0 ~1.5x, l3i5 the same). (The CHGNet path loads on the CPU; SevenNet takes a GPU where there is one: not measured.)
 #   RUNS=DIR JOBS=N DATA=.../shared/data [SEEDS="20231025"] [POTENTIALS="chgnet-0.3.0 sevennet-0"] [PLAN=1] benchmarks/forcefield_grid.sh
 # then: benchmarks/forcefield_table.sh (each run writes its record as it ends; RUNS keeps the trajectories)
 cd "$(dirname "$0")/.."
@@ -29,12 +29,19 @@ rows = [l.split() for l in lines if l.startswith("mp-")]
 head = next(l.split() for l in lines if l.startswith("cell "))
 names = head[3:-1]  # cell formula atoms <potentials...> load
 cost = {r[0]: (int(r[2]), {n: float(r[3 + 3 * i]) for i, n in enumerate(names)}) for r in rows}
+speedups = {}  # compiled / eager, per potential: the median over sevennet_compile_speed.txt rows
+for l in open("benchmarks/results/sevennet_compile_speed.txt"):
+    if l.startswith("sevennet"):
+        speedups.setdefault(l.split()[0], []).append(float(next(w for w in l.split() if w.endswith("x"))[:-1]))
+speedup = {k: sorted(v)[len(v) // 2] for k, v in speedups.items()}
+speedup.setdefault("sevennet-mf-0-r2scan", speedup.get("sevennet-mf-0-pbe", 1.0))  # the same model, other head
 hours, n = {}, 0
 for ff, t, seed, cell in (l.split() for l in sys.stdin):
     atoms, ms = cost[cell]
-    hours[ff] = hours.get(ff, 0.0) + atoms * ms[ff] * 1600 / 1000 / 3600
+    hours[ff] = hours.get(ff, 0.0) + atoms * ms[ff] / speedup.get(ff, 1.0) * 1600 / 1000 / 3600
     n += 1
-print(f"{n} runs left, ~{sum(hours.values()):.0f} CPU-hours (1 thread):", ", ".join(f"{k} {v:.1f}" for k, v in hours.items()))'
+print(f"{n} runs left, ~{sum(hours.values()):.0f} CPU-hours (1 thread, SevenNet compiled):",
+      ", ".join(f"{k} {v:.1f}" for k, v in hours.items()))'
   exit
 fi
 left | OMP_NUM_THREADS=1 PYTHONPATH=src xargs -P "$JOBS" -L 1 sh -c \

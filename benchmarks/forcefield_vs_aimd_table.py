@@ -71,7 +71,7 @@ def ff_doc(path: Path):
 
 
 def summary(doc) -> dict:
-    """What the table and the figure read of a run (a DiffusionDoc, or a transcribed row's values)."""
+    """What the table and the figure read of a run's DiffusionDoc (a transcribed record holds the same keys)."""
     moved = sum(doc.framework_displaced_fraction.values()) / max(len(doc.framework_displaced_fraction), 1)
     return dict(duration_ps=doc.duration_ps, melted=melted(doc), framework_displaced_mean=round(moved, 4),
                 d_status=doc.d_status, diffusivity=doc.diffusivity,

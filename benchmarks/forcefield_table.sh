@@ -38,7 +38,7 @@ cd "$(dirname "$0")/.."  # repository root; python = ${PYTHON:-python} with supe
 #   $P --force-fields sevennet-mf-0-pbe --temperatures 800 --seeds 20231025 --compounds mp-676361 mp-1222404 mp-1106183 mp-29410
 # The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
 # Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path), carried.
-# The trajectories of every run above were lost with the machine on 2026-12-07 (kept outside git); their records were
+# The trajectories of the runs before the evening's were lost with the machine on 2026-12-07 (kept outside git); their records were
 # transcribed from this table as printed at commit acbdb46 (forcefield_vs_aimd_table.transcribe: "doc": null), so their
 # rows, spread and figure points are those printed, and their Ea rows are carried as printed ("carried").
 H

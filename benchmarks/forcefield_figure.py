@@ -1,8 +1,8 @@
 """The force-field table as a figure: each potential's Li D on the seed's cells beside the AIMD's.
 
 One panel per temperature, one row per cell; on each row the seed's 60 ps AIMD (black: D with
-its 95 % interval, or a 95 % upper bound as a left-pointing triangle) and every run
-recorded in ``--records`` (``forcefield_vs_aimd_md.py``'s runs) (a colour per potential, one marker per velocity
+its 95 % interval, or a 95 % upper bound as a left-pointing triangle) and every run of
+``forcefield_vs_aimd_md.py`` recorded in ``--records`` (a colour per potential, one marker per velocity
 seed): a filled circle with its interval where D is resolved, an open triangle at the 95 % upper
 bound where Li hops are too few, a cross in the right-hand "melted" strip where the project's
 melting detector flags the framework. The grey band spans 1/3 to 3x the AIMD's D (where it is

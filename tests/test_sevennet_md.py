@@ -106,13 +106,16 @@ def test_sevennet_segments_run_the_md_calculator_and_record_it(fresh_state, monk
     """A real SevenNet-0 MD segment through atomate2's maker: it runs SevenNetMDCalculator (with the
     compiled path stood in by the eager model) and its document says so."""
     from superionic.md.presets import MDPreset
-    from superionic.md.workflow.forcefield import FAST_CHGNET, ForceFieldSegmentMaker, segment_maker_for
+    from superionic.md.engines.potentials import MD_CALCULATORS
+    from superionic.md.workflow.forcefield import ForceFieldSegmentMaker, segment_maker_for
+
+    chgnet_path = MD_CALCULATORS["CHGNet"]
 
     monkeypatch.setattr(torch, "compile", _compile_to(lambda model: model))
     maker = segment_maker_for("sevennet-0", n_threads=1)
     assert maker.md_calculator == "superionic.md.engines.sevennet_md.SevenNetMDCalculator"
-    assert segment_maker_for("chgnet-0.3.0").md_calculator == FAST_CHGNET
-    old_default = ForceFieldSegmentMaker(force_field_name="SevenNet", calculator_meta=FAST_CHGNET)
+    assert segment_maker_for("chgnet-0.3.0").md_calculator == chgnet_path
+    old_default = ForceFieldSegmentMaker(force_field_name="SevenNet", calculator_meta=chgnet_path)
     assert old_default.md_calculator == maker.md_calculator  # a maker serialised before "auto"
     li2s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.72), ["Li", "S"], [[0.25] * 3, [0, 0, 0]])
     preset = MDPreset(name="test", is_quick=True, temperatures=(800.0,), equilibration_steps=4,

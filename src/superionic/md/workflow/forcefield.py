@@ -54,7 +54,6 @@ from superionic.schemas.md_runs import MDSegmentDoc
 
 logger = logging.getLogger(__name__)
 
-FAST_CHGNET = MD_CALCULATORS["CHGNet"]
 
 
 

@@ -24,10 +24,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forcefield_vs_aimd_table import DEFAULT_DATA, RECORDS, aimd_doc, latest_per_seed, load_records, melted  # noqa: E402
+from forcefield_vs_aimd_table import (  # noqa: E402
+    CELLS, DEFAULT_DATA, RECORDS, aimd_doc, latest_per_seed, load_records, melted)
 
-CELLS = ("mp-557892", "mp-19896", "mp-532413", "mp-1222492", "mp-29410", "mp-1106183", "mp-1222404",
-         "mp-676361", "mp-1195055")  # the order of the README's table
 POTENTIALS = {  # colour-blind-safe (Okabe-Ito)
     "chgnet-0.3.0": "#E69F00", "chgnet-r2scan": "#CC79A7", "sevennet-0": "#0072B2",
     "sevennet-mf-0-pbe": "#56B4E9", "sevennet-mf-0-r2scan": "#009E73", "sevennet-l3i5": "#D55E00",

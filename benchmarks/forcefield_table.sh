@@ -1,7 +1,8 @@
 #!/bin/bash
 # Writes benchmarks/results/forcefield_table.txt (the commands that made the runs, then forcefield_vs_aimd_table.py's table)
 # and benchmarks/results/forcefield_vs_aimd.png (forcefield_figure.py: the same runs as a figure), both from the
-# committed per-run records in benchmarks/results/forcefield_runs/ (one JSON file per run).
+# committed per-run records in benchmarks/results/forcefield_runs/ (one JSON file per run), and puts the table's
+# "at a glance" section into README.md (between its forcefield-at-a-glance markers).
 #   [RUNS=DIR] benchmarks/forcefield_table.sh   (DIR: npz trajectories to record first, for runs made without
 #                                                forcefield_vs_aimd_md.py's --records; default: none)
 cd "$(dirname "$0")/.."  # repository root; python = ${PYTHON:-python} with superionic importable
@@ -45,3 +46,12 @@ H
 OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_vs_aimd_table.py ${RUNS:+--runs "$RUNS"} 2>/dev/null | grep -v "initialized\|will run on"
 } > benchmarks/results/forcefield_table.txt
 OMP_NUM_THREADS=1 PYTHONPATH=src nice -n 10 ${PYTHON:-python} benchmarks/forcefield_figure.py --out benchmarks/results/forcefield_vs_aimd.png
+${PYTHON:-python} - <<'PY'
+from pathlib import Path
+table = Path("benchmarks/results/forcefield_table.txt").read_text().split("\n\nAgainst the AIMD at a glance")[1]
+glance = [line for line in table.split("\n\n")[0].splitlines() if line.startswith("|")]
+readme = Path("README.md")
+head, rest = readme.read_text().split("<!-- forcefield-at-a-glance -->\n")
+_, tail = rest.split("<!-- /forcefield-at-a-glance -->")
+readme.write_text(head + "<!-- forcefield-at-a-glance -->\n" + "\n".join(glance) + "\n<!-- /forcefield-at-a-glance -->" + tail)
+PY

@@ -49,6 +49,13 @@ EA_TRANSCRIBED = "ea_transcribed.json"
 """In ``--records``: the Ea rows of the printed table whose runs were transcribed."""
 
 
+CELLS = ("mp-557892", "mp-19896", "mp-532413", "mp-1222492", "mp-29410", "mp-1106183", "mp-1222404",
+         "mp-676361", "mp-1195055")  # the order of the README's tables
+POTENTIAL_ORDER = ("chgnet-0.3.0", "chgnet-r2scan", "sevennet-0", "sevennet-mf-0-pbe", "sevennet-mf-0-r2scan",
+                   "sevennet-l3i5")
+WITHIN = 3.0
+"""The issue's bar: D within this factor of the AIMD's."""
+
 LEGACY_SEED = 20231025
 LEGACY_NAMES = {"0.3.0": "chgnet-0.3.0", "r2scan": "chgnet-r2scan"}
 
@@ -239,6 +246,84 @@ def print_spread(rows: list[dict]) -> None:
               f"{d_range:>20s} {ratio:>15s} {within:>9s} | {d_text(full):>24s}")
 
 
+def agreement(runs: list[dict]) -> tuple[str, dict]:
+    """One cell x T x potential over its seeds against the AIMD: a short text and the counts behind it.
+
+    The framework first: each run melted or intact as the AIMD ("ok", or "melts" where both melt), or
+    not ("MELTS k/n": melts where the AIMD keeps it; "KEEPS k/n": the reverse). Then, over the intact
+    runs where the AIMD resolves D, D / D_AIMD: the range of the resolved runs ("1.1-2.6x") or, where
+    no run resolves D, the largest 95 % upper bound ("<=8.1x")."""
+    full = runs[0]["full"]
+    docs = [r["doc"] for r in runs if r["doc"] is not None]
+    aimd_melts = melted(full)
+    wrong = [d for d in docs if melted(d) != aimd_melts]
+    counts = dict(runs=len(docs), framework_as_aimd=len(docs) - len(wrong), resolved=0, within=0)
+    seeds = f" ({len(docs)})" if len(docs) > 1 else ""
+    if not docs:
+        return "failed", counts
+    if wrong:
+        return f"{'KEEPS' if aimd_melts else 'MELTS'} {len(wrong)}/{len(docs)}", counts
+    if aimd_melts:
+        return "melts" + seeds, counts
+    text = "ok"
+    if full.d_status == "resolved":
+        ratios = [d_ratio(d, full) for d in docs if d.d_status == "resolved"]
+        bounds = [d_ratio(d, full) for d in docs if d.d_status == "upper_bound"]
+        counts.update(resolved=len(ratios), within=sum(1 / WITHIN <= x <= WITHIN for x in ratios))
+        parts = []
+        if ratios:
+            lo, hi = min(ratios), max(ratios)
+            parts.append((_times(lo) if len(ratios) == 1 else f"{_times(lo)[:-1]}-{_times(hi)}")
+                         + ("!" if counts["within"] < len(ratios) else ""))
+        if bounds:
+            parts.append(f"<={_times(max(bounds))}")
+        text = " ".join([text, "; ".join(parts)]) if parts else text
+    return text + seeds, counts
+
+
+def _times(x: float) -> str:
+    return f"{x:.2f}x" if x < 10 else f"{x:.0f}x"
+
+
+def print_matrix(rows: list[dict]) -> None:
+    """The grid at a glance, as a markdown table (it goes into the README as it is printed)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in latest_per_seed(rows):
+        groups.setdefault((r["mp_id"], r["t"], r["potential"]), []).append(r)
+    cells = [c for c in CELLS if any(k[0] == c for k in groups)]
+    potentials = [p for p in POTENTIAL_ORDER if any(k[2] == p for k in groups)]
+    print(f"\nAgainst the AIMD at a glance (markdown): per cell x T, each potential's runs over its seeds (count in "
+          f"brackets where > 1). ok: the framework intact as the AIMD's, then D/D_AIMD over the runs that resolve D "
+          f"(a range over seeds; '!': outside {1 / WITHIN:.2f}-{WITHIN:g}x) or the largest 95 % upper bound ('<='; "
+          f"none where the AIMD's D is itself a bound); melts: melted as the AIMD; MELTS k/n: k of n runs melted a "
+          f"framework the AIMD keeps; '.': not run")
+    print("| cell | T (K) | AIMD 60 ps | " + " | ".join(potentials) + " |")
+    print("|---|---|---|" + "---|" * len(potentials))
+    totals = {p: dict(cells=0, cells_ok=0, runs=0, framework_as_aimd=0, resolved=0, within=0) for p in potentials}
+    for mp_id in cells:
+        for t in sorted({k[1] for k in groups if k[0] == mp_id}):
+            entries, full = [], None
+            for p in potentials:
+                runs = groups.get((mp_id, t, p))
+                if not runs:
+                    entries.append(".")
+                    continue
+                full, formula = runs[0]["full"], runs[0]["formula"]
+                text, counts = agreement(runs)
+                entries.append(text)
+                total = totals[p]
+                total["cells"] += 1
+                total["cells_ok"] += counts["framework_as_aimd"] == counts["runs"] > 0
+                for k in ("runs", "framework_as_aimd", "resolved", "within"):
+                    total[k] += counts[k]
+            aimd = "melts" if melted(full) else d_text(full).split(" [")[0]
+            print(f"| {formula} {mp_id} | {t:.0f} | {aimd} | " + " | ".join(entries) + " |")
+    print("| framework as the AIMD's: cell-T (runs) | | | " + " | ".join(
+        f"{t['cells_ok']}/{t['cells']} ({t['framework_as_aimd']}/{t['runs']})" for t in totals.values()) + " |")
+    print(f"| resolved D within {WITHIN:g}x of the AIMD's (runs) | | | " + " | ".join(
+        f"{t['within']}/{t['resolved']}" for t in totals.values()) + " |")
+
+
 D_PRINTED = re.compile(r"^(?P<d>[0-9.e+-]+) \[(?P<lo>[0-9.e+-]+),(?P<hi>[0-9.e+-]+)\]$")
 
 
@@ -309,6 +394,7 @@ def main() -> None:
               f"{r['melt']:>11s} {r['d']:>24s} {r['hops']:5d} {r['ratio']:>8s} | {r['aimd_d']:>24s} "
               f"{r['aimd_melt']:>11s} | {r['ms']:10.2f} {r['date']:>10s}", flush=True)
     print_spread(rows)
+    print_matrix(rows)
     print("\nEa (eV) where a potential ran >= 2 temperatures (one seed), vs the AIMD (60 ps) at the same "
           "temperatures and at all four (800-1700 K); dated rows: carried as printed (their runs transcribed)")
     print(f"{'cell':11s} {'potential':20s} {'seed':>8s} {'T (K)':>10s} {'Ea force field':>18s} | "

@@ -83,3 +83,26 @@ def test_a_transcribed_row_reads_back_as_printed(table, tmp_path: Path) -> None:
     assert table.melt_text(li5) == "intact 0.00" and li5.d_over_aimd_printed == 2.22
     ba = views["mp-557892"]
     assert table.melted(ba) and table.d_text(ba) == "melted" and table.melt_text(ba) == "MELTED 0.58"
+
+
+def _view(melted: bool = False, d_status: str = "resolved", d: float = 1e-5, ratio: float | None = None):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(flags=["framework_melting: test"] if melted else [], d_status=d_status, diffusivity=d,
+                           diffusivity_ci95=(d / 2, d * 2), diffusivity_upper95=d, d_over_aimd_printed=ratio)
+
+
+def test_the_at_a_glance_entry_says_where_a_potential_departs_from_the_aimd(table) -> None:
+    """One cell x T x potential over its seeds: a melt where the AIMD holds is called out, a melt as
+    the AIMD's is not, and D/D_AIMD is a range over the resolved runs, flagged outside 3x."""
+    aimd = _view(d=1e-5)
+    runs = lambda *views: [dict(doc=v, full=aimd) for v in views]  # noqa: E731
+    assert table.agreement(runs(_view(melted=True), _view()))[0] == "MELTS 1/2"
+    text, counts = table.agreement(runs(_view(d=1.5e-5), _view(d=2.5e-5), _view(d_status="upper_bound", d=8e-5)))
+    assert text == "ok 1.50-2.50x; <=8.00x (3)"
+    assert counts == dict(runs=3, framework_as_aimd=3, resolved=2, within=2)
+    assert table.agreement(runs(_view(d=5e-5)))[0] == "ok 5.00x!"
+    melting = _view(melted=True, d_status="none")
+    assert table.agreement([dict(doc=_view(melted=True), full=melting)])[0] == "melts"
+    assert table.agreement([dict(doc=_view(), full=melting)])[0] == "KEEPS 1/1"
+    assert table.agreement(runs(None))[0] == "failed"

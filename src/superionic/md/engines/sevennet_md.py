@@ -17,11 +17,15 @@ step) or mismatch, the calculator warns once and runs the eager model from then 
 calculator of those weights in the process; an MD segment never fails for the compiled path.
 :func:`compile_state` says which path ran (the segment documents record it under
 ``software["torch.compile"]``). ``SUPERIONIC_MD_COMPILE=false`` (or ``compiled=False``) runs
-eagerly from the start.
+eagerly from the start. Torch's notes on SevenNet's graph breaks and recompilations (dozens of
+warning lines per process: performance notes, not errors; the eager check guards the numbers) are
+silenced unless ``TORCH_LOGS`` asks for torch's logs.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,6 +65,14 @@ def compile_state(model: str = "7net-0", modal: str | None = None) -> str:
     if state is None or (state.module is None and state.why_not is None):
         return "not used"
     return "on" if state.why_not is None else f"off: {state.why_not}"
+
+
+def _quiet_compile_logs() -> None:
+    """Silence torch.compile's performance warnings (graph breaks, recompile limits) in this process,
+    unless the user asked for torch's logs (``TORCH_LOGS``)."""
+    if not os.environ.get("TORCH_LOGS"):
+        for name in ("torch._dynamo", "torch._inductor"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _compile_enabled() -> bool:
@@ -121,6 +133,7 @@ class SevenNetMDCalculator(Calculator):
             if state.module is None:
                 import torch
 
+                _quiet_compile_logs()
                 state.module = torch.compile(self.sevennet.model, dynamic=True)
             energy, forces = self._energy_forces(state.module)
             size = len(self.atoms)

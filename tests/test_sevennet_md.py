@@ -121,6 +121,10 @@ def test_sevennet_segments_run_the_md_calculator_and_record_it(fresh_state, monk
     assert segment_maker_for("chgnet-0.3.0").md_calculator == chgnet_path
     old_default = ForceFieldSegmentMaker(force_field_name="SevenNet", calculator_meta=chgnet_path)
     assert old_default.md_calculator == maker.md_calculator  # a maker serialised before "auto"
+    # a stored flow cannot make atomate2 import other code
+    with pytest.raises(ValueError, match="not one of the project's MD calculators"):
+        ForceFieldSegmentMaker(force_field_name="SevenNet", calculator_meta="os.system").md_calculator
+    assert ForceFieldSegmentMaker(force_field_name="SevenNet", calculator_meta=None).md_calculator is None
     li2s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.72), ["Li", "S"], [[0.25] * 3, [0, 0, 0]])
     preset = MDPreset(name="test", is_quick=True, temperatures=(800.0,), equilibration_steps=4,
                       production_steps=4, segment_steps=4, save_interval_steps=2, min_image_distance=0.0)

@@ -145,11 +145,18 @@ per process; CHGNet's with the guarded speed path, SevenNet's compiled and guard
 
 
 def md_calculator_for(force_field_name: str, calculator_meta: str | None = "auto") -> str | None:
-    """The calculator (import path) MD of ``force_field_name`` runs: ``calculator_meta``; ``"auto"``
-    the family's :data:`MD_CALCULATORS` entry; None atomate2's own. (CHGNet's path given for another
-    family was the default before ``"auto"``: it means ``"auto"``.)"""
+    """The calculator (import path) MD of ``force_field_name`` runs: ``"auto"`` the family's
+    :data:`MD_CALCULATORS` entry; None atomate2's own; else one of :data:`MD_CALCULATORS` (CHGNet's
+    path given for another family was the default before ``"auto"``: it means ``"auto"``).
+
+    Any other import path is refused: makers travel in stored and shared flows, and atomate2 imports
+    whatever its ``calculator_meta`` names, so a flow from someone else's database must not name code
+    to run. (A new calculator goes into :data:`MD_CALCULATORS`.)"""
     if calculator_meta == "auto" or (calculator_meta == MD_CALCULATORS["CHGNet"] and force_field_name != "CHGNet"):
         return MD_CALCULATORS.get(force_field_name)
+    if calculator_meta is not None and calculator_meta not in MD_CALCULATORS.values():
+        raise ValueError(f"calculator_meta {calculator_meta!r} is not one of the project's MD calculators "
+                         f"{sorted(MD_CALCULATORS.values())}, 'auto' or None (atomate2's own)")
     return calculator_meta
 
 

@@ -80,7 +80,8 @@ DEFAULT_BY_PRESET: dict[str, str] = {"quick": "chgnet-0.3.0", "seed": "sevennet-
 """The force field an MD preset runs when the recipe says ``auto`` (README, "Which force field"):
 the seed protocol (10,000 production steps, hours per candidate) runs SevenNet-0: of the offline
 potentials run in MD, the one that keeps the frameworks the AIMD keeps (BaLi(BS2)3 at 800 K in 3 of 3 seeds;
-at 1100 K all eight the AIMD keeps, four of which CHGNet 0.3.0 melts), puts D within 3x of the
+at 1100 K all eight the AIMD keeps, four of which CHGNet 0.3.0 melts, and Li2B2S5, which
+SevenNet-MF-0's PBE head melts at 1.45x SevenNet-0's cost), puts D within 3x of the
 AIMD's in every seed (Li3ErBr6 at 800 and 1100 K; Li5B7S13 at 800 K 1.40-1.56x over 6-12 ps) and
 whose forces are closest to PBE's among the affordable ones (0.78x DFT's magnitude on LiPS,
 CHGNet 0.3.0: 0.58x; benchmarks/results/forcefield_table.txt, forcefield_li5b7s13_6ps.txt,

@@ -37,6 +37,11 @@ cd "$(dirname "$0")/.."  # repository root; python = ${PYTHON:-python} with supe
 #   $P --force-fields sevennet-mf-0-pbe --temperatures 800 --seeds 20231025 --compounds mp-532413 mp-1222492 mp-19896
 #   $P --force-fields sevennet-mf-0-r2scan --temperatures 800 --seeds 20231025 --compounds mp-557892
 #   $P --force-fields sevennet-mf-0-pbe --temperatures 800 --seeds 20231025 --compounds mp-676361 mp-1222404 mp-1106183 mp-29410
+# Runs of 2026-12-07/08 night (two at a time, lowest priority, SevenNet compiled, in this order; one line per cell):
+#   $P --force-fields sevennet-mf-0-pbe --temperatures 1100 --seeds 20231025 --compounds (all nine)
+#   $P --force-fields sevennet-l3i5 --temperatures 800 --seeds 20231025 --compounds mp-1222492 mp-19896 mp-532413
+#   $P --force-fields sevennet-mf-0-r2scan --temperatures 800 --seeds 20231025 --compounds mp-1222492 mp-532413 mp-19896 mp-676361 mp-1222404 mp-1106183 mp-29410
+#   $P --force-fields sevennet-mf-0-r2scan --temperatures 1100 --seeds 20231025 --compounds mp-1222492
 # The same seed repeats to the digit (SevenNet-0 BaLi(BS2)3 seed 20231025, run twice: intact, 4 hops, D <= 6.9e-5).
 # Rows dated 2026-12-04: CHGNet 0.3.0 runs of benchmarks/results/forcefield_vs_aimd.txt (an older code path), carried.
 # The trajectories of the runs before the evening's were lost with the machine on 2026-12-07 (kept outside git); their records were

@@ -55,8 +55,6 @@ from superionic.schemas.md_runs import MDSegmentDoc
 logger = logging.getLogger(__name__)
 
 
-
-
 def segment_maker_for(force_field: str = "chgnet-0.3.0", stores=None, **kwargs: Any) -> ForceFieldSegmentMaker:
     """The segment maker of a recipe's force field name (see
     :data:`superionic.md.engines.potentials.POTENTIALS`; ``finetuned:<id>``: its record is read
